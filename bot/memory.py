@@ -1,0 +1,55 @@
+"""An in-memory channel: drives conversations in tests and benchmarks as a person would.
+
+It behaves like a provider channel: inbound messages carry a pseudonymous key and an encrypted
+reply address; outbound ones arrive through the outbox relay. It can be told to fail deliveries.
+"""
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import defaultdict
+
+from lotsa.channels import DeliveryError, InboundMessage, OutboundChannel, OutboundMessage
+from lotsa.crypto import Keyring
+from lotsa.pipeline import Accepted, Pipeline
+
+
+class MemoryChannel(OutboundChannel):
+    name = "memory"
+
+    def __init__(self, keyring: Keyring) -> None:
+        self.keyring = keyring
+        self.pipeline: Pipeline | None = None
+        self.sent: dict[str, list[OutboundMessage]] = defaultdict(list)
+        self.delivered_keys: set[str] = set()
+        self.failures = 0
+        self._arrived = asyncio.Condition()
+
+    async def write(self, address: str, text: str = "", *, choice: str | None = None,
+                    message_id: str | None = None) -> Accepted:
+        """The person at `address` writes (or presses a choice)."""
+        assert self.pipeline is not None, "connect the channel to a pipeline first"
+        inbound = InboundMessage(channel=self.name, contact_key=self.keyring.contact_key(self.name, address),
+                                 provider_message_id=message_id or f"mem-{uuid.uuid4().hex}", text=text,
+                                 choice=choice, reply_address=address)
+        return await self.pipeline.accept(inbound)
+
+    def fail_next(self, count: int) -> None:
+        self.failures = count
+
+    async def send(self, message: OutboundMessage) -> str | None:
+        if self.failures > 0:
+            self.failures -= 1
+            raise DeliveryError("simulated provider outage", retry_after=0.05)
+        if message.idempotency_key not in self.delivered_keys:
+            self.delivered_keys.add(message.idempotency_key)
+            self.sent[message.address].append(message)
+        async with self._arrived:
+            self._arrived.notify_all()
+        return f"memory-{message.idempotency_key[:12]}"
+
+    async def wait_for(self, address: str, count: int, timeout: float = 5.0) -> list[OutboundMessage]:
+        """Wait until `count` messages have reached `address`."""
+        async with self._arrived:
+            await asyncio.wait_for(self._arrived.wait_for(lambda: len(self.sent[address]) >= count), timeout)
+        return self.sent[address]

@@ -1,0 +1,280 @@
+"""The anonymous web chat: a page at /chat and a WebSocket at /chat/ws (docs/protocol.md).
+
+No account and no cookie: the page holds a random resume token in sessionStorage; the contact
+key is a keyed hash of it, so the token itself is never stored.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import WSMsgType, web
+from sqlalchemy import select
+
+from lotsa import appkeys
+from lotsa.channels import InboundMessage
+from lotsa.events import QUEUE_TOPIC, Event, conversation_topic
+from lotsa.models import Contact, Conversation, ConversationState, Message
+from lotsa.pipeline import MessageRefused, Pipeline, message_json
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "webchat"
+STATIC = Path(__file__).parent / "static"
+TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")
+CID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+MAX_FRAME = 16 * 1024
+HELLO_TIMEOUT = 10.0
+
+
+class FrameError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class RateLimit:
+    """A token bucket per connection: short bursts are fine, floods are refused."""
+
+    def __init__(self, burst: int = 20, per_second: float = 2.0) -> None:
+        self.capacity = burst
+        self.tokens = float(burst)
+        self.rate = per_second
+        self.last = time.monotonic()
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.last) * self.rate)
+        self.last = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+def _page_language(request: web.Request) -> str:
+    asked = request.query.get("lang")
+    if asked in ("sv", "en"):
+        return asked
+    accept = request.headers.get("Accept-Language", "")
+    return "en" if accept.lower().startswith("en") else "sv"
+
+
+@aiohttp_jinja2.template("chat.html")
+async def chat_page(request: web.Request) -> dict[str, Any]:
+    settings = request.app[appkeys.SETTINGS]
+    return {"lang": _page_language(request), "quick_exit_url": settings.quick_exit_url}
+
+
+def _contact_view(payload: dict[str, Any]) -> dict[str, Any]:
+    """What the person sees of a message: never a counsellor's account name."""
+    return {**payload, "author_name": None, "type": "message"}
+
+
+class ChatConnection:
+    """One open chat page."""
+
+    def __init__(self, request: web.Request, ws: web.WebSocketResponse) -> None:
+        self.ws = ws
+        self.pipeline: Pipeline = request.app[appkeys.PIPELINE]
+        self.keyring = request.app[appkeys.KEYRING]
+        self.lang = "sv"
+        self.contact_key = ""
+        self.conversation_id: int | None = None
+        self.state = "new"
+        self.position: int | None = None
+        self.state_sent = False
+        self.last_sent = 0
+        self.greeted = False
+        self.limit = RateLimit()
+        self.send_lock = asyncio.Lock()
+        self.resubscribe = asyncio.Event()
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        if not self.ws.closed:
+            await self.ws.send_json(frame)
+
+    async def hello(self, frame: dict[str, Any]) -> None:
+        token = frame.get("token")
+        if not isinstance(token, str) or not TOKEN.match(token):
+            token = secrets.token_urlsafe(32)
+        lang = frame.get("lang")
+        self.lang = lang if lang in ("sv", "en") else "sv"
+        after = frame.get("after")
+        self.last_sent = after if isinstance(after, int) and after >= 0 else 0
+        self.contact_key = self.keyring.contact_key(CHANNEL, token)
+        async with self.pipeline.db.read() as session:
+            conversation = (await session.execute(
+                select(Conversation).join(Contact).where(Contact.key == self.contact_key)
+                .order_by(Conversation.id.desc()).limit(1))).scalar()
+        if conversation is not None:
+            self.conversation_id = conversation.id
+            self.state = conversation.state
+            self.lang = conversation.language or self.lang
+        await self.send({"type": "welcome", "token": token, "state": self.state, "lang": self.lang})
+        await self.catch_up()
+        if self.state in ("new", ConversationState.CLOSED):
+            await self.greet()
+
+    async def greet(self) -> None:
+        for reply in self.pipeline.scripts.for_new_conversation().start(self.lang).replies:
+            await self.send({"type": "message", "id": None, "author": "bot", "author_name": None,
+                             "text": reply.text, "cid": None, "at": None,
+                             "choices": [{"id": c, "label": label} for c, label in reply.choices]})
+        self.greeted = True
+
+    async def catch_up(self) -> None:
+        """Send every message after the last one the page has, then the current state."""
+        if self.conversation_id is None:
+            return
+        async with self.send_lock:
+            async with self.pipeline.db.read() as session:
+                conversation = await session.get(Conversation, self.conversation_id)
+                messages = (await session.execute(
+                    select(Message).where(Message.conversation_id == self.conversation_id,
+                                          Message.id > self.last_sent).order_by(Message.id))).scalars().all()
+                position = await self.pipeline.queue_position(session, conversation) if conversation else None
+            for message in messages:
+                await self.send(_contact_view(message_json(message)))
+                self.last_sent = message.id
+            if conversation is not None:
+                await self._state(conversation.state, position)
+
+    async def _state(self, state: str, position: int | None) -> None:
+        if (state, position) != (self.state, self.position) or not self.state_sent:
+            self.state, self.position, self.state_sent = state, position, True
+            await self.send({"type": "state", "state": state, "position": position})
+
+    async def on_frame(self, frame: dict[str, Any]) -> None:
+        kind = frame.get("type")
+        if kind == "typing":
+            if self.conversation_id is not None and self.state == ConversationState.ACTIVE:
+                self.pipeline.events.publish("console", Event("typing", self.conversation_id))
+            return
+        if kind not in ("say", "choose"):
+            raise FrameError("bad_frame", "Unknown frame type.")
+        if not self.limit.allow():
+            raise FrameError("rate", "You are sending very fast. Wait a moment.")
+        cid = frame.get("cid")
+        if not isinstance(cid, str) or not CID.match(cid):
+            raise FrameError("bad_frame", "A message needs a valid cid.")
+        text, choice = "", None
+        if kind == "say":
+            text = frame.get("text")
+            if not isinstance(text, str):
+                raise FrameError("bad_frame", "A message needs text.")
+        else:
+            choice = frame.get("choice")
+            if not isinstance(choice, str) or not re.fullmatch(r"[a-z0-9_]{1,32}", choice):
+                raise FrameError("bad_frame", "Unknown choice.")
+        inbound = InboundMessage(channel=CHANNEL, contact_key=self.contact_key,
+                                 provider_message_id=f"{self.contact_key[:16]}:{cid}", text=text,
+                                 choice=choice, language=self.lang, client_ref=cid, greeted=self.greeted)
+        try:
+            accepted = await self.pipeline.accept(inbound)
+        except MessageRefused as e:
+            raise FrameError(e.code, str(e)) from None
+        await self.send({"type": "ack", "cid": cid, "id": accepted.message_id})
+        if accepted.conversation_id != self.conversation_id:
+            self.conversation_id = accepted.conversation_id
+            self.greeted = False
+            self.resubscribe.set()
+        log.info("webchat message stored", extra={"conversation": accepted.conversation_id,
+                                                  "message": accepted.message_id})
+
+    async def on_event(self, event: Event) -> None:
+        if event.kind == "message" and event.conversation_id == self.conversation_id:
+            payload = event.data["message"]
+            async with self.send_lock:
+                if payload["id"] > self.last_sent:
+                    await self.send(_contact_view(payload))
+                    self.last_sent = payload["id"]
+        elif event.kind == "typing" and event.conversation_id == self.conversation_id:
+            await self.send({"type": "typing"})
+        elif event.kind == "state" and (event.conversation_id == self.conversation_id
+                                        or self.state == ConversationState.QUEUED):
+            await self.catch_up()
+            if event.conversation_id == self.conversation_id and event.data["state"] == ConversationState.CLOSED:
+                await self.greet()
+
+    async def pump(self) -> None:
+        """Forward events of this conversation (and queue moves while waiting) to the page."""
+        while not self.ws.closed:
+            self.resubscribe.clear()
+            topics = [QUEUE_TOPIC] + ([conversation_topic(self.conversation_id)] if self.conversation_id else [])
+            async with self.pipeline.events.subscribe(*topics) as sub:
+                await self.catch_up()
+                next_event = asyncio.ensure_future(anext(sub, None))
+                changed = asyncio.ensure_future(self.resubscribe.wait())
+                try:
+                    while True:
+                        done, _ = await asyncio.wait({next_event, changed}, return_when=asyncio.FIRST_COMPLETED)
+                        if changed in done:
+                            break
+                        event = next_event.result()
+                        if event is None:
+                            return
+                        await self.on_event(event)
+                        next_event = asyncio.ensure_future(anext(sub, None))
+                finally:
+                    next_event.cancel()
+                    changed.cancel()
+
+
+def _parse(data: str) -> dict[str, Any]:
+    try:
+        frame = json.loads(data)
+    except ValueError:
+        raise FrameError("bad_frame", "Frames are JSON objects.") from None
+    if not isinstance(frame, dict):
+        raise FrameError("bad_frame", "Frames are JSON objects.")
+    return frame
+
+
+async def chat_socket(request: web.Request) -> web.WebSocketResponse:
+    ws = web.WebSocketResponse(heartbeat=25, max_msg_size=MAX_FRAME)
+    await ws.prepare(request)
+    conn = ChatConnection(request, ws)
+    try:
+        first = await ws.receive(timeout=HELLO_TIMEOUT)
+        if first.type != WSMsgType.TEXT:
+            await ws.close(code=4400, message=b"hello expected")
+            return ws
+        frame = _parse(first.data)
+        if frame.get("type") != "hello":
+            raise FrameError("bad_frame", "The first frame is hello.")
+        await conn.hello(frame)
+    except (FrameError, TimeoutError) as e:
+        await ws.close(code=4400, message=str(e).encode()[:120])
+        return ws
+    request.app[appkeys.SOCKETS].add(ws)
+    pump = asyncio.create_task(conn.pump())
+    try:
+        async for msg in ws:
+            if msg.type == WSMsgType.TEXT:
+                try:
+                    await conn.on_frame(_parse(msg.data))
+                except FrameError as e:
+                    await conn.send({"type": "error", "code": e.code, "message": str(e)})
+            elif msg.type == WSMsgType.BINARY:
+                await conn.send({"type": "error", "code": "bad_frame", "message": "Binary frames are not accepted."})
+            elif msg.type == WSMsgType.ERROR:
+                break
+    finally:
+        pump.cancel()
+        await asyncio.gather(pump, return_exceptions=True)
+        request.app[appkeys.SOCKETS].discard(ws)
+    return ws
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/chat", chat_page)
+    app.router.add_get("/chat/ws", chat_socket)
+    app.router.add_static("/static/chat/", STATIC)

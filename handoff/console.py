@@ -1,0 +1,285 @@
+"""The counsellor console: log-in, the queue, claiming, chatting and closing (docs/protocol.md)."""
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import WSMsgType, web
+from yarl import URL
+
+from handoff import claims
+from lotsa import appkeys
+from lotsa.auth import AuthError, authenticate, login, logout
+from lotsa.events import CONSOLE_TOPIC, QUEUE_TOPIC, Event, conversation_topic
+from lotsa.models import Role, StaffUser
+from lotsa.pipeline import MessageRefused
+
+log = logging.getLogger(__name__)
+
+COOKIE = "lotsa_staff"
+STATIC = Path(__file__).parent / "static"
+
+
+def _lang(request: web.Request) -> str:
+    return "en" if request.headers.get("Accept-Language", "").lower().startswith("en") else "sv"
+
+
+def same_origin(request: web.Request) -> bool:
+    """The Origin of a browser request is this site (its public URL or the host it asked)."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return False
+    public = URL(request.app[appkeys.SETTINGS].public_url)
+    allowed = {f"{public.scheme}://{public.host_port_subcomponent}", f"{request.scheme}://{request.host}"}
+    return origin in allowed
+
+
+async def current_staff(request: web.Request) -> tuple[str, StaffUser] | None:
+    cookie = request.cookies.get(COOKIE)
+    if not cookie:
+        return None
+    return await authenticate(request.app[appkeys.DB], cookie, request.app[appkeys.SESSION_TIMES])
+
+
+async def require_staff(request: web.Request, *, state_changing: bool) -> tuple[str, StaffUser]:
+    found = await current_staff(request)
+    if found is None:
+        raise web.HTTPUnauthorized(text=json.dumps({"error": "login_required"}), content_type="application/json")
+    sid, user = found
+    if state_changing:
+        expected = request.app[appkeys.KEYRING].csrf_token(sid)
+        given = request.headers.get("X-CSRF-Token", "")
+        if not hmac.compare_digest(expected, given):
+            raise web.HTTPForbidden(text=json.dumps({"error": "csrf"}), content_type="application/json")
+    return sid, user
+
+
+async def console_page(request: web.Request) -> web.StreamResponse:
+    found = await current_staff(request)
+    if found is None:
+        return aiohttp_jinja2.render_template("login.html", request,
+                                              {"error": None, "name": "", "lang": _lang(request)})
+    sid, user = found
+    return aiohttp_jinja2.render_template("console.html", request, {
+        "user": user, "csrf_token": request.app[appkeys.KEYRING].csrf_token(sid), "lang": _lang(request)})
+
+
+async def login_post(request: web.Request) -> web.StreamResponse:
+    if not same_origin(request):
+        raise web.HTTPForbidden(text="Forbidden: cross-site log-in.")
+    form = await request.post()
+    name = str(form.get("name", ""))[:64]
+    password = str(form.get("password", ""))[:1024]
+    settings = request.app[appkeys.SETTINGS]
+    try:
+        cookie, user = await login(request.app[appkeys.DB], name, password, request.app[appkeys.SESSION_TIMES])
+    except AuthError as e:
+        log.info("console log-in refused")
+        response = aiohttp_jinja2.render_template(
+            "login.html", request, {"error": str(e), "name": name, "lang": _lang(request)})
+        response.set_status(401)
+        return response
+    log.info("console log-in", extra={"staff": user.id})
+    response = web.HTTPSeeOther("/console")
+    response.set_cookie(COOKIE, cookie, httponly=True, secure=settings.cookie_secure, samesite="Strict",
+                        path="/", max_age=settings.session_max_hours * 3600)
+    raise response
+
+
+async def logout_post(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    found = await current_staff(request)
+    if found is not None:
+        sid, _ = found
+        token = str(form.get("csrf", ""))
+        if not hmac.compare_digest(request.app[appkeys.KEYRING].csrf_token(sid), token):
+            raise web.HTTPForbidden(text="Forbidden: missing CSRF token.")
+        await logout(request.app[appkeys.DB], request.cookies[COOKIE])
+    response = web.HTTPSeeOther("/console")
+    response.del_cookie(COOKIE, path="/")
+    raise response
+
+
+def _conversation_id(request: web.Request) -> int:
+    try:
+        value = int(request.match_info["id"])
+    except ValueError:
+        raise web.HTTPNotFound() from None
+    if not 0 < value < 2**62:
+        raise web.HTTPNotFound()
+    return value
+
+
+def _json_error(status: type[web.HTTPException], code: str, message: str = "") -> web.HTTPException:
+    return status(text=json.dumps({"error": code, "message": message}), content_type="application/json")
+
+
+async def api_queue(request: web.Request) -> web.Response:
+    _, user = await require_staff(request, state_changing=False)
+    pipeline = request.app[appkeys.PIPELINE]
+    async with pipeline.db.read() as session:
+        return web.json_response(await claims.queue_lists(session, pipeline, user, _lang(request)))
+
+
+async def api_conversation(request: web.Request) -> web.Response:
+    _, user = await require_staff(request, state_changing=False)
+    pipeline = request.app[appkeys.PIPELINE]
+    async with pipeline.db.read() as session:
+        try:
+            conversation, key, messages, names = await claims.load(session, _conversation_id(request), user)
+        except LookupError:
+            raise _json_error(web.HTTPNotFound, "not_found") from None
+        except claims.NotAllowed:
+            raise _json_error(web.HTTPForbidden, "not_yours") from None
+    holder = user.name if conversation.counsellor_id == user.id else None
+    log.info("conversation opened", extra={"staff": user.id, "conversation": conversation.id})
+    return web.json_response({"conversation": claims.summary(conversation, key, pipeline, _lang(request), holder),
+                              "messages": claims.transcript(messages, names)})
+
+
+async def api_claim(request: web.Request) -> web.Response:
+    _, user = await require_staff(request, state_changing=True)
+    pipeline = request.app[appkeys.PIPELINE]
+    result = await claims.claim(pipeline, _conversation_id(request), user)
+    if not result.ok:
+        raise _json_error(web.HTTPConflict, "already_claimed", "Someone else took this conversation.")
+    log.info("conversation claimed", extra={"staff": user.id, "conversation": result.conversation.id})
+    async with pipeline.db.read() as session:
+        conversation, key, _, _ = await claims.load(session, result.conversation.id, user)
+    return web.json_response({"conversation": claims.summary(conversation, key, pipeline, _lang(request), user.name)})
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    if request.content_type != "application/json":
+        raise _json_error(web.HTTPUnsupportedMediaType, "json_expected", "Send application/json.")
+    try:
+        body = await request.json()
+    except (ValueError, UnicodeDecodeError):
+        raise _json_error(web.HTTPBadRequest, "bad_json", "The body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise _json_error(web.HTTPBadRequest, "bad_json", "The body is a JSON object.")
+    return body
+
+
+async def api_send(request: web.Request) -> web.Response:
+    _, user = await require_staff(request, state_changing=True)
+    body = await _json_body(request)
+    text = body.get("text")
+    if not isinstance(text, str):
+        raise _json_error(web.HTTPBadRequest, "bad_text", "text is a string.")
+    pipeline = request.app[appkeys.PIPELINE]
+    try:
+        message = await pipeline.counsellor_message(_conversation_id(request), user, text)
+    except MessageRefused as e:
+        status = web.HTTPConflict if e.code == "not_yours" else web.HTTPBadRequest
+        raise _json_error(status, e.code, str(e)) from None
+    payload = claims.transcript([message], {user.id: user.name})[0]
+    return web.json_response({"message": payload}, status=201)
+
+
+async def api_close(request: web.Request) -> web.Response:
+    _, user = await require_staff(request, state_changing=True)
+    pipeline = request.app[appkeys.PIPELINE]
+    try:
+        conversation = await claims.close(pipeline, _conversation_id(request), user)
+    except LookupError:
+        raise _json_error(web.HTTPNotFound, "not_found") from None
+    except claims.NotAllowed:
+        raise _json_error(web.HTTPConflict, "not_yours", "You do not hold this conversation.") from None
+    log.info("conversation closed", extra={"staff": user.id, "conversation": conversation.id})
+    return web.json_response({"conversation": {"id": conversation.id, "state": conversation.state}})
+
+
+class ConsoleConnection:
+    def __init__(self, request: web.Request, ws: web.WebSocketResponse, user: StaffUser) -> None:
+        self.request = request
+        self.ws = ws
+        self.user = user
+        self.pipeline = request.app[appkeys.PIPELINE]
+        self.lang = _lang(request)
+        self.held: set[int] = set()
+
+    @property
+    def sees_all(self) -> bool:
+        return self.user.role in (Role.SUPERVISOR, Role.ADMIN)
+
+    async def send_queue(self) -> None:
+        async with self.pipeline.db.read() as session:
+            lists = await claims.queue_lists(session, self.pipeline, self.user, self.lang)
+        self.held = {c["id"] for c in lists["mine"]}
+        await self.ws.send_json({"type": "queue", **lists})
+
+    async def on_event(self, event: Event) -> None:
+        visible = event.conversation_id in self.held or self.sees_all
+        if event.kind == "message" and visible:
+            await self.ws.send_json({"type": "message", "conversation": event.conversation_id,
+                                     "message": event.data["message"]})
+        elif event.kind == "typing" and visible:
+            await self.ws.send_json({"type": "typing", "conversation": event.conversation_id})
+
+    async def pump(self) -> None:
+        bus = self.pipeline.events
+        async with bus.subscribe(QUEUE_TOPIC, CONSOLE_TOPIC) as sub:
+            await self.send_queue()
+            async for event in sub:
+                if event.kind == "state":
+                    # Coalesce a burst of queue changes into one fresh list.
+                    while not sub.queue.empty():
+                        queued = sub.queue.get_nowait()
+                        if queued is None:
+                            return
+                        if queued.kind != "state":
+                            await self.on_event(queued)
+                    await self.send_queue()
+                else:
+                    await self.on_event(event)
+
+    async def on_frame(self, data: str) -> None:
+        try:
+            frame = json.loads(data)
+        except ValueError:
+            return
+        if isinstance(frame, dict) and frame.get("type") == "typing":
+            conversation = frame.get("conversation")
+            if isinstance(conversation, int) and conversation in self.held:
+                self.pipeline.events.publish(conversation_topic(conversation), Event("typing", conversation))
+
+
+async def console_socket(request: web.Request) -> web.WebSocketResponse:
+    if not same_origin(request):
+        raise web.HTTPForbidden(text="Forbidden: cross-site WebSocket.")
+    found = await current_staff(request)
+    if found is None:
+        raise web.HTTPUnauthorized(text="Log in first.")
+    ws = web.WebSocketResponse(heartbeat=25, max_msg_size=16 * 1024)
+    await ws.prepare(request)
+    request.app[appkeys.SOCKETS].add(ws)
+    conn = ConsoleConnection(request, ws, found[1])
+    pump = asyncio.create_task(conn.pump())
+    try:
+        async for msg in ws:
+            if msg.type == WSMsgType.TEXT:
+                await conn.on_frame(msg.data)
+    finally:
+        pump.cancel()
+        await asyncio.gather(pump, return_exceptions=True)
+        request.app[appkeys.SOCKETS].discard(ws)
+    return ws
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/console", console_page)
+    app.router.add_post("/console/login", login_post)
+    app.router.add_post("/console/logout", logout_post)
+    app.router.add_get("/console/ws", console_socket)
+    app.router.add_get("/api/console/queue", api_queue)
+    app.router.add_get("/api/console/conversations/{id}", api_conversation)
+    app.router.add_post("/api/console/conversations/{id}/claim", api_claim)
+    app.router.add_post("/api/console/conversations/{id}/messages", api_send)
+    app.router.add_post("/api/console/conversations/{id}/close", api_close)
+    app.router.add_static("/static/console/", STATIC)

@@ -1,0 +1,147 @@
+"""The aiohttp application factory: wires settings, storage, triage, channels and handoff."""
+from __future__ import annotations
+
+import asyncio
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from datetime import timedelta
+from pathlib import Path
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import WSCloseCode, web
+
+from bot import webchat
+from handoff import console
+from handoff.queues import QueueDirectory
+from lotsa import appkeys
+from lotsa.auth import SessionTimes
+from lotsa.channels import OutboundChannel
+from lotsa.crypto import Keyring
+from lotsa.db import Database, head_revision
+from lotsa.events import EventBus
+from lotsa.outbox import OutboxRelay
+from lotsa.pipeline import Pipeline, TriageScripts
+from lotsa.settings import ConfigError, Settings
+from triage.script import load_scripts
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 64 * 1024
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """One error path: HTTP errors pass through; anything else is logged (no content) and answered."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("request failed", extra={"route": request.path})
+        return web.json_response({"error": "internal", "message": "Something went wrong on our side."},
+                                 status=500)
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        response = await handler(request)
+    except web.HTTPException as e:
+        response = e
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Cache-Control", "no-store")
+    if isinstance(response, web.HTTPException):
+        raise response
+    return response
+
+
+async def healthz(request: web.Request) -> web.Response:
+    try:
+        await request.app[appkeys.DB].ping()
+    except Exception:
+        log.warning("health check: database does not answer")
+        return web.json_response({"status": "database unavailable"}, status=503)
+    return web.json_response({"status": "ok"})
+
+
+async def index(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPFound("/chat")
+
+
+async def neutral(request: web.Request) -> web.Response:
+    return web.Response(text="<!doctype html><title>Väder</title><p>Väder</p>", content_type="text/html")
+
+
+def create_app(settings: Settings, *, channels: Iterable[OutboundChannel] = (),
+               relay_poll: float = 1.0) -> web.Application:
+    """Build the application; storage opens and closes with it (cleanup context)."""
+    keyring = Keyring(settings.secret_bytes())
+    scripts = TriageScripts(load_scripts(settings.config_dir / "triage"))
+    queues = QueueDirectory.load(settings.config_dir / "queues.yaml")
+    outbound = {c.name: c for c in channels}
+
+    app = web.Application(middlewares=[security_headers, error_middleware], client_max_size=MAX_BODY)
+    app[appkeys.SETTINGS] = settings
+    app[appkeys.KEYRING] = keyring
+    app[appkeys.SESSION_TIMES] = SessionTimes(idle=timedelta(minutes=settings.session_idle_minutes),
+                                              absolute=timedelta(hours=settings.session_max_hours))
+    aiohttp_jinja2.setup(app, loader=jinja2.ChoiceLoader([
+        jinja2.FileSystemLoader(Path(webchat.__file__).parent / "templates"),
+        jinja2.FileSystemLoader(Path(console.__file__).parent / "templates"),
+    ]), autoescape=True)
+
+    async def storage(app: web.Application) -> AsyncIterator[None]:
+        db = Database(settings.effective_database_url)
+        try:
+            revision = await db.current_revision()
+            if revision != head_revision():
+                raise ConfigError(f"the database schema is at {revision or 'nothing'}, this version needs "
+                                  f"{head_revision()}: run `lotsa db upgrade`")
+            await scripts.publish(db)
+            events = EventBus()
+            relay = OutboxRelay(db, keyring, outbound, idle_poll=relay_poll)
+            pipeline = Pipeline(db, events, scripts, queues, keyring, outbox_channels=outbound,
+                                max_chars=settings.max_message_chars, on_outbox=relay.wake)
+            for channel in outbound.values():
+                if hasattr(channel, "pipeline"):
+                    channel.pipeline = pipeline
+            app[appkeys.DB], app[appkeys.EVENTS], app[appkeys.PIPELINE] = db, events, pipeline
+            app[appkeys.OUTBOX] = relay
+            task = asyncio.create_task(relay.run(), name="outbox-relay")
+            yield
+            relay.stop()
+            try:
+                await asyncio.wait_for(task, 10)
+            except TimeoutError:
+                log.warning("outbox relay did not finish its round in time")
+            events.close()
+        finally:
+            await db.close()
+
+    app[appkeys.SOCKETS] = set()
+
+    async def close_sockets(app: web.Application) -> None:
+        for ws in list(app[appkeys.SOCKETS]):
+            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server restarting")
+
+    app.on_shutdown.append(close_sockets)
+    app.cleanup_ctx.append(storage)
+    app.router.add_get("/", index)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/neutral", neutral)
+    webchat.setup(app)
+    console.setup(app)
+    return app
+
+

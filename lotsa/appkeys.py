@@ -1,0 +1,24 @@
+"""Typed keys for what the app factory puts on the aiohttp application, declared in one place."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from lotsa.auth import SessionTimes
+    from lotsa.crypto import Keyring
+    from lotsa.db import Database
+    from lotsa.events import EventBus
+    from lotsa.outbox import OutboxRelay
+    from lotsa.pipeline import Pipeline
+    from lotsa.settings import Settings
+
+SETTINGS = web.AppKey["Settings"]("settings")
+DB = web.AppKey["Database"]("db")
+EVENTS = web.AppKey["EventBus"]("events")
+KEYRING = web.AppKey["Keyring"]("keyring")
+PIPELINE = web.AppKey["Pipeline"]("pipeline")
+OUTBOX = web.AppKey["OutboxRelay"]("outbox")
+SESSION_TIMES = web.AppKey["SessionTimes"]("session_times")
+SOCKETS = web.AppKey["set[web.WebSocketResponse]"]("sockets")

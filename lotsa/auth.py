@@ -1,0 +1,111 @@
+"""Staff accounts and sessions: argon2id password hashes, server-side sessions, lockout."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, select
+
+from lotsa.db import Database
+from lotsa.models import Role, StaffSession, StaffUser, utcnow
+
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+_hasher = PasswordHasher()  # argon2id with the library's recommended parameters
+# A hash to verify against when the name is unknown, so timing does not reveal which names exist.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+class AuthError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class SessionTimes:
+    idle: timedelta
+    absolute: timedelta
+
+
+def hash_password(password: str) -> str:
+    if len(password) < 10:
+        raise AuthError("a password has at least 10 characters")
+    return _hasher.hash(password)
+
+
+def _session_id(cookie: str) -> str:
+    return hashlib.sha256(cookie.encode()).hexdigest()
+
+
+async def add_user(db: Database, name: str, password: str, role: str) -> StaffUser:
+    if role not in set(Role):
+        raise AuthError(f"role must be one of {', '.join(Role)}")
+    if not name or len(name) > 64 or not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
+        raise AuthError("a name is 1-64 letters, digits, '.', '-' or '_'")
+    async with db.write() as session:
+        if (await session.execute(select(StaffUser).where(StaffUser.name == name))).scalar():
+            raise AuthError(f"a user named {name!r} exists already")
+        user = StaffUser(name=name, password_hash=hash_password(password), role=role)
+        session.add(user)
+    return user
+
+
+async def login(db: Database, name: str, password: str, times: SessionTimes) -> tuple[str, StaffUser]:
+    """Check the password; return a new session cookie value (a fresh id at every login)."""
+    async with db.write() as session:
+        user = (await session.execute(select(StaffUser).where(StaffUser.name == name))).scalar()
+        now = utcnow()
+        if user is None or not user.active:
+            _verify(_DUMMY_HASH, password)
+            raise AuthError("wrong name or password")
+        if user.locked_until is not None and user.locked_until > now:
+            raise AuthError("too many failed log-ins: try again later")
+        if not _verify(user.password_hash, password):
+            user.failed_logins += 1
+            if user.failed_logins >= MAX_FAILED_LOGINS:
+                user.locked_until = now + LOCKOUT
+                user.failed_logins = 0
+            raise AuthError("wrong name or password")
+        user.failed_logins = 0
+        user.locked_until = None
+        if _hasher.check_needs_rehash(user.password_hash):
+            user.password_hash = _hasher.hash(password)
+        cookie = secrets.token_urlsafe(32)
+        session.add(StaffSession(id=_session_id(cookie), user_id=user.id, expires_at=now + times.absolute))
+    return cookie, user
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def authenticate(db: Database, cookie: str, times: SessionTimes) -> tuple[str, StaffUser] | None:
+    """The session id and user behind a cookie, or None when unknown, idle too long or expired."""
+    sid = _session_id(cookie)
+    now = utcnow()
+    async with db.read() as session:
+        row = (await session.execute(
+            select(StaffSession, StaffUser).join(StaffUser).where(StaffSession.id == sid))).first()
+    if row is None:
+        return None
+    staff_session, user = row
+    if not user.active or staff_session.expires_at <= now or staff_session.last_seen_at + times.idle <= now:
+        await logout(db, cookie)
+        return None
+    if now - staff_session.last_seen_at > timedelta(seconds=60):
+        async with db.write() as session:
+            fresh = await session.get(StaffSession, sid)
+            if fresh is not None:
+                fresh.last_seen_at = now
+    return sid, user
+
+
+async def logout(db: Database, cookie: str) -> None:
+    async with db.write() as session:
+        await session.execute(delete(StaffSession).where(StaffSession.id == _session_id(cookie)))

@@ -1,0 +1,121 @@
+"""The `lotsa` command (DESIGN.md, CLI contract)."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from pathlib import Path
+
+from lotsa import logs
+from lotsa.settings import ConfigError, Settings, load_settings
+
+log = logging.getLogger("lotsa")
+
+
+def _settings(args: argparse.Namespace, **extra: object) -> Settings:
+    overrides = {"database_url": getattr(args, "database", None), "host": getattr(args, "host", None),
+                 "port": getattr(args, "port", None), **extra}
+    return load_settings(args.config, overrides=overrides)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from lotsa.server import serve
+
+    settings = _settings(args)
+    settings.secret_bytes()
+    serve(settings)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from lotsa.demo import run_demo
+
+    run_demo(args.config, args.port)
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from lotsa.db import upgrade
+
+    settings = _settings(args)
+    upgrade(settings.effective_database_url)
+    print("database is up to date")
+    return 0
+
+
+def _read_password() -> str:
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Again: ") != first:
+        raise SystemExit("the passwords differ")
+    return first
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    from lotsa.auth import AuthError, add_user
+    from lotsa.db import Database
+
+    settings = _settings(args)
+    password = _read_password()
+
+    async def run() -> None:
+        db = Database(settings.effective_database_url)
+        try:
+            await add_user(db, args.name, password, args.role)
+        finally:
+            await db.close()
+
+    try:
+        asyncio.run(run())
+    except AuthError as e:
+        print(f"lotsa user add: {e}", file=sys.stderr)
+        return 2
+    print(f"added {args.role} {args.name}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="lotsa", description="Anonymous chat and phone hotline with triage.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def with_config(sp: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        sp.add_argument("--config", type=Path, help="an admin's configuration folder (default: the packaged one)")
+        sp.add_argument("--database", help="database URL (default: SQLite under ./var)")
+        return sp
+
+    serve = with_config(sub.add_parser("serve", help="run the service"))
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(func=cmd_serve)
+
+    demo = sub.add_parser("demo", help="run the service on a fresh SQLite file with demo data")
+    demo.add_argument("--config", type=Path)
+    demo.add_argument("--port", type=int, default=8080)
+    demo.set_defaults(func=cmd_demo)
+
+    db = sub.add_parser("db", help="database tasks").add_subparsers(dest="db_command", required=True)
+    with_config(db.add_parser("upgrade", help="apply migrations")).set_defaults(func=cmd_db_upgrade)
+
+    user = sub.add_parser("user", help="staff accounts").add_subparsers(dest="user_command", required=True)
+    add = with_config(user.add_parser("add", help="create a staff account (password from stdin or asked)"))
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=["counsellor", "supervisor", "admin"])
+    add.set_defaults(func=cmd_user_add)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logs.configure("INFO")
+    try:
+        return int(args.func(args))
+    except ConfigError as e:
+        print(f"lotsa: configuration error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""In-process publish/subscribe of conversation events to the open consoles and chats.
+
+Subscribers get a bounded queue; one that falls too far behind is dropped and must reconnect
+(clients then catch up from the database, which stays the source of truth).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+QUEUE_TOPIC = "queue"
+CONSOLE_TOPIC = "console"
+
+
+def conversation_topic(conversation_id: int) -> str:
+    return f"conversation:{conversation_id}"
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str  # "message", "state", "typing"
+    conversation_id: int
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class Subscription:
+    def __init__(self, topics: set[str], size: int) -> None:
+        self.topics = topics
+        self.queue: asyncio.Queue[Event | None] = asyncio.Queue(size)
+        self.dropped = False
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> Event:
+        event = await self.queue.get()
+        if event is None:
+            raise StopAsyncIteration
+        return event
+
+
+class EventBus:
+    def __init__(self, queue_size: int = 1000) -> None:
+        self._subs: dict[str, set[Subscription]] = {}
+        self._size = queue_size
+
+    @asynccontextmanager
+    async def subscribe(self, *topics: str) -> AsyncIterator[Subscription]:
+        sub = Subscription(set(topics), self._size)
+        for topic in topics:
+            self._subs.setdefault(topic, set()).add(sub)
+        try:
+            yield sub
+        finally:
+            self._remove(sub)
+
+    def _remove(self, sub: Subscription) -> None:
+        for topic in sub.topics:
+            subs = self._subs.get(topic)
+            if subs is not None:
+                subs.discard(sub)
+                if not subs:
+                    del self._subs[topic]
+
+    def publish(self, topic: str, event: Event) -> None:
+        for sub in list(self._subs.get(topic, ())):
+            try:
+                sub.queue.put_nowait(event)
+            except asyncio.QueueFull:
+                log.warning("event subscriber fell behind and was dropped", extra={"topic": topic})
+                self._remove(sub)
+                sub.dropped = True
+                sub.queue.get_nowait()
+                sub.queue.put_nowait(None)
+
+    def close(self) -> None:
+        """End every subscription (at shutdown)."""
+        for subs in list(self._subs.values()):
+            for sub in list(subs):
+                self._remove(sub)
+                if sub.queue.full():
+                    sub.queue.get_nowait()
+                sub.queue.put_nowait(None)

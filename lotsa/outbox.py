@@ -1,0 +1,127 @@
+"""The outbox relay: delivers stored outgoing messages to provider channels, with retries.
+
+Each round leases due items (pushes `next_attempt_at` forward in the same transaction, and on
+PostgreSQL skips rows another worker holds), sends them, then marks them sent or schedules a retry
+with exponential backoff. A crash between sending and marking re-sends after the lease with the same
+idempotency key, which the channel uses to drop the duplicate.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from lotsa.channels import DeliveryError, OutboundChannel, OutboundMessage, PermanentDeliveryError
+from lotsa.crypto import Keyring
+from lotsa.db import Database
+from lotsa.models import Contact, Conversation, Message, OutboxItem, OutboxState, utcnow
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=60)
+MAX_ATTEMPTS = 12
+BATCH = 50
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(2 ** attempts, 300))
+
+
+class OutboxRelay:
+    def __init__(self, db: Database, keyring: Keyring, channels: Mapping[str, OutboundChannel],
+                 idle_poll: float = 1.0) -> None:
+        self.db = db
+        self.keyring = keyring
+        self.channels = dict(channels)
+        self.idle_poll = idle_poll
+        self._wake = asyncio.Event()
+        self._stopping = False
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Finish the round under way, then return from `run`."""
+        self._stopping = True
+        self._wake.set()
+
+    async def run(self) -> None:
+        while not self._stopping:
+            try:
+                busy = await self.deliver_due()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox round failed; trying again")
+                busy = False
+            if busy or self._stopping:
+                continue
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.idle_poll)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+
+    async def deliver_due(self) -> int:
+        """One round; returns how many items it attempted."""
+        leased = await self._lease()
+        for item_id, outbound in leased:
+            await self._deliver(item_id, outbound)
+        return len(leased)
+
+    async def _lease(self) -> list[tuple[int, OutboundMessage | None]]:
+        now = utcnow()
+        async with self.db.write() as session:
+            rows = (await session.execute(
+                select(OutboxItem, Message.text, Message.meta, Contact.reply_address)
+                .join(Message, OutboxItem.message_id == Message.id)
+                .join(Conversation, OutboxItem.conversation_id == Conversation.id)
+                .join(Contact, Conversation.contact_id == Contact.id)
+                .where(OutboxItem.state == OutboxState.PENDING, OutboxItem.next_attempt_at <= now,
+                       OutboxItem.channel.in_(self.channels))
+                .order_by(OutboxItem.id).limit(BATCH)
+                .with_for_update(skip_locked=True, of=OutboxItem))).all()
+            leased = []
+            for item, text, meta, address in rows:
+                item.next_attempt_at = now + LEASE
+                plain = self.keyring.decrypt_address(address) if address else None
+                outbound = None if plain is None else OutboundMessage(
+                    item.idempotency_key, item.channel, plain, text,
+                    tuple(tuple(c) for c in meta.get("choices", ())))
+                leased.append((item.id, outbound))
+        return leased
+
+    async def _deliver(self, item_id: int, outbound: OutboundMessage | None) -> None:
+        provider_id, error, permanent, retry_after = None, None, False, None
+        if outbound is None:
+            error, permanent = "no reply address (erased or undecryptable)", True
+        else:
+            try:
+                provider_id = await self.channels[outbound.channel].send(outbound)
+            except PermanentDeliveryError as e:
+                error, permanent = f"permanent: {type(e).__name__}: {e}"[:255], True
+            except DeliveryError as e:
+                error, retry_after = f"temporary: {e}"[:255], e.retry_after
+            except Exception as e:  # a bug or network fault in an adapter must not stop the relay
+                error = f"temporary: {type(e).__name__}"
+        async with self.db.write() as session:
+            item = await session.get(OutboxItem, item_id)
+            if item is None:
+                return
+            now = utcnow()
+            if error is None:
+                item.state, item.sent_at, item.provider_message_id = OutboxState.SENT, now, provider_id
+                item.last_error = None
+                return
+            item.attempts += 1
+            item.last_error = error
+            if permanent or item.attempts >= MAX_ATTEMPTS:
+                item.state = OutboxState.DEAD
+                log.warning("outbox item dead-lettered", extra={"outbox": item_id, "attempts": item.attempts})
+            else:
+                delay = timedelta(seconds=retry_after) if retry_after else backoff(item.attempts)
+                item.next_attempt_at = now + delay
+                log.info("outbox delivery failed; retrying", extra={"outbox": item_id, "attempts": item.attempts})

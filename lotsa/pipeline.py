@@ -1,0 +1,302 @@
+"""The conversation pipeline: DESIGN.md steps 2-4 and the outbound half of step 5.
+
+`accept` de-duplicates, stores the message, opens or finds the conversation, runs its triage step
+and enqueues it when triage ends -- in one transaction, before the channel acknowledges the
+provider. Events are published only after the commit.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handoff.queues import QueueDirectory
+from lotsa.channels import InboundMessage
+from lotsa.crypto import Keyring, pseudonym
+from lotsa.db import Database
+from lotsa.events import CONSOLE_TOPIC, QUEUE_TOPIC, Event, EventBus, conversation_topic
+from lotsa.models import (
+    RISK_RANK,
+    Author,
+    Contact,
+    Conversation,
+    ConversationState,
+    Message,
+    OutboxItem,
+    StaffUser,
+    TriageScriptVersion,
+    utcnow,
+)
+from triage.routing import pick_queue
+from triage.runner import Reply, TriageRunner, Turn
+from triage.script import TriageScript
+
+log = logging.getLogger(__name__)
+
+
+class MessageRefused(Exception):
+    """The message cannot be taken (too long, empty, conversation closed): a clear 4xx answer."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Accepted:
+    conversation_id: int
+    message_id: int
+    duplicate: bool
+
+
+class TriageScripts:
+    """The current script per name, and any pinned version a conversation started with."""
+
+    def __init__(self, scripts: dict[str, TriageScript], default: str = "default") -> None:
+        if default not in scripts:
+            raise ValueError(f"no triage script named {default!r}")
+        self.current = scripts
+        self.default = default
+        self._runners = {s.version: TriageRunner(s) for s in scripts.values()}
+
+    async def publish(self, db: Database) -> None:
+        """Store every current version (idempotent) so conversations can pin it."""
+        async with db.write() as session:
+            for script in self.current.values():
+                if await session.get(TriageScriptVersion, script.version) is None:
+                    session.add(TriageScriptVersion(version=script.version, name=script.name,
+                                                    content=script.content))
+
+    def for_new_conversation(self) -> TriageRunner:
+        return self._runners[self.current[self.default].version]
+
+    async def pinned(self, session: AsyncSession, version: str) -> TriageRunner:
+        runner = self._runners.get(version)
+        if runner is None:
+            row = await session.get(TriageScriptVersion, version)
+            if row is None:
+                raise LookupError(f"triage script version {version} is not stored")
+            runner = self._runners[version] = TriageRunner(TriageScript.from_content(row.content))
+        return runner
+
+
+def message_json(message: Message, author_name: str | None = None) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "author": message.author,
+        "author_name": author_name,
+        "text": message.text,
+        "choices": [{"id": c[0], "label": c[1]} for c in message.meta.get("choices", [])],
+        "cid": message.meta.get("cid"),
+        "at": message.created_at.isoformat(),
+    }
+
+
+class Pipeline:
+    def __init__(self, db: Database, events: EventBus, scripts: TriageScripts, queues: QueueDirectory,
+                 keyring: Keyring, *, outbox_channels: Iterable[str] = (), max_chars: int = 4000,
+                 on_outbox: Callable[[], None] | None = None) -> None:
+        self.db = db
+        self.events = events
+        self.scripts = scripts
+        self.queues = queues
+        self.keyring = keyring
+        self.outbox_channels = set(outbox_channels)
+        self.max_chars = max_chars
+        self.on_outbox = on_outbox or (lambda: None)
+
+    def check_text(self, text: str) -> str:
+        text = text.replace("\r\n", "\n").strip()
+        if "\x00" in text:
+            raise MessageRefused("bad_text", "The message contains a null character.")
+        if len(text) > self.max_chars:
+            raise MessageRefused("too_long", f"The message is longer than {self.max_chars} characters.")
+        return text
+
+    # -- inbound -------------------------------------------------------------------------------
+
+    async def accept(self, msg: InboundMessage) -> Accepted:
+        """Store an inbound message and run triage; safe to call again with the same provider id."""
+        text = self.check_text(msg.text)
+        if not text and msg.choice is None:
+            raise MessageRefused("empty", "The message is empty.")
+        for attempt in range(3):
+            try:
+                async with self.db.write() as session:
+                    outcome = await self._accept(session, msg, text)
+                break
+            except IntegrityError:
+                # A concurrent transaction stored the same contact or provider id first (PostgreSQL).
+                if attempt == 2:
+                    raise
+        accepted, published = outcome
+        self._publish(published)
+        return accepted
+
+    async def _accept(self, session: AsyncSession, msg: InboundMessage, text: str
+                      ) -> tuple[Accepted, list[tuple[Conversation, list[Message], bool]]]:
+        existing = (await session.execute(
+            select(Message.id, Message.conversation_id).where(
+                Message.channel == msg.channel, Message.provider_message_id == msg.provider_message_id)
+        )).first()
+        if existing is not None:
+            return Accepted(existing.conversation_id, existing.id, duplicate=True), []
+
+        contact = (await session.execute(select(Contact).where(Contact.key == msg.contact_key))).scalar()
+        if contact is None:
+            contact = Contact(key=msg.contact_key, channel=msg.channel)
+            session.add(contact)
+            await session.flush()
+        contact.last_seen_at = utcnow()
+        if msg.reply_address is not None:
+            contact.reply_address = self.keyring.encrypt_address(msg.reply_address)
+
+        conversation = (await session.execute(
+            select(Conversation).where(Conversation.contact_id == contact.id,
+                                       Conversation.state != ConversationState.CLOSED)
+            .order_by(Conversation.id.desc()).limit(1).with_for_update()
+        )).scalar()
+        new_messages: list[Message] = []
+        opened = conversation is None
+        if conversation is None:
+            runner = self.scripts.for_new_conversation()
+            greeting = runner.start(msg.language)
+            conversation = Conversation(contact_id=contact.id, channel=msg.channel,
+                                        script_version=runner.script.version,
+                                        triage_state=greeting.state, language=greeting.state["language"])
+            session.add(conversation)
+            await session.flush()
+            new_messages += self._bot_messages(session, conversation, greeting.replies)
+        else:
+            runner = await self.scripts.pinned(session, conversation.script_version)
+
+        inbound = Message(conversation_id=conversation.id, channel=msg.channel,
+                          provider_message_id=msg.provider_message_id, direction="in",
+                          author=Author.CONTACT, text=text or self._choice_label(runner, conversation, msg),
+                          meta={k: v for k, v in (("choice", msg.choice), ("cid", msg.client_ref)) if v})
+        session.add(inbound)
+        await session.flush()
+        new_messages.append(inbound)
+        conversation.last_message_at = utcnow()
+
+        state_changed = False
+        answers_greeting = not opened or msg.greeted or msg.choice is not None
+        if conversation.state == ConversationState.TRIAGE and answers_greeting:
+            turn = runner.answer(conversation.triage_state, text=text, choice=msg.choice)
+            new_messages += self._bot_messages(session, conversation, turn.replies)
+            conversation.triage_state = turn.state
+            conversation.language = turn.state["language"]
+            if turn.result is not None:
+                self._enqueue(conversation, turn)
+                state_changed = True
+        await session.flush()
+        return (Accepted(conversation.id, inbound.id, duplicate=False),
+                [(conversation, new_messages, state_changed or opened)])
+
+    def _choice_label(self, runner: TriageRunner, conversation: Conversation, msg: InboundMessage) -> str:
+        prompt = runner.prompt_for(conversation.triage_state) if conversation.triage_state.get("step") else None
+        labels = dict(prompt.choices) if prompt else {}
+        return labels.get(msg.choice or "", msg.choice or "")
+
+    def _enqueue(self, conversation: Conversation, turn: Turn) -> None:
+        assert turn.result is not None
+        result = turn.result
+        queue = pick_queue(result, self.queues.rules())
+        data = result.to_json() | {"queue": queue, "handoff": turn.state.get("handoff")}
+        conversation.triage = data
+        conversation.group = result.group
+        conversation.risk = result.risk
+        conversation.risk_rank = RISK_RANK[result.risk]
+        conversation.queue = queue
+        conversation.state = ConversationState.QUEUED
+        conversation.queued_at = utcnow()
+
+    def _bot_messages(self, session: AsyncSession, conversation: Conversation,
+                      replies: Iterable[Reply]) -> list[Message]:
+        messages = []
+        for reply in replies:
+            meta = {"choices": [list(c) for c in reply.choices]} if reply.choices else {}
+            messages.append(self._outgoing(session, conversation, Author.BOT, reply.text, meta))
+        return messages
+
+    def _outgoing(self, session: AsyncSession, conversation: Conversation, author: str, text: str,
+                  meta: dict[str, Any] | None = None, author_id: int | None = None) -> Message:
+        message = Message(conversation_id=conversation.id, channel=conversation.channel, direction="out",
+                          author=author, author_id=author_id, text=text, meta=meta or {})
+        session.add(message)
+        if conversation.channel in self.outbox_channels:
+            session.add(OutboxItem(message=message, conversation_id=conversation.id,
+                                   channel=conversation.channel, idempotency_key=uuid.uuid4().hex))
+        return message
+
+    # -- outbound --------------------------------------------------------------------------------
+
+    async def counsellor_message(self, conversation_id: int, staff: StaffUser, text: str) -> Message:
+        """A counsellor writes to the contact of a conversation they hold."""
+        text = self.check_text(text)
+        if not text:
+            raise MessageRefused("empty", "The message is empty.")
+        async with self.db.write() as session:
+            conversation = await session.get(Conversation, conversation_id, with_for_update=True)
+            if conversation is None or conversation.state != ConversationState.ACTIVE \
+                    or conversation.counsellor_id != staff.id:
+                raise MessageRefused("not_yours", "You do not hold this conversation.")
+            message = self._outgoing(session, conversation, Author.COUNSELLOR, text, author_id=staff.id)
+            conversation.last_message_at = utcnow()
+            await session.flush()
+        self._publish([(conversation, [message], False)], author_names={staff.id: staff.name})
+        return message
+
+    async def system_message(self, session: AsyncSession, conversation: Conversation, text: str) -> Message:
+        """A message from the service itself (closing, transfer), inside the caller's transaction."""
+        message = self._outgoing(session, conversation, Author.SYSTEM, text)
+        await session.flush()
+        return message
+
+    # -- events ----------------------------------------------------------------------------------
+
+    def publish_changes(self, changes: list[tuple[Conversation, list[Message], bool]],
+                        author_names: dict[int, str] | None = None) -> None:
+        self._publish(changes, author_names)
+
+    def _publish(self, changes: list[tuple[Conversation, list[Message], bool]],
+                 author_names: dict[int, str] | None = None) -> None:
+        names = author_names or {}
+        outbox = False
+        for conversation, messages, state_changed in changes:
+            for message in messages:
+                payload = message_json(message, names.get(message.author_id or 0))
+                event = Event("message", conversation.id, {"message": payload})
+                self.events.publish(conversation_topic(conversation.id), event)
+                self.events.publish(CONSOLE_TOPIC, event)
+                outbox = outbox or (message.direction == "out" and conversation.channel in self.outbox_channels)
+            if state_changed:
+                event = Event("state", conversation.id, {"state": conversation.state})
+                self.events.publish(conversation_topic(conversation.id), event)
+                self.events.publish(QUEUE_TOPIC, event)
+        if outbox:
+            self.on_outbox()
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    async def queue_position(self, session: AsyncSession, conversation: Conversation) -> int | None:
+        if conversation.state != ConversationState.QUEUED or conversation.queued_at is None:
+            return None
+        ahead = await session.scalar(
+            select(func.count()).select_from(Conversation).where(
+                Conversation.state == ConversationState.QUEUED,
+                Conversation.queue == conversation.queue,
+                (Conversation.risk_rank < conversation.risk_rank)
+                | ((Conversation.risk_rank == conversation.risk_rank)
+                   & (Conversation.queued_at < conversation.queued_at))))
+        return int(ahead or 0) + 1
+
+    @staticmethod
+    def pseudonym_for(contact_key: str) -> str:
+        return pseudonym(contact_key)

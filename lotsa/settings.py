@@ -1,0 +1,121 @@
+"""Settings: packaged defaults < the config folder's settings.toml < LOTSA_* environment < CLI flags.
+
+Everything is validated once, at start; an error names the file (or variable) and the key.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+
+class ConfigError(Exception):
+    """A configuration file or variable is wrong; the message names where and which key."""
+
+
+def default_config_dir() -> Path:
+    """The configuration shipped inside the installed package."""
+    return Path(str(resources.files("lotsa.default_config")))
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    config_dir: Path = Field(default_factory=default_config_dir)
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    secret_key: SecretStr | None = None
+    public_url: str = "http://127.0.0.1:8080"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    cookie_secure: bool = True
+    session_idle_minutes: int = Field(default=30, ge=1)
+    session_max_hours: int = Field(default=12, ge=1)
+    max_message_chars: int = Field(default=4000, ge=1, le=20000)
+    quick_exit_url: str = "https://www.google.com/"
+    log_level: str = "INFO"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    telegram_token: SecretStr | None = None
+    telegram_webhook_secret: SecretStr | None = None
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL; the SQLite file under the data folder when none is configured."""
+        if self.database_url:
+            return normalise_database_url(self.database_url)
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'lotsa.db').resolve()}"
+
+    def secret_bytes(self) -> bytes:
+        if self.secret_key is None:
+            raise ConfigError("LOTSA_SECRET_KEY is not set: it keys contact pseudonyms and encryption")
+        return self.secret_key.get_secret_value().encode()
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept plain postgresql:// and sqlite:// URLs and pick the async drivers Lotsa uses."""
+    for plain, driver in (("postgresql://", "postgresql+asyncpg://"), ("postgres://", "postgresql+asyncpg://"),
+                          ("sqlite://", "sqlite+aiosqlite://")):
+        if url.startswith(plain):
+            return driver + url[len(plain):]
+    return url
+
+
+_FIELDS = set(Settings.model_fields)
+
+
+def _environment() -> dict[str, str]:
+    values = {}
+    for name, value in os.environ.items():
+        if name.startswith("LOTSA_") and name[6:].lower() in _FIELDS:
+            values[name[6:].lower()] = value
+    return values
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: {e}") from None
+
+
+def load_settings(config_dir: Path | None = None, *, defaults: dict[str, Any] | None = None,
+                  overrides: dict[str, Any] | None = None) -> Settings:
+    """Layer the settings: `defaults` (e.g. the demo's generated ones) lose to the environment,
+    `overrides` (CLI flags) win over everything."""
+    env = _environment()
+    if config_dir is None and "config_dir" in env:
+        config_dir = Path(env["config_dir"])
+    config_dir = config_dir or default_config_dir()
+    if not config_dir.is_dir():
+        raise ConfigError(f"--config {config_dir}: not a folder")
+    toml_path = config_dir / "settings.toml"
+    layers: list[tuple[str, dict[str, Any]]] = [
+        (str(toml_path), _read_toml(toml_path)),
+        ("demo defaults", defaults or {}),
+        ("environment (LOTSA_*)", env),
+        ("command line", {k: v for k, v in (overrides or {}).items() if v is not None}),
+    ]
+    merged: dict[str, Any] = {"config_dir": config_dir}
+    origin: dict[str, str] = {}
+    for where, values in layers:
+        for key, value in values.items():
+            if key not in _FIELDS:
+                raise ConfigError(f"{where}: unknown setting {key!r}")
+            merged[key] = value
+            origin[key] = where
+    try:
+        return Settings(**merged)
+    except ValidationError as e:
+        problems = []
+        for err in e.errors():
+            key = str(err["loc"][0]) if err["loc"] else "?"
+            problems.append(f"{origin.get(key, 'settings')}: {key}: {err['msg']}")
+        raise ConfigError("; ".join(problems)) from None
