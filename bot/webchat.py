@@ -187,7 +187,7 @@ class ChatConnection:
             self.greeted = False
             self.resubscribe.set()
         log.info("webchat message stored", extra={"conversation": accepted.conversation_id,
-                                                  "message": accepted.message_id})
+                                                  "message_id": accepted.message_id})
 
     async def on_event(self, event: Event) -> None:
         if event.kind == "message" and event.conversation_id == self.conversation_id:
@@ -263,6 +263,11 @@ async def chat_socket(request: web.Request) -> web.WebSocketResponse:
                     await conn.on_frame(_parse(msg.data))
                 except FrameError as e:
                     await conn.send({"type": "error", "code": e.code, "message": str(e)})
+                except Exception:
+                    # One bad frame must not end the person's connection: answer it and go on.
+                    log.exception("webchat frame failed", extra={"conversation": conn.conversation_id or 0})
+                    await conn.send({"type": "error", "code": "internal",
+                                     "message": "Something went wrong on our side. Try again."})
             elif msg.type == WSMsgType.BINARY:
                 await conn.send({"type": "error", "code": "bad_frame", "message": "Binary frames are not accepted."})
             elif msg.type == WSMsgType.ERROR:

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Sets up everything the tests need and runs the whole suite: unit, integration, browser
+# (Debian chromium through Playwright) and PostgreSQL tests. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+apt_install() {
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >/dev/null
+}
+
+# Debian's chromium for the browser tests (no downloaded browser builds).
+if [ ! -x /usr/bin/chromium ]; then
+  echo "installing Debian chromium for the browser tests"
+  apt_install chromium
+fi
+export LOTSA_TEST_CHROMIUM=/usr/bin/chromium
+
+# PostgreSQL for the scale-out tests: installed and started when missing.
+if [ -z "${LOTSA_TEST_POSTGRES_URL:-}" ]; then
+  if ! command -v pg_isready >/dev/null; then
+    echo "installing PostgreSQL for the postgres tests"
+    apt_install postgresql
+  fi
+  if ! pg_isready -q -h 127.0.0.1; then
+    echo "starting PostgreSQL"
+    as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -1)" main start
+    for _ in $(seq 30); do pg_isready -q -h 127.0.0.1 && break; sleep 1; done
+  fi
+  if psql -h 127.0.0.1 -U postgres -d postgres -Atc 'select 1' >/dev/null 2>&1; then
+    export LOTSA_TEST_POSTGRES_URL="postgresql+asyncpg://postgres@127.0.0.1/postgres"
+  else
+    # A fresh Debian cluster asks for a password over TCP: give the test role one.
+    as_root su postgres -c "psql -q -c \"ALTER USER postgres PASSWORD 'lotsa-test'\""
+    export LOTSA_TEST_POSTGRES_URL="postgresql+asyncpg://postgres:lotsa-test@127.0.0.1/postgres"
+  fi
+fi
+
+. scripts/setup-venv.sh
+lotsa_venv "[test]"
+exec .venv/bin/python -m pytest "$@"
