@@ -77,6 +77,12 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from lotsa import bench
+
+    return bench.run(args)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lotsa", description="Anonymous chat and phone hotline with triage.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -104,6 +110,11 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=["counsellor", "supervisor", "admin"])
     add.set_defaults(func=cmd_user_add)
+    from lotsa.bench import add_arguments
+
+    bench = sub.add_parser("bench", help="the load benchmark: message delivery times under load")
+    add_arguments(bench)
+    bench.set_defaults(func=cmd_bench)
     return p
 
 

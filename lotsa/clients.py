@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -27,6 +28,8 @@ class ChatClient:
         self.pending: dict[str, dict[str, Any]] = {}
         self.state: str | None = None
         self.position: int | None = None
+        self.on_frame: Callable[[dict[str, Any]], None] | None = None
+        """Called with every frame as it arrives (the benchmark timestamps them)."""
         self._reader: asyncio.Task[None] | None = None
 
     @property
@@ -53,6 +56,8 @@ class ChatClient:
             if msg.type != aiohttp.WSMsgType.TEXT:
                 continue
             frame = msg.json()
+            if self.on_frame is not None:
+                self.on_frame(frame)
             if frame["type"] == "message":
                 if frame["id"] is None:
                     self.greeting.append(frame)
@@ -120,6 +125,7 @@ class ConsoleClient:
         self.csrf = ""
         self.ws: aiohttp.ClientWebSocketResponse | None = None
         self.frames: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.on_frame: Callable[[dict[str, Any]], None] | None = None
         self._reader: asyncio.Task[None] | None = None
 
     def _headers(self) -> dict[str, str]:
@@ -169,7 +175,10 @@ class ConsoleClient:
     async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         async for msg in ws:
             if msg.type == aiohttp.WSMsgType.TEXT:
-                await self.frames.put(msg.json())
+                frame = msg.json()
+                if self.on_frame is not None:
+                    self.on_frame(frame)
+                await self.frames.put(frame)
 
     async def wait_for(self, predicate: Any, timeout: float = 10.0) -> dict[str, Any]:
         async def find() -> dict[str, Any]:

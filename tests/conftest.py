@@ -21,6 +21,7 @@ from lotsa.app import create_app
 from lotsa.auth import add_user
 from lotsa.crypto import Keyring
 from lotsa.db import upgrade
+from lotsa.logs import AccessLogger
 from lotsa.settings import Settings, load_settings
 
 PASSWORD = "correct horse battery staple"
@@ -97,7 +98,7 @@ class RunningServer:
 async def start_server(settings: Settings) -> tuple[TestServer, RunningServer]:
     memory = MemoryChannel(Keyring(settings.secret_bytes()))
     app = create_app(settings, channels=[memory], relay_poll=0.2)
-    server = TestServer(app, host="127.0.0.1")
+    server = TestServer(app, host="127.0.0.1", access_log_class=AccessLogger)
     await server.start_server()
     return server, RunningServer(str(server.make_url("/")).rstrip("/"), app, memory, settings)
 

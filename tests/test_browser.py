@@ -1,0 +1,134 @@
+"""What a person clicks, in headless Debian chromium driven by Playwright.
+
+Screenshots go to test-artifacts/ (kept by CI as artifacts)."""
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from conftest import PASSWORD, RunningServer
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("LOTSA_TEST_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+PHONE = {"width": 360, "height": 740}
+LAPTOP = {"width": 1366, "height": 768}
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[object]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no chromium at {CHROMIUM} (scripts/test.sh installs Debian's)")
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        yield browser
+        await browser.close()
+
+
+def _collect_errors(page: object, errors: list[str]) -> None:
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+
+
+async def _login(page: object, url: str, name: str) -> None:
+    await page.goto(f"{url}/console")
+    await page.fill("#name", name)
+    await page.fill("#password", PASSWORD)
+    await page.click("#login")
+    await page.wait_for_selector("#waiting")
+
+
+async def test_contact_and_counsellor_talk_in_two_browsers(server: RunningServer, browser: object) -> None:
+    from playwright.async_api import expect
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    await server.add_staff("anna")
+    await server.add_staff("bo")
+    errors: list[str] = []
+    person_ctx = await browser.new_context(viewport=PHONE, locale="en-GB")
+    staff_ctx = await browser.new_context(viewport=LAPTOP, locale="en-GB")
+    other_ctx = await browser.new_context(viewport=LAPTOP, locale="en-GB")
+    person, anna, bo = await person_ctx.new_page(), await staff_ctx.new_page(), await other_ctx.new_page()
+    for page in (person, anna, bo):
+        _collect_errors(page, errors)
+
+    await person.goto(f"{server.url}/chat?lang=en")
+    await expect(person.locator("#quick-exit")).to_be_visible()
+    await person.click(".choice[data-choice=en]")
+    await person.click(".choice[data-choice=sells]")
+    await expect(person.locator("#status")).to_contain_text("1")
+    await person.fill("#input", "I need help, can someone talk to me?")
+    await person.press("#input", "Enter")
+    await expect(person.locator(".msg-contact").last).not_to_have_class("pending")
+
+    await _login(anna, server.url, "anna")
+    await _login(bo, server.url, "bo")
+    item = anna.locator("#waiting .conv").first
+    await expect(item).to_contain_text("Kontakt")
+    await item.locator(".claim").click()
+    transcript = anna.locator("#console-transcript")
+    await expect(transcript).to_contain_text("I need help, can someone talk to me?")
+    await expect(bo.locator("#waiting .conv")).to_have_count(0)  # gone from the colleague's list, live
+
+    conversation_id = await anna.locator("#mine .conv").first.get_attribute("data-id")
+    status = await bo.evaluate(
+        """async (id) => (await fetch(`/api/console/conversations/${id}/claim`, {method: 'POST',
+             headers: {'X-CSRF-Token': document.querySelector('meta[name=csrf-token]').content}})).status""",
+        conversation_id)
+    assert status == 409
+
+    await anna.fill("#reply", "Hi, I am Anna. I am here for you.")
+    await anna.press("#reply", "Enter")
+    await expect(person.locator(".msg-counsellor")).to_contain_text("I am here for you")
+    await person.fill("#input", "<b>thank you</b>")
+    await person.press("#input", "Enter")
+    await expect(transcript).to_contain_text("<b>thank you</b>")  # shown as text, not markup
+    assert await transcript.locator("b").count() == 0
+
+    await person.screenshot(path=ARTIFACTS / "spine-contact-phone.png", full_page=True)
+    await anna.screenshot(path=ARTIFACTS / "spine-console.png", full_page=True)
+
+    await person.reload()
+    await expect(person.locator(".msg-counsellor")).to_contain_text("I am here for you")
+    await expect(person.locator(".msg-contact")).to_have_count(await person.locator(".msg-contact").count())
+    assert await person.locator(".msg-contact", has_text="I need help").count() == 1
+
+    await anna.click("#close-conv")
+    await expect(person.locator("#status")).to_contain_text("ended")
+    assert not [e for e in errors if "Content Security Policy" in e or "Uncaught" in e], errors
+
+
+async def test_quick_exit_leaves_no_trace(server: RunningServer, browser: object) -> None:
+    from playwright.async_api import expect
+
+    context = await browser.new_context(viewport=PHONE)
+    page = await context.new_page()
+    await page.goto(f"{server.url}/neutral")
+    await page.goto(f"{server.url}/chat?lang=sv")
+    await page.click(".choice[data-choice=sv]")
+    await expect(page.locator(".msg-bot")).to_have_count(2)
+    assert await page.evaluate("sessionStorage.getItem('lotsa.token')")
+    cookies_before = await context.cookies()
+
+    await page.click("#quick-exit")
+    await page.wait_for_url(f"{server.url}/neutral")
+    assert await page.evaluate("sessionStorage.length") == 0
+    await page.go_back()
+    assert "/chat" not in page.url  # the chat was replaced in the history, not left behind
+    assert cookies_before == [] and await context.cookies() == []
+
+
+async def test_escape_key_is_a_quick_exit(server: RunningServer, browser: object) -> None:
+    context = await browser.new_context(viewport=PHONE)
+    page = await context.new_page()
+    await page.goto(f"{server.url}/chat")
+    await page.wait_for_selector(".choice")
+    await page.keyboard.press("Escape")
+    await page.wait_for_url(f"{server.url}/neutral")
