@@ -93,6 +93,8 @@ class ChatConnection:
         self.state_sent = False
         self.last_sent = 0
         self.greeted = False
+        self.greeting_shown_for: int | None = None
+        """The conversation whose stored greeting this page already showed before it was stored."""
         self.limit = RateLimit()
         self.send_lock = asyncio.Lock()
         self.resubscribe = asyncio.Event()
@@ -142,10 +144,14 @@ class ChatConnection:
                                           Message.id > self.last_sent).order_by(Message.id))).scalars().all()
                 position = await self.pipeline.queue_position(session, conversation) if conversation else None
             for message in messages:
-                await self.send(_contact_view(message_json(message)))
-                self.last_sent = message.id
+                await self._send_message(message_json(message))
             if conversation is not None:
                 await self._state(conversation.state, position)
+
+    async def _send_message(self, payload: dict[str, Any]) -> None:
+        if not (payload["greeting"] and self.greeting_shown_for == self.conversation_id):
+            await self.send(_contact_view(payload))
+        self.last_sent = payload["id"]
 
     async def _state(self, state: str, position: int | None) -> None:
         if (state, position) != (self.state, self.position) or not self.state_sent:
@@ -184,6 +190,7 @@ class ChatConnection:
         await self.send({"type": "ack", "cid": cid, "id": accepted.message_id})
         if accepted.conversation_id != self.conversation_id:
             self.conversation_id = accepted.conversation_id
+            self.greeting_shown_for = accepted.conversation_id if self.greeted else None
             self.greeted = False
             self.resubscribe.set()
         log.info("webchat message stored", extra={"conversation": accepted.conversation_id,
@@ -194,8 +201,7 @@ class ChatConnection:
             payload = event.data["message"]
             async with self.send_lock:
                 if payload["id"] > self.last_sent:
-                    await self.send(_contact_view(payload))
-                    self.last_sent = payload["id"]
+                    await self._send_message(payload)
         elif event.kind == "typing" and event.conversation_id == self.conversation_id:
             await self.send({"type": "typing"})
         elif event.kind == "state" and (event.conversation_id == self.conversation_id

@@ -30,7 +30,14 @@ def _lang(request: web.Request) -> str:
 
 
 def same_origin(request: web.Request) -> bool:
-    """The Origin of a browser request is this site (its public URL or the host it asked)."""
+    """The request comes from this site's own pages.
+
+    Browsers say so in `Sec-Fetch-Site`; without it, `Origin` must be this site (its public URL or
+    the host asked for). `Origin: null` (sent under a no-referrer policy) counts only with the former.
+    """
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        return fetch_site == "same-origin"
     origin = request.headers.get("Origin")
     if origin is None:
         return False

@@ -54,27 +54,34 @@ async def add_user(db: Database, name: str, password: str, role: str) -> StaffUs
 
 
 async def login(db: Database, name: str, password: str, times: SessionTimes) -> tuple[str, StaffUser]:
-    """Check the password; return a new session cookie value (a fresh id at every login)."""
+    """Check the password; return a new session cookie value (a fresh id at every login).
+
+    A failure is counted in its own committed transaction before the error is raised."""
+    refusal: str | None = None
     async with db.write() as session:
         user = (await session.execute(select(StaffUser).where(StaffUser.name == name))).scalar()
         now = utcnow()
         if user is None or not user.active:
             _verify(_DUMMY_HASH, password)
-            raise AuthError("wrong name or password")
-        if user.locked_until is not None and user.locked_until > now:
-            raise AuthError("too many failed log-ins: try again later")
-        if not _verify(user.password_hash, password):
+            refusal = "wrong name or password"
+        elif user.locked_until is not None and user.locked_until > now:
+            refusal = "too many failed log-ins: try again later"
+        elif not _verify(user.password_hash, password):
             user.failed_logins += 1
             if user.failed_logins >= MAX_FAILED_LOGINS:
                 user.locked_until = now + LOCKOUT
                 user.failed_logins = 0
-            raise AuthError("wrong name or password")
-        user.failed_logins = 0
-        user.locked_until = None
-        if _hasher.check_needs_rehash(user.password_hash):
-            user.password_hash = _hasher.hash(password)
-        cookie = secrets.token_urlsafe(32)
-        session.add(StaffSession(id=_session_id(cookie), user_id=user.id, expires_at=now + times.absolute))
+            refusal = "wrong name or password"
+        else:
+            user.failed_logins = 0
+            user.locked_until = None
+            if _hasher.check_needs_rehash(user.password_hash):
+                user.password_hash = _hasher.hash(password)
+            cookie = secrets.token_urlsafe(32)
+            session.add(StaffSession(id=_session_id(cookie), user_id=user.id, expires_at=now + times.absolute))
+    if refusal is not None:
+        raise AuthError(refusal)
+    assert user is not None
     return cookie, user
 
 

@@ -94,6 +94,7 @@ def message_json(message: Message, author_name: str | None = None) -> dict[str, 
         "text": message.text,
         "choices": [{"id": c[0], "label": c[1]} for c in message.meta.get("choices", [])],
         "cid": message.meta.get("cid"),
+        "greeting": bool(message.meta.get("greeting")),
         "at": message.created_at.isoformat(),
     }
 
@@ -172,7 +173,7 @@ class Pipeline:
                                         triage_state=greeting.state, language=greeting.state["language"])
             session.add(conversation)
             await session.flush()
-            new_messages += self._bot_messages(session, conversation, greeting.replies)
+            new_messages += self._bot_messages(session, conversation, greeting.replies, greeting=True)
         else:
             runner = await self.scripts.pinned(session, conversation.script_version)
 
@@ -218,10 +219,12 @@ class Pipeline:
         conversation.queued_at = utcnow()
 
     def _bot_messages(self, session: AsyncSession, conversation: Conversation,
-                      replies: Iterable[Reply]) -> list[Message]:
+                      replies: Iterable[Reply], greeting: bool = False) -> list[Message]:
         messages = []
         for reply in replies:
-            meta = {"choices": [list(c) for c in reply.choices]} if reply.choices else {}
+            meta: dict[str, Any] = {"choices": [list(c) for c in reply.choices]} if reply.choices else {}
+            if greeting:
+                meta["greeting"] = True
             messages.append(self._outgoing(session, conversation, Author.BOT, reply.text, meta))
         return messages
 

@@ -98,8 +98,8 @@ class RunningServer:
 async def start_server(settings: Settings) -> tuple[TestServer, RunningServer]:
     memory = MemoryChannel(Keyring(settings.secret_bytes()))
     app = create_app(settings, channels=[memory], relay_poll=0.2)
-    server = TestServer(app, host="127.0.0.1", access_log_class=AccessLogger)
-    await server.start_server()
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server(access_log_class=AccessLogger)
     return server, RunningServer(str(server.make_url("/")).rstrip("/"), app, memory, settings)
 
 
