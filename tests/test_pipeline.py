@@ -132,3 +132,21 @@ async def _newest_version(running: RunningServer) -> str:
     return running.app[appkeys.PIPELINE].scripts.current["default"].version
 
 
+
+
+async def test_many_writers_at_once_all_succeed(any_server: RunningServer) -> None:
+    """Concurrent write transactions wait for each other (BEGIN IMMEDIATE + busy timeout on SQLite,
+    row locks and a retry on PostgreSQL) instead of failing."""
+    memory = any_server.memory
+    results = await asyncio.gather(*(memory.write(f"+46701{n:06d}", "hej") for n in range(40)))
+    assert len({r.conversation_id for r in results}) == 40
+    again = await asyncio.gather(*(memory.write(f"+46701{n:06d}", "1") for n in range(40)))
+    assert {r.conversation_id for r in again} == {r.conversation_id for r in results}
+
+
+async def test_sqlite_runs_in_wal_mode(server: RunningServer) -> None:
+    from sqlalchemy import text
+
+    async with server.app[appkeys.DB].read() as session:
+        assert (await session.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+        assert (await session.execute(text("PRAGMA busy_timeout"))).scalar() == 10000
