@@ -6,13 +6,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:
-    from lotsa.auth import SessionTimes
-    from lotsa.crypto import Keyring
-    from lotsa.db import Database
-    from lotsa.events import EventBus
-    from lotsa.outbox import OutboxRelay
-    from lotsa.pipeline import Pipeline
-    from lotsa.settings import Settings
+    pass
 
 SETTINGS = web.AppKey["Settings"]("settings")
 DB = web.AppKey["Database"]("db")

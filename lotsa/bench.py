@@ -13,7 +13,6 @@ import json
 import os
 import random
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -22,17 +21,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-
-from lotsa.clients import ChatClient, ConsoleClient
+from lotsa.clients import ChatClient, ConsoleClient, free_port, wait_healthy
 
 PASSWORD = "bench-password-" + secrets.token_hex(4)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _percentile(values: list[float], p: float) -> float:
@@ -50,7 +41,7 @@ def _figures(samples: list[float]) -> dict[str, float]:
 class Bench:
     def __init__(self, args: argparse.Namespace, workdir: Path) -> None:
         self.args = args
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "LOTSA_SECRET_KEY": secrets.token_urlsafe(32), "LOTSA_COOKIE_SECURE": "false",
                     "LOTSA_DATA_DIR": str(workdir), "LOTSA_PUBLIC_URL": self.url, "LOTSA_PORT": str(self.port),
@@ -78,18 +69,6 @@ class Bench:
                 into.append(time.perf_counter() - started)
         return record
 
-    async def _wait_up(self) -> None:
-        async with aiohttp.ClientSession() as session:
-            for _ in range(400):
-                try:
-                    async with session.get(f"{self.url}/healthz") as r:
-                        if r.status == 200:
-                            return
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.05)
-        raise SystemExit("lotsa bench: the server did not start")
-
     async def run(self) -> dict[str, Any]:
         n, staff_count = self.args.conversations, self.args.counsellors
         self._lotsa("db", "upgrade")
@@ -100,7 +79,8 @@ class Bench:
         contacts: list[ChatClient] = []
         staff: list[ConsoleClient] = []
         try:
-            await self._wait_up()
+            if not await wait_healthy(self.url):
+                raise SystemExit("lotsa bench: the server did not start")
             started = time.perf_counter()
             contacts = [ChatClient(self.url, lang="en") for _ in range(n)]
             await asyncio.gather(*(self._triage(c, i) for i, c in enumerate(contacts)))
@@ -123,7 +103,7 @@ class Bench:
             await asyncio.sleep(0.5)
 
             load_started = time.perf_counter()
-            pairs = list(zip(contacts, [c["id"] for c in waiting]))
+            pairs = list(zip(contacts, [c["id"] for c in waiting], strict=True))
             await asyncio.gather(*(self._talk(contact, cid, holders[cid]) for contact, cid in pairs))
             await asyncio.sleep(1.0)
             load_seconds = time.perf_counter() - load_started

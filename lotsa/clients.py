@@ -6,11 +6,45 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import socket
 from collections.abc import Callable
 from typing import Any
 
 import aiohttp
 from yarl import URL
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def wait_healthy(base_url: str, timeout: float = 20.0) -> bool:
+    """Wait until GET /healthz answers 200; False when it did not within `timeout`."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    async with aiohttp.ClientSession() as session:
+        while asyncio.get_running_loop().time() < deadline:
+            try:
+                async with session.get(f"{base_url}/healthz") as r:
+                    if r.status == 200:
+                        return True
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.05)
+    return False
+
+
+async def _next_matching(frames: asyncio.Queue[dict[str, Any]], predicate: Callable[[dict[str, Any]], bool],
+                         timeout: float) -> dict[str, Any]:
+    """The next frame matching `predicate` (frames before it are consumed)."""
+    async def find() -> dict[str, Any]:
+        while True:
+            frame = await frames.get()
+            if predicate(frame):
+                return frame
+    return await asyncio.wait_for(find(), timeout)
 
 
 class ChatClient:
@@ -86,14 +120,9 @@ class ChatClient:
     async def choose(self, choice: str) -> str:
         return await self._send({"type": "choose", "choice": choice})
 
-    async def wait_for(self, predicate: Any, timeout: float = 10.0) -> dict[str, Any]:
+    async def wait_for(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 10.0) -> dict[str, Any]:
         """The next frame matching `predicate` (frames before it are consumed)."""
-        async def find() -> dict[str, Any]:
-            while True:
-                frame = await self.frames.get()
-                if predicate(frame):
-                    return frame
-        return await asyncio.wait_for(find(), timeout)
+        return await _next_matching(self.frames, predicate, timeout)
 
     async def wait_acked(self, cid: str, timeout: float = 10.0) -> None:
         async def acked() -> None:
@@ -180,13 +209,8 @@ class ConsoleClient:
                     self.on_frame(frame)
                 await self.frames.put(frame)
 
-    async def wait_for(self, predicate: Any, timeout: float = 10.0) -> dict[str, Any]:
-        async def find() -> dict[str, Any]:
-            while True:
-                frame = await self.frames.get()
-                if predicate(frame):
-                    return frame
-        return await asyncio.wait_for(find(), timeout)
+    async def wait_for(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 10.0) -> dict[str, Any]:
+        return await _next_matching(self.frames, predicate, timeout)
 
     async def close(self) -> None:
         if self.ws is not None:

@@ -39,4 +39,5 @@ fi
 
 . scripts/setup-venv.sh
 lotsa_venv "[test]"
+.venv/bin/ruff check --quiet
 exec .venv/bin/python -m pytest "$@"

@@ -51,7 +51,7 @@ async def test_bad_frames_get_an_error_frame_and_the_connection_stays(server: Ru
         error = await _next_error(ws)
         assert error["code"] == code and error["message"]
         await ws.send_json({"type": "choose", "choice": "en", "cid": "stillalive1"})
-        while (reply := await ws.receive_json(timeout=5))["type"] != "ack":
+        while (await ws.receive_json(timeout=5))["type"] != "ack":
             pass
         await ws.close()
 

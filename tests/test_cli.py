@@ -7,9 +7,9 @@ import subprocess
 import time
 from pathlib import Path
 
-from test_restart import LOTSA, free_port
+from test_restart import LOTSA
 
-from lotsa.clients import ConsoleClient
+from lotsa.clients import ConsoleClient, free_port
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:

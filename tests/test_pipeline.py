@@ -1,7 +1,6 @@
 """The pipeline driven through the in-memory channel, as a person on a provider channel would."""
 from __future__ import annotations
 
-
 import asyncio
 from pathlib import Path
 

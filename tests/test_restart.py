@@ -1,28 +1,19 @@
 """Restarting the server mid-conversation loses no message (a real `lotsa serve` process)."""
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import aiohttp
 import pytest
 from conftest import PASSWORD
 
-from lotsa.clients import ChatClient, ConsoleClient
+from lotsa.clients import ChatClient, ConsoleClient, free_port, wait_healthy
 
 LOTSA = [sys.executable, "-m", "lotsa.cli"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class ServerProcess:
@@ -43,16 +34,8 @@ class ServerProcess:
     async def start(self) -> None:
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(LOTSA + ["serve"], env=self.env, stdout=log, stderr=log)
-        async with aiohttp.ClientSession() as session:
-            for _ in range(200):
-                try:
-                    async with session.get(f"{self.url}/healthz") as r:
-                        if r.status == 200:
-                            return
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.05)
-        raise AssertionError("the server did not come up: " + self.log.read_text())
+        if not await wait_healthy(self.url):
+            raise AssertionError("the server did not come up: " + self.log.read_text())
 
     def stop(self, sig: int) -> None:
         assert self.proc is not None

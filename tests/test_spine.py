@@ -73,7 +73,7 @@ async def test_many_counsellors_claiming_at_once_exactly_one_wins(any_server: Ru
         await any_server.add_staff(name)
     clients = [ConsoleClient(any_server.url) for _ in names]
     try:
-        for client, name in zip(clients, names):
+        for client, name in zip(clients, names, strict=True):
             await client.login(name, PASSWORD)
         [waiting] = (await clients[0].queue())["waiting"]
         statuses = await asyncio.gather(*(c.claim(waiting["id"]) for c in clients))

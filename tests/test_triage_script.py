@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from lotsa.settings import default_config_dir
-from triage.routing import QueueRule, pick_queue
 from triage.result import TriageResult
+from triage.routing import QueueRule, pick_queue
 from triage.runner import HUMAN, TriageRunner
 from triage.script import ScriptError, TriageScript, load_scripts
 
