@@ -23,6 +23,7 @@ from lotsa.events import EventBus
 from lotsa.outbox import OutboxRelay
 from lotsa.pipeline import Pipeline, TriageScripts
 from lotsa.settings import ConfigError, Settings
+from triage.assess import Assessor
 from triage.script import load_scripts
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,15 @@ async def neutral(request: web.Request) -> web.Response:
     return web.Response(text="<!doctype html><title>Väder</title><p>Väder</p>", content_type="text/html")
 
 
+def load_assessor(config_dir: Path) -> Assessor:
+    """The trained classifier of the configuration; rules and language detection alone without one."""
+    model = config_dir / "triage" / "model"
+    if (model / "config.cfg").exists():
+        return Assessor.load(model)
+    log.warning("no trained triage model: red-flag rules only (run `lotsa triage train`)")
+    return Assessor.rules_only()
+
+
 def create_app(settings: Settings, *, channels: Iterable[OutboundChannel] = (),
                relay_poll: float = 1.0) -> web.Application:
     """Build the application; storage opens and closes with it (cleanup context)."""
@@ -108,9 +118,10 @@ def create_app(settings: Settings, *, channels: Iterable[OutboundChannel] = (),
                 raise ConfigError(f"the database schema is at {revision or 'nothing'}, this version needs "
                                   f"{head_revision()}: run `lotsa db upgrade`")
             await scripts.publish(db)
+            assessor = await asyncio.get_running_loop().run_in_executor(None, load_assessor, settings.config_dir)
             events = EventBus()
             relay = OutboxRelay(db, keyring, outbound, idle_poll=relay_poll)
-            pipeline = Pipeline(db, events, scripts, queues, keyring, outbox_channels=outbound,
+            pipeline = Pipeline(db, events, scripts, queues, keyring, assessor, outbox_channels=outbound,
                                 max_chars=settings.max_message_chars, on_outbox=relay.wake)
             for channel in outbound.values():
                 if hasattr(channel, "pipeline"):

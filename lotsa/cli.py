@@ -111,6 +111,9 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("--role", required=True, choices=["counsellor", "supervisor", "admin"])
     add.set_defaults(func=cmd_user_add)
     from lotsa.bench import add_arguments
+    from lotsa.triage_cli import add_commands
+
+    add_commands(sub)
 
     bench = sub.add_parser("bench", help="the load benchmark: message delivery times under load")
     add_arguments(bench)

@@ -33,11 +33,17 @@ from lotsa.models import (
     TriageScriptVersion,
     utcnow,
 )
+from triage.assess import Assessment, Assessor
+from triage.result import TriageResult
 from triage.routing import pick_queue
 from triage.runner import Reply, TriageRunner, Turn
 from triage.script import TriageScript
+from triage.vocabulary import risk_for
 
 log = logging.getLogger(__name__)
+
+GROUP_CONFIDENCE = 0.5
+"""How sure the classifier must be of a group the person did not choose themselves."""
 
 
 class MessageRefused(Exception):
@@ -86,6 +92,11 @@ class TriageScripts:
         return runner
 
 
+def _weight(detected: dict[str, Any]) -> tuple[bool, float]:
+    """A message that says who is writing outweighs a greeting, whatever the scores."""
+    return (bool(detected) and detected["group"] != "other", detected.get("confidence", 0.0))
+
+
 def message_json(message: Message, author_name: str | None = None) -> dict[str, Any]:
     return {
         "id": message.id,
@@ -101,9 +112,10 @@ def message_json(message: Message, author_name: str | None = None) -> dict[str, 
 
 class Pipeline:
     def __init__(self, db: Database, events: EventBus, scripts: TriageScripts, queues: QueueDirectory,
-                 keyring: Keyring, *, outbox_channels: Iterable[str] = (), max_chars: int = 4000,
-                 on_outbox: Callable[[], None] | None = None) -> None:
+                 keyring: Keyring, assessor: Assessor, *, outbox_channels: Iterable[str] = (),
+                 max_chars: int = 4000, on_outbox: Callable[[], None] | None = None) -> None:
         self.db = db
+        self.assessor = assessor
         self.events = events
         self.scripts = scripts
         self.queues = queues
@@ -127,10 +139,11 @@ class Pipeline:
         text = self.check_text(msg.text)
         if not text and msg.choice is None:
             raise MessageRefused("empty", "The message is empty.")
+        assessment = self.assessor.assess(text) if text else None
         for attempt in range(3):
             try:
                 async with self.db.write() as session:
-                    outcome = await self._accept(session, msg, text)
+                    outcome = await self._accept(session, msg, text, assessment)
                 break
             except IntegrityError:
                 # A concurrent transaction stored the same contact or provider id first (PostgreSQL).
@@ -140,7 +153,7 @@ class Pipeline:
         self._publish(published)
         return accepted
 
-    async def _accept(self, session: AsyncSession, msg: InboundMessage, text: str
+    async def _accept(self, session: AsyncSession, msg: InboundMessage, text: str, assessment: Assessment | None
                       ) -> tuple[Accepted, list[tuple[Conversation, list[Message], bool]]]:
         existing = (await session.execute(
             select(Message.id, Message.conversation_id).where(
@@ -167,7 +180,7 @@ class Pipeline:
         opened = conversation is None
         if conversation is None:
             runner = self.scripts.for_new_conversation()
-            greeting = runner.start(msg.language)
+            greeting = runner.start(msg.language or (assessment.language if assessment else None))
             conversation = Conversation(contact_id=contact.id, channel=msg.channel,
                                         script_version=runner.script.version,
                                         triage_state=greeting.state, language=greeting.state["language"])
@@ -177,25 +190,33 @@ class Pipeline:
         else:
             runner = await self.scripts.pinned(session, conversation.script_version)
 
+        meta: dict[str, Any] = {k: v for k, v in (("choice", msg.choice), ("cid", msg.client_ref)) if v}
+        if assessment is not None and assessment.flags:
+            meta.update(flags=list(assessment.flags), flag_words=list(assessment.flag_words))
         inbound = Message(conversation_id=conversation.id, channel=msg.channel,
                           provider_message_id=msg.provider_message_id, direction="in",
                           author=Author.CONTACT, text=text or self._choice_label(runner, conversation, msg),
-                          meta={k: v for k, v in (("choice", msg.choice), ("cid", msg.client_ref)) if v})
+                          meta=meta)
         session.add(inbound)
         await session.flush()
         new_messages.append(inbound)
         conversation.last_message_at = utcnow()
 
-        state_changed = False
+        state_changed = self._take_assessment(conversation, assessment)
         answers_greeting = not opened or msg.greeted or msg.choice is not None
-        if conversation.state == ConversationState.TRIAGE and answers_greeting:
-            turn = runner.answer(conversation.triage_state, text=text, choice=msg.choice)
-            new_messages += self._bot_messages(session, conversation, turn.replies)
-            conversation.triage_state = turn.state
-            conversation.language = turn.state["language"]
-            if turn.result is not None:
-                self._enqueue(conversation, turn)
-                state_changed = True
+        if conversation.state == ConversationState.TRIAGE:
+            turn: Turn | None = None
+            if conversation.risk == "acute":
+                turn = runner.hand_off_now(conversation.triage_state, "acute")
+            elif answers_greeting:
+                turn = runner.answer(conversation.triage_state, text=text, choice=msg.choice)
+            if turn is not None:
+                new_messages += self._bot_messages(session, conversation, turn.replies)
+                conversation.triage_state = turn.state
+                conversation.language = turn.state["language"]
+                if turn.result is not None:
+                    self._enqueue(conversation, turn)
+                    state_changed = True
         await session.flush()
         return (Accepted(conversation.id, inbound.id, duplicate=False),
                 [(conversation, new_messages, state_changed or opened)])
@@ -205,12 +226,68 @@ class Pipeline:
         labels = dict(prompt.choices) if prompt else {}
         return labels.get(msg.choice or "", msg.choice or "")
 
+    def _take_assessment(self, conversation: Conversation, assessment: Assessment | None) -> bool:
+        """Merge what the classifier found in a message into the conversation. Flags only ever add;
+        a higher risk re-orders a waiting conversation at once (acute: to the acute queue).
+        Returns True when the queue must be told."""
+        if assessment is None:
+            return False
+        triage = dict(conversation.triage or {})
+        flags = sorted(set(triage.get("flags", [])) | set(assessment.flags))
+        words = list(dict.fromkeys([*triage.get("flag_words", []), *assessment.flag_words]))
+        detected = triage.get("detected") or {}
+        candidate = {"group": assessment.group, "confidence": round(assessment.confidence, 4)}
+        if _weight(candidate) > _weight(detected):
+            detected = candidate
+        triage.update(flags=flags, flag_words=words, detected=detected,
+                      detected_needs=sorted(set(triage.get("detected_needs", [])) | set(assessment.needs)))
+        if assessment.language and "language_detected" not in triage:
+            triage["language_detected"] = assessment.language
+        conversation.triage = triage
+        regrouped = self._regroup(conversation, triage, detected)
+        risk = risk_for(flags)
+        if RISK_RANK[risk] >= conversation.risk_rank:
+            return regrouped
+        conversation.risk, conversation.risk_rank = risk, RISK_RANK[risk]
+        triage["risk"] = risk
+        if conversation.state == ConversationState.QUEUED:
+            result = TriageResult(group=conversation.group or "other", flags=tuple(flags),
+                                  language=conversation.language or "sv")
+            conversation.queue = triage["queue"] = pick_queue(result, self.queues.rules())
+        log.info("risk raised", extra={"conversation": conversation.id, "risk": risk})
+        return conversation.state in (ConversationState.QUEUED, ConversationState.ACTIVE)
+
+    def _regroup(self, conversation: Conversation, triage: dict[str, Any], detected: dict[str, Any]) -> bool:
+        """A waiting conversation whose group the person did not choose follows what they write."""
+        if (conversation.state != ConversationState.QUEUED or triage.get("group_source") == "script"
+                or detected.get("confidence", 0.0) < GROUP_CONFIDENCE or detected["group"] == conversation.group):
+            return False
+        conversation.group = triage["group"] = detected["group"]
+        triage["group_source"] = "classifier"
+        result = TriageResult(group=detected["group"], flags=tuple(triage.get("flags", [])),
+                              language=conversation.language or "sv")
+        conversation.queue = triage["queue"] = pick_queue(result, self.queues.rules())
+        return True
+
     def _enqueue(self, conversation: Conversation, turn: Turn) -> None:
+        """Triage has ended: the script's answers, completed by what the classifier found."""
         assert turn.result is not None
-        result = turn.result
+        scripted = turn.result
+        found = conversation.triage or {}
+        detected = found.get("detected") or {}
+        group, source = scripted.group, "script"
+        if "group" not in turn.state.get("fields", {}):
+            source = "default"
+            if detected.get("confidence", 0.0) >= GROUP_CONFIDENCE:
+                group, source = detected["group"], "classifier"
+        result = TriageResult(
+            group=group, flags=tuple(found.get("flags", [])), language=scripted.language,
+            needs=tuple(sorted(set(scripted.needs) | set(found.get("detected_needs", [])))),
+            confidence=detected.get("confidence", 1.0), flag_words=tuple(found.get("flag_words", [])),
+            source=scripted.source)
         queue = pick_queue(result, self.queues.rules())
-        data = result.to_json() | {"queue": queue, "handoff": turn.state.get("handoff")}
-        conversation.triage = data
+        conversation.triage = {**found, **result.to_json(), "queue": queue, "handoff": turn.state.get("handoff"),
+                               "group_source": source}
         conversation.group = result.group
         conversation.risk = result.risk
         conversation.risk_rank = RISK_RANK[result.risk]

@@ -88,6 +88,13 @@ class TriageRunner:
             return turn
         return Turn([self._prompt(chosen.next, lang)], state, answer=chosen.id)
 
+    def hand_off_now(self, state: dict[str, Any], reason: str) -> Turn:
+        """End triage at once (an acute red flag): emergency information first, then a human."""
+        lang = state.get("language") or self.spec.languages[0]
+        turn = self._handoff({**state, "fields": dict(state.get("fields", {}))}, reason)
+        turn.replies.insert(0, Reply(self.spec.acute_handoff[lang]))
+        return turn
+
     def prompt_for(self, state: dict[str, Any]) -> Reply:
         """The question the conversation is waiting on (to show again after a reconnect)."""
         return self._prompt(state["step"], state["language"])

@@ -65,6 +65,7 @@ class ScriptSpec(BaseModel):
     start: str
     talk_to_someone: Texts
     not_understood: Texts
+    acute_handoff: Texts
     steps: dict[str, Step]
 
     @model_validator(mode="after")
@@ -72,7 +73,7 @@ class ScriptSpec(BaseModel):
         if self.start not in self.steps:
             raise ValueError(f"start: no step named {self.start!r}")
         for lang in self.languages:
-            for key in ("talk_to_someone", "not_understood"):
+            for key in ("talk_to_someone", "not_understood", "acute_handoff"):
                 if lang not in getattr(self, key):
                     raise ValueError(f"{key}: no text for language {lang!r}")
         for step_id, step in self.steps.items():

@@ -1,0 +1,100 @@
+"""The text classifier: a spaCy pipeline built from spacy.blank("xx") with two text categorizers,
+`group` (exclusive) and `labels` (needs and flags, multi-label), trained on the project's own
+labelled examples. Nothing is downloaded: the trained pipeline is a folder the project ships."""
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import spacy
+from spacy.language import Language
+from spacy.training import Example
+from spacy.util import compounding, minibatch
+
+from triage.examples import LabelledExample
+from triage.normalize import fold
+from triage.vocabulary import FLAGS, GROUPS, NEEDS
+
+GROUP = "group"
+LABELS = "labels"
+LABEL_NAMES = [f"need:{n}" for n in NEEDS] + [f"flag:{f}" for f in FLAGS]
+
+
+def _bow(exclusive: bool) -> dict[str, Any]:
+    return {"@architectures": "spacy.TextCatBOW.v3", "exclusive_classes": exclusive, "ngram_size": 2,
+            "no_output_layer": False, "length": 65536}
+
+
+def _cnn(exclusive: bool) -> dict[str, Any]:
+    """Words and their prefixes, suffixes and shapes through a small CNN, combined with the
+    bag of words: sturdier against typos and inflections than the bag of words alone."""
+    return {
+        "@architectures": "spacy.TextCatEnsemble.v2",
+        "linear_model": _bow(exclusive),
+        "tok2vec": {
+            "@architectures": "spacy.Tok2Vec.v2",
+            "embed": {"@architectures": "spacy.MultiHashEmbed.v2", "width": 64,
+                      "attrs": ["NORM", "PREFIX", "SUFFIX", "SHAPE"], "rows": [5000, 2500, 2500, 1000],
+                      "include_static_vectors": False},
+            "encode": {"@architectures": "spacy.MaxoutWindowEncoder.v2", "width": 64, "window_size": 1,
+                       "maxout_pieces": 3, "depth": 2},
+        },
+    }
+
+
+ARCHITECTURES = {"bow": _bow, "ensemble": _cnn}
+
+
+def build(architecture: str = "bow") -> Language:
+    nlp = spacy.blank("xx")
+    make = ARCHITECTURES[architecture]
+    nlp.add_pipe("textcat", name=GROUP, config={"model": make(True), "threshold": 0.0})
+    nlp.add_pipe("textcat_multilabel", name=LABELS, config={"model": make(False), "threshold": 0.5})
+    return nlp
+
+
+def _group_cats(example: LabelledExample) -> dict[str, float]:
+    return {g: float(example.group == g) for g in GROUPS}
+
+
+def _label_cats(example: LabelledExample) -> dict[str, float]:
+    cats = {f"need:{n}": float(n in example.needs) for n in NEEDS}
+    cats.update({f"flag:{f}": float(f in example.flags) for f in FLAGS})
+    return cats
+
+
+def train(examples: Sequence[LabelledExample], *, architecture: str = "bow", epochs: int = 20,
+          seed: int = 1) -> Language:
+    """Train a fresh pipeline; the same examples and seed give the same model."""
+    random.seed(seed)
+    spacy.util.fix_random_seed(seed)
+    nlp = build(architecture)
+    # The exclusive group categorizer and the multi-label one each learn from their own annotations.
+    docs = [nlp.make_doc(fold(e.text)) for e in examples]
+    groups = [Example.from_dict(d, {"cats": _group_cats(e)}) for d, e in zip(docs, examples, strict=True)]
+    labels = [Example.from_dict(d, {"cats": _label_cats(e)}) for d, e in zip(docs, examples, strict=True)]
+    nlp.get_pipe(GROUP).initialize(lambda: groups, nlp=nlp, labels=list(GROUPS))
+    nlp.get_pipe(LABELS).initialize(lambda: labels, nlp=nlp, labels=LABEL_NAMES)
+    optimizer = nlp.create_optimizer()
+    order = list(range(len(docs)))
+    for _ in range(epochs):
+        random.shuffle(order)
+        losses: dict[str, float] = {}
+        for batch in minibatch(order, size=compounding(4.0, 32.0, 1.001)):
+            nlp.update([groups[i] for i in batch], sgd=optimizer, drop=0.2, losses=losses, exclude=[LABELS])
+            nlp.update([labels[i] for i in batch], sgd=optimizer, drop=0.2, losses=losses, exclude=[GROUP])
+    return nlp
+
+
+def save(nlp: Language, path: Path) -> None:
+    nlp.to_disk(path)
+
+
+def load(path: Path) -> Language:
+    return spacy.load(path)
+
+
+def predict(nlp: Language, texts: Iterable[str], batch_size: int = 256) -> list[dict[str, float]]:
+    return [doc.cats for doc in nlp.pipe((fold(t) for t in texts), batch_size=batch_size)]

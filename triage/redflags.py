@@ -1,0 +1,171 @@
+"""Red flags from rules: phrases per flag and language (spaCy Matcher) and a reader for ages.
+
+Every rule runs on the folded text (triage.normalize.fold), in all languages at once, because
+people mix languages and short messages defeat language detection. A match preceded closely by a
+negation ("inte", "not", "nu", "не", …) does not count; an age counts only when it is under 18, is
+the person's age now (not "when I was 15") and is not minutes, money or a date.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from spacy.language import Language
+from spacy.matcher import Matcher
+from spacy.tokens import Doc
+
+from triage.redflag_phrases import PHRASES, SUBSTRINGS
+
+NEGATORS = frozenset({
+    "inte", "ej", "aldrig", "ingen", "inget", "not", "never", "no", "dont", "don't", "nobody", "noone", "isnt",
+    "isn't", "wasnt", "arent", "nu", "nimeni", "niciodata", "не", "никой", "никога", "нет", "ні", "nunca",
+    "nadie", "nie", "nigdy", "ne", "pas", "jamais", "nao", "nicht", "kein", "keine", "nem", "لا", "ليس",
+})
+NEGATION_WINDOW = 3
+
+NUMBER_WORDS = {
+    "tio": 10, "elva": 11, "tolv": 12, "tretton": 13, "fjorton": 14, "femton": 15, "sexton": 16, "sjutton": 17,
+    "arton": 18, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+    "sixteen": 16, "seventeen": 17, "eighteen": 18, "doisprezece": 12, "treisprezece": 13, "paisprezece": 14,
+    "cincisprezece": 15, "saisprezece": 16, "saptesprezece": 17, "optsprezece": 18, "дванайсет": 12,
+    "тринайсет": 13, "тринадесет": 13, "четиринайсет": 14, "четиринадесет": 14, "петнайсет": 15, "петнадесет": 15,
+    "шестнайсет": 16, "шестнадесет": 16, "седемнайсет": 17, "седемнадесет": 17, "осемнайсет": 18,
+    "quince": 15, "dieciseis": 16, "diecisiete": 17, "пятнадцать": 15, "шестнадцать": 16, "семнадцать": 17,
+}
+AGE_UNITS = frozenset({
+    "ar", "argammal", "years", "year", "yrs", "yr", "yo", "y/o", "y.o", "y.o.", "ani", "anisori", "години",
+    "годишна", "годишен", "годинки", "god", "godini", "лет", "года", "год", "років", "роки", "рокiв", "anos", "ans",
+    "an", "lat", "jahre", "jahr", "eves", "yasinda", "yasindayim", "bast", "sano", "sanad", "سنة", "سنوات", "عاما",
+    "ปี", "years-old", "year-old", "yearold", "yearsold",
+})
+FUSED_AGE = re.compile(
+    r"^(?:(\d{1,2})-?(?:ar(?:ing\w*|ig\w*|s)?|yo|y/o|y\.o\.?|yrs?|years?|f|m|ani|годишн\w*|годишен|year-?old|years-?old|"
+    r"eves|ans|lat|anos|jahre?)|[fm](\d{1,2}))$")
+LEADS = frozenset({
+    ("jag", "ar"), ("jag", "e"), ("ja", "e"), ("jag", "är"), ("hon", "ar"), ("hon", "e"), ("han", "ar"), ("han", "e"),
+    ("i", "am"), ("she", "is"), ("he", "is"), ("she", "s"), ("he", "s"), ("she", "'s"), ("he", "'s"), ("i", "'m"), ("i", "m"), ("im",), ("i'm",), ("iam",), ("she's",),
+    ("he's",), ("shes",), ("hes",), ("am",), ("aged",), ("age",), ("ålder",), ("alder",), ("на",), ("мне",),
+    ("имам",), ("tengo",), ("mam",), ("ich", "bin"), ("sunt",), ("are",), ("e",), ("ar",), ("is",), ("was",),
+    ("este",), ("е",), ("съм",), ("ma",),
+})
+PERSON_NOUNS = frozenset({
+    "dotter", "dottern", "son", "sonen", "syster", "systern", "lillasyster", "storasyster", "bror", "brorsan", "lillebror",
+    "tjej", "tjejen", "kille", "killen", "flicka", "flickan", "pojke", "pojken", "elev", "eleven", "kompis", "van",
+    "daughter", "sister", "brother", "girl", "boy", "kid", "child", "niece", "nephew", "pupil", "student",
+    "friend", "cousin", "kusin", "fiica", "fiul", "sora", "fratele", "fata", "baiatul", "nepoata", "eleva",
+    "дъщеря", "дъщеря ми", "син", "сестра", "брат", "момиче", "момче", "племенница", "hija", "hijo",
+    "дочь", "дочка", "сын", "донька", "córka", "corka", "fille", "filha", "tochter",
+})
+PAST_MARKERS = frozenset({
+    "var", "was", "were", "aveam", "avea", "era", "бях", "беше", "started", "borjade", "började", "since", "sedan",
+    "sen", "from", "began", "when", "nar", "cand", "когато", "cuando", "kiedy", "als", "quand", "desde",
+})
+FILLERS = frozenset({
+    "only", "just", "bara", "typ", "like", "nastan", "almost", "nearly", "about", "ca", "cirka", "doar", "само",
+    "около", "aprox", "around", "approx", "kanske", "maybe", "probably", "nog", "literally", "barely", "knappt",
+})
+FUTURE_MARKERS = frozenset({"fyller", "turning", "turn", "implinesc", "împlinesc", "навърша", "навършвам", "cumplo"})
+NOT_AGE_UNITS = frozenset({
+    "min", "minuter", "minutes", "mins", "minute", "kr", "sek", "kronor", "euro", "eur", "lei", "лв", "%", "timmar",
+    "tim", "hours", "hrs", "h", "dagar", "days", "veckor", "weeks", "manader", "months", "luni", "zile", "ore", "минути",
+    "часа", "дни", "st", "stycken", "ggr", "ganger", "times", "km", "mil", "kg", "kilo", "procent", "tusen", "000",
+    "clients", "kunder", "man", "killar", "guys", "men", "barbati", "мъже", "pm", "am",
+})
+
+
+@dataclass
+class Flags:
+    flags: set[str] = field(default_factory=set)
+    words: list[str] = field(default_factory=list)
+
+    def add(self, flag: str, words: str) -> None:
+        self.flags.add(flag)
+        if words not in self.words:
+            self.words.append(words)
+
+
+def _token_pattern(phrase: str) -> list[dict[str, object]]:
+    pattern: list[dict[str, object]] = []
+    for token in phrase.split():
+        if token == "*":
+            pattern.append({"OP": "?"})
+        elif token.endswith("~"):
+            pattern.append({"LOWER": {"REGEX": "^" + re.escape(token[:-1])}})
+        elif "|" in token:
+            pattern.append({"LOWER": {"IN": token.split("|")}})
+        else:
+            pattern.append({"LOWER": token})
+    return pattern
+
+
+class RedFlagRules:
+    """Compiled once per tokenizer; `find(doc)` returns the flags and the words that fired."""
+
+    def __init__(self, nlp: Language) -> None:
+        self.matcher = Matcher(nlp.vocab, validate=True)
+        for flag, by_language in PHRASES.items():
+            patterns = []
+            for phrases in by_language.values():
+                for phrase in phrases:
+                    tokens = [t.text for t in nlp.make_doc(phrase)]
+                    patterns.append(_token_pattern(" ".join(tokens)))
+            self.matcher.add(flag, patterns)
+
+    def find(self, doc: Doc) -> Flags:
+        found = Flags()
+        lowered = [t.lower_ for t in doc]
+        for match_id, start, end in self.matcher(doc):
+            if self._negated(lowered, start):
+                continue
+            found.add(doc.vocab.strings[match_id], doc[start:end].text)
+        for flag, substrings in SUBSTRINGS.items():
+            for sub in substrings:
+                if sub in doc.text:
+                    found.add(flag, sub)
+        for i, words in self._ages_under_18(lowered):
+            if not self._negated(lowered, i):
+                found.add("minor", words)
+        return found
+
+    @staticmethod
+    def _negated(lowered: list[str], start: int) -> bool:
+        return any(t in NEGATORS for t in lowered[max(0, start - NEGATION_WINDOW):start])
+
+    @staticmethod
+    def _ages_under_18(lowered: list[str]) -> list[tuple[int, str]]:
+        ages = []
+        n = len(lowered)
+        for i, token in enumerate(lowered):
+            age, explicit = _age_value(token)
+            if age is None:
+                continue
+            before = [t for t in lowered[max(0, i - 5):i] if t not in FILLERS][-4:]
+            rest = [t for t in lowered[i + 1:i + 4] if t not in ("-", "de")]
+            after = rest[0] if rest else ""
+            if after in NOT_AGE_UNITS or (after and after[0].isdigit()):
+                continue
+            if any(t in PAST_MARKERS for t in before[-3:]):
+                continue
+            future = any(t in FUTURE_MARKERS for t in before[-2:])
+            limit = 18 if future else 17
+            if not 6 <= age <= limit:
+                continue
+            unit = explicit or after in AGE_UNITS or (after == "år" or after.startswith("ani"))
+            lead = (tuple(before[-2:]) in LEADS or tuple(before[-1:]) in LEADS
+                    or any(t in PERSON_NOUNS for t in before))
+            if unit or lead or future:
+                context = " ".join(lowered[max(0, i - 2):min(n, i + 2)])
+                ages.append((i, context))
+        return ages
+
+
+def _age_value(token: str) -> tuple[int | None, bool]:
+    """A number a token may state as an age, and whether the token itself says it is an age."""
+    if token.isdigit() and len(token) <= 2:
+        return int(token), False
+    if token in NUMBER_WORDS:
+        return NUMBER_WORDS[token], False
+    fused = FUSED_AGE.match(token)
+    if fused:
+        return int(fused.group(1) or fused.group(2)), True
+    return None, False
