@@ -30,6 +30,7 @@ CHANNEL = "webchat"
 STATIC = Path(__file__).parent / "static"
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")
 CID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+SOURCE = re.compile(r"^[a-z0-9_-]{1,32}$")
 MAX_FRAME = 16 * 1024
 HELLO_TIMEOUT = 10.0
 
@@ -93,6 +94,7 @@ class ChatConnection:
         self.state_sent = False
         self.last_sent = 0
         self.greeted = False
+        self.source: str | None = None
         self.greeting_shown_for: int | None = None
         """The conversation whose stored greeting this page already showed before it was stored."""
         self.limit = RateLimit()
@@ -109,6 +111,8 @@ class ChatConnection:
             token = secrets.token_urlsafe(32)
         lang = frame.get("lang")
         self.lang = lang if lang in ("sv", "en") else "sv"
+        source = frame.get("source")
+        self.source = source if isinstance(source, str) and SOURCE.match(source) else None
         after = frame.get("after")
         self.last_sent = after if isinstance(after, int) and after >= 0 else 0
         self.contact_key = self.keyring.contact_key(CHANNEL, token)
@@ -182,7 +186,8 @@ class ChatConnection:
                 raise FrameError("bad_frame", "Unknown choice.")
         inbound = InboundMessage(channel=CHANNEL, contact_key=self.contact_key,
                                  provider_message_id=f"{self.contact_key[:16]}:{cid}", text=text,
-                                 choice=choice, language=self.lang, client_ref=cid, greeted=self.greeted)
+                                 choice=choice, language=self.lang, client_ref=cid, greeted=self.greeted,
+                                 source=self.source)
         try:
             accepted = await self.pipeline.accept(inbound)
         except MessageRefused as e:

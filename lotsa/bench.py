@@ -131,6 +131,7 @@ class Bench:
         await contact.connect()
         await contact.choose("en")
         await contact.choose(random.choice(["sells", "buys", "relative", "professional", "other"]))
+        await contact.choose("skip")
         await contact.wait_for(lambda f: f["type"] == "state" and f["state"] == "queued", timeout=60)
 
     async def _talk(self, contact: ChatClient, conversation_id: int, counsellor: ConsoleClient) -> None:

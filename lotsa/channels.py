@@ -30,6 +30,8 @@ class InboundMessage:
     """What is needed to reply (phone number, chat id): stored encrypted, never in clear."""
     client_ref: str | None = None
     """A reference the sender's own client gave the message, echoed back so it can match its copy."""
+    source: str | None = None
+    """The campaign or entry point the person came from, when the entry link or they say so."""
     greeted: bool = False
     """The person was shown the script's greeting before this message (the web chat does that)."""
     received_at: datetime = field(default_factory=utcnow)

@@ -36,7 +36,7 @@ from lotsa.models import (
 from triage.assess import Assessment, Assessor
 from triage.result import TriageResult
 from triage.routing import pick_queue
-from triage.runner import Reply, TriageRunner, Turn
+from triage.runner import Found, Reply, TriageRunner, Turn
 from triage.script import TriageScript
 from triage.vocabulary import risk_for
 
@@ -180,7 +180,8 @@ class Pipeline:
         opened = conversation is None
         if conversation is None:
             runner = self.scripts.for_new_conversation()
-            greeting = runner.start(msg.language or (assessment.language if assessment else None))
+            greeting = runner.start(msg.language or (assessment.language if assessment else None),
+                                    {"source": msg.source} if msg.source else None)
             conversation = Conversation(contact_id=contact.id, channel=msg.channel,
                                         script_version=runner.script.version,
                                         triage_state=greeting.state, language=greeting.state["language"])
@@ -209,13 +210,18 @@ class Pipeline:
             if conversation.risk == "acute":
                 turn = runner.hand_off_now(conversation.triage_state, "acute")
             elif answers_greeting:
-                turn = runner.answer(conversation.triage_state, text=text, choice=msg.choice)
+                turn = runner.answer(conversation.triage_state, text=text, choice=msg.choice,
+                                     found=Found.from_triage(conversation.triage or {}))
             if turn is not None:
                 new_messages += self._bot_messages(session, conversation, turn.replies)
                 conversation.triage_state = turn.state
                 conversation.language = turn.state["language"]
                 if turn.result is not None:
                     self._enqueue(conversation, turn)
+                    state_changed = True
+                elif turn.closed:
+                    conversation.state = ConversationState.CLOSED
+                    conversation.closed_at = utcnow()
                     state_changed = True
         await session.flush()
         return (Accepted(conversation.id, inbound.id, duplicate=False),
@@ -286,6 +292,9 @@ class Pipeline:
             confidence=detected.get("confidence", 1.0), flag_words=tuple(found.get("flag_words", [])),
             source=scripted.source)
         queue = pick_queue(result, self.queues.rules())
+        override = turn.state.get("queue")
+        if override in self.queues.queues and result.risk != "acute":
+            queue = override
         conversation.triage = {**found, **result.to_json(), "queue": queue, "handoff": turn.state.get("handoff"),
                                "group_source": source}
         conversation.group = result.group

@@ -63,6 +63,7 @@ async def test_contact_and_counsellor_talk_in_two_browsers(server: RunningServer
     await expect(person.locator("#quick-exit")).to_be_visible()
     await person.click(".choice[data-choice=en]")
     await person.click(".choice[data-choice=sells]")
+    await person.click(".choice[data-choice=skip]")
     await expect(person.locator("#status")).to_contain_text("1")
     await person.fill("#input", "I need help, can someone talk to me?")
     await person.press("#input", "Enter")

@@ -20,6 +20,7 @@ async def _triaged(server: RunningServer, address: str, language: str = "2", gro
     await memory.write(address, "hello")
     await memory.write(address, language)
     await memory.write(address, group)
+    await memory.write(address, "skip")
 
 
 async def test_a_red_flag_in_a_later_message_raises_risk_and_reorders_the_queue(server: RunningServer) -> None:

@@ -63,6 +63,7 @@ async def test_restart_mid_conversation_loses_nothing(process: ServerProcess, si
         await contact.connect()
         await contact.choose("en")
         await contact.choose("sells")
+        await contact.choose("skip")
         await contact.wait_for(lambda f: f["type"] == "state" and f["state"] == "queued")
         await contact.wait_acked(await contact.say("before the restart"))
         await anna.login("anna", PASSWORD)

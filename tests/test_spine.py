@@ -19,6 +19,8 @@ async def _contact_through_triage(url: str, lang: str = "en", group: str = "sell
                                  and any(c["id"] == group for c in f["choices"]))
     assert "human" in {c["id"] for c in who["choices"]}
     await contact.choose(group)
+    await contact.wait_for(lambda f: f["type"] == "message" and any(c["id"] == "skip" for c in f["choices"]))
+    await contact.choose("skip")
     await contact.wait_for(lambda f: f["type"] == "state" and f["state"] == "queued")
     return contact
 

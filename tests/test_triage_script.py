@@ -48,6 +48,10 @@ def test_version_is_a_content_hash(content: dict) -> None:
 @pytest.mark.parametrize("break_it, expected", [
     (lambda c: c["steps"]["who"]["choices"][0].update(next="nowhere"),
      "steps.who.choices.sells.next: no step named 'nowhere'"),
+    (lambda c: c["steps"]["route"].update(otherwise="nowhere"), "steps.route.otherwise: no step named 'nowhere'"),
+    (lambda c: c["steps"]["route"]["branch"][0]["if"].update(flag="drunk"), "if.flag: ['drunk']"),
+    (lambda c: c["steps"]["tell"].update(end="handoff"), "a step has choices and/or free_text"),
+    (lambda c: c["steps"]["language"]["choices"][0]["set"].update(mood="sad"), "set: unknown field 'mood'"),
     (lambda c: c["steps"]["who"]["text"].pop("sv"), "steps.who.text: no text for language 'sv'"),
     (lambda c: c["steps"]["who"]["choices"][0]["set"].update(group="pimps"), "set.group: 'pimps'"),
     (lambda c: c.update(start="missing"), "start: no step named 'missing'"),
@@ -75,6 +79,8 @@ def test_dialogue_by_buttons(runner: TriageRunner) -> None:
     turn = runner.answer(turn.state, choice="en")
     assert turn.state["language"] == "en" and turn.state["step"] == "who"
     turn = runner.answer(turn.state, choice="buys")
+    assert not turn.done and turn.state["step"] == "tell"
+    turn = runner.answer(turn.state, choice="skip")
     assert turn.done and turn.result.group == "buys" and turn.result.language == "en"
     assert "112" in turn.replies[0].text
 
@@ -84,6 +90,7 @@ def test_dialogue_by_buttons(runner: TriageRunner) -> None:
 def test_dialogue_by_typed_answers(runner: TriageRunner, said: str, group: str) -> None:
     turn = runner.answer(runner.start("sv").state, text="svenska")
     turn = runner.answer(turn.state, text=said)
+    turn = runner.answer(turn.state, text="hoppa över")
     assert turn.done and turn.result.group == group
 
 
@@ -126,3 +133,33 @@ def test_pick_queue(result: TriageResult, queue: str) -> None:
                                          (("suicide",), "acute"), (("trafficking", "minor"), "acute")])
 def test_risk_from_flags(flags: tuple[str, ...], risk: str) -> None:
     assert TriageResult(flags=flags).risk == risk
+
+
+def test_free_text_is_taken_and_branches_see_what_the_classifier_found(runner: TriageRunner) -> None:
+    from triage.runner import Found
+
+    state = runner.answer(runner.answer(runner.start("en").state, choice="en").state, choice="other").state
+    assert state["step"] == "tell"
+    info = runner.answer(state, text="what is this service", found=Found(needs=("information",)))
+    assert info.state["step"] == "information" and not info.done
+    closed = runner.answer(info.state, choice="no_thanks")
+    assert closed.closed and closed.result is None
+    acute = runner.answer(state, text="i am 15", found=Found(flags=("minor",)))
+    assert acute.done and acute.result is not None
+
+
+def test_romanian_and_bulgarian_greet_ask_and_set_the_interpreter_need(runner: TriageRunner) -> None:
+    for language, greeting in (("ro", "Bună"), ("bg", "Здравейте")):
+        start = runner.start(language)
+        assert start.replies[0].text.startswith(greeting)
+        who = runner.answer(start.state, choice=language)
+        assert who.replies[0].choices[0][1] in ("Vând sau am vândut sex", "Продавам или съм продавала секс")
+        done = runner.answer(who.state, choice="sells")
+        assert done.done and done.result.language == language and "interpreter" in done.result.needs
+
+
+def test_the_campaign_source_is_kept(runner: TriageRunner) -> None:
+    turn = runner.start("sv", {"source": "buss-2026"})
+    for choice in ("sv", "buys", "skip"):
+        turn = runner.answer(turn.state, choice=choice)
+    assert turn.result.source == "buss-2026"

@@ -4,7 +4,7 @@ labelled examples. Nothing is downloaded: the trained pipeline is a folder the p
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,8 @@ from spacy.training import Example
 from spacy.util import compounding, minibatch
 
 from triage.examples import LabelledExample
-from triage.normalize import fold
+from triage.features import Featurizer
+from triage.language import LanguageDetector
 from triage.vocabulary import FLAGS, GROUPS, NEEDS
 
 GROUP = "group"
@@ -72,7 +73,9 @@ def train(examples: Sequence[LabelledExample], *, architecture: str = "bow", epo
     spacy.util.fix_random_seed(seed)
     nlp = build(architecture)
     # The exclusive group categorizer and the multi-label one each learn from their own annotations.
-    docs = [nlp.make_doc(fold(e.text)) for e in examples]
+    texts = [e.text for e in examples]
+    detector = LanguageDetector()
+    docs = [doc for _, doc in Featurizer(nlp)(texts, [detector.detect(t) for t in texts])]
     groups = [Example.from_dict(d, {"cats": _group_cats(e)}) for d, e in zip(docs, examples, strict=True)]
     labels = [Example.from_dict(d, {"cats": _label_cats(e)}) for d, e in zip(docs, examples, strict=True)]
     nlp.get_pipe(GROUP).initialize(lambda: groups, nlp=nlp, labels=list(GROUPS))
@@ -96,5 +99,3 @@ def load(path: Path) -> Language:
     return spacy.load(path)
 
 
-def predict(nlp: Language, texts: Iterable[str], batch_size: int = 256) -> list[dict[str, float]]:
-    return [doc.cats for doc in nlp.pipe((fold(t) for t in texts), batch_size=batch_size)]

@@ -2,7 +2,7 @@
 (lower case, no diacritics: see triage.normalize.fold).
 
 Syntax: tokens separated by spaces; `word~` matches any token starting with `word`; `*` is one
-optional token of any kind; `a|b` is either word. Ages are not here: triage.redflags reads them.
+optional token of any kind; `...` is up to four tokens of any kind; `a|b` is either word. Ages are not here: triage.redflags reads them.
 Scripts written without spaces (Thai) are matched as substrings (`SUBSTRINGS`).
 """
 from __future__ import annotations
@@ -58,7 +58,7 @@ PHRASES: dict[str, dict[str, list[str]]] = {
                "at my door", "banging on the door", "has a knife", "with a knife", "has a gun", "with a gun",
                "following me", "scared for my life", "fear for my life", "afraid for my life", "held against my will",
                "keeping me here", "trapped in the", "raping me", "hurt me tonight", "emergency", "call the police",
-               "cant call the police", "he is coming", "on his way here", "choking me", "strangl~"],
+               "cant call the police", "he is coming", "on his way here", "choking me", "strangling me"],
         "ro": ["ma bate", "ma loveste", "ma omoara", "o sa ma omoare", "vrea sa ma omoare", "ma va omori", "ajutor acum",
                "ajutati-ma", "ajutati ma", "sunt in pericol", "in pericol", "inchisa", "inchis in", "m-a inchis",
                "ma tine inchisa", "ne tine inchise", "e la usa", "la usa mea", "are cutit", "are un cutit", "ma ameninta",
@@ -72,6 +72,7 @@ PHRASES: dict[str, dict[str, list[str]]] = {
         "ru": ["бьет меня", "бьёт меня", "убьет меня", "убьёт меня", "в опасности", "заперта", "заперли", "помогите",
                "не могу выйти", "угрожает", "б'є мене", "вб'є мене", "замкнена", "допоможіть"],
         "pl": ["bije mnie", "zabije mnie", "w niebezpieczenstwie", "zamknieta", "zamkniety", "pomocy", "nie moge wyjsc"],
+        "uk": ["двері зачинені", "нас тримають", "мене тримають", "замкнули", "зачинили"],
         "fr": ["il me frappe", "me frappe", "va me tuer", "en danger", "enfermee", "au secours", "je ne peux pas sortir"],
         "pt": ["me bate", "vai me matar", "em perigo", "trancada", "socorro", "nao consigo sair"],
         "de": ["schlagt mich", "bringt mich um", "in gefahr", "eingesperrt", "hilfe jetzt"],
@@ -167,3 +168,248 @@ SUBSTRINGS: dict[str, list[str]] = {
     "trafficking": ["พาสปอร์ต", "หนังสือเดินทาง", "หนี้", "ยึดเงิน", "ไม่ให้ออก"],
     "minor": ["อายุ 1", "ยังเรียน", "นักเรียน"],
 }
+
+# Third-person and indirect forms, and patterns with gaps: relatives and professionals write
+# about someone else ("she wants to die"), and control is described in many words.
+MORE: dict[str, dict[str, list[str]]] = {
+    "suicide": {
+        "sv": ["ta livet av sig", "tar livet av sig", "ta sitt liv", "inte vill leva~", "hellre dor", "hellre vara dod",
+               "inte vart att leva", "inte ar vart att leva", "hanga mig", "hanga sig", "om jag inte fanns",
+               "vore lattare om jag inte", "avskedsbrev", "avskedsmess", "skar sig", "skar sig sjalv", "sjalvskadar",
+               "vill inte leva", "ville do", "vill jag bara do", "vill jag do", "skara sig", "skar sig igen", "vill ta livet", "orkar inte leva", "inte orkar leva", "livet ... ingen mening",
+               "dricka ihjal mig", "svalja ... tabletter", "tagit ... tabletter", "pillerna", "sluta finnas"],
+        "en": ["kill herself", "kill himself", "kill themselves", "killing herself", "killing himself", "wants to die",
+               "want to die", "wanted to die", "better off without me", "better off dead", "driving into a wall",
+               "jump off", "jump in front", "hang myself", "hang herself", "hang himself", "ending it", "end it",
+               "feels like ending", "thinking about ending", "cut herself", "cut himself", "cuts herself", "cuts himself",
+               "cutting herself", "plans to kill", "not worth living", "goodbye letter", "goodbye note",
+               "suicide note", "take all the pills", "took pills", "pills tonight", "end my pain", "disappear forever",
+               "not be here anymore", "dont want to be here anymore", "don't want to be here anymore",
+               "no reason to go on", "cant go on", "can't go on", "dont|doesnt|don't|doesn't|not|never want~ to live",
+               "want~ to live ... anymore", "no longer want~ to live", "took pills", "overdosed", "try again to die"],
+        "ro": ["sa ma arunc", "ma arunc de pe", "sa termin tot", "nu mai are rost", "scrisoare de adio", "sa se sinucida",
+               "vrea sa moara", "se taie", "pastilele", "sa le iau pe toate", "nu mai vreau sa traiesc", "sa nu mai fiu"],
+        "bg": ["да се обеся", "ще се обеся", "иска да умре", "да се самоубие", "реже се", "нищо няма смисъл", "изпих хапчета", "пак ще опитам",
+               "нагълтах", "да се нарежа",
+               "не искам да живея", "хапчетата", "да изпия всички"],
+        "pl": ["sie zabic", "chce umrzec", "nie chce zyc", "pocielam sie"],
+        "fr": ["me scarifie", "scarifi~", "veux disparaitre", "me foutre en l'air", "en finir"],
+        "es": ["acabar con todo", "me corto", "no quiero seguir"],
+        "ru": ["не хочу больше жить", "режу себя", "покончу"],
+        "hu": ["megolom magam", "nem akarok tovabb"],
+    },
+    "immediate_danger": {
+        "sv": ["skriver fran toa~", "skriver fran badrum~", "pa toa o skriver", "pa toa och skriver", "gomt mig",
+               "gommer mig", "inte slapper ut", "slapper inte ut", "slapper mig inte", "inte far ga", "far inte ga harifran",
+               "lat mig inte ga", "later mig inte ga", "inte lata mig ga", "last in henne", "last in mig", "lastes in",
+               "har kniv", "hotade mig", "hotar henne", "slar henne", "slagit henne", "slagit mig", "sparkar pa dorren",
+               "star vid min port", "star vid dorren", "star utanfor", "vantar utanfor", "utanfor huset",
+               "kommer hem till mig", "kommer och hamtar", "blodar", "sitter i en bil", "last dorren", "lasta dorren",
+               "inte later ... lamna", "later ... inte lamna", "later henne inte", "later mig inte", "lat mig inte",
+               "far inte ga ut", "inte kan ga harifran", "kan inte ga harifran", "laser nar han gar", "han laser",
+               "inte kan ga", "lanar en annan", "skriver fran en kunds", "fran nan annans telefon",
+               "kor mig", "kor nanstans", "tog min mobil", "tagit min mobil", "tog mina nycklar",
+               "tagit mina nycklar"],
+        "en": ["from the bathroom", "in the bathroom", "hiding in", "hid under", "im hiding", "i'm hiding", "wont let her leave",
+               "won't let her leave", "wont let us leave", "doesnt let me go", "not let me go", "is at her door",
+               "is at my door", "outside my house", "outside the door", "waiting outside", "kicking the door",
+               "punching the walls", "break her legs", "break my legs", "hurt me", "hurt her", "coming over tonight",
+               "coming here tonight", "on his way", "in his car", "in a car", "drives me", "took my keys", "took my phone", "bleeding", "has a knife", "door ... locked", "locked door", "locks the door",
+               "lock the door", "they hold us", "holding us"],
+        "ro": ["m-a incuiat", "m a incuiat", "a incuiat", "incuiat~", "ma ascund", "ascunsa", "sangerez", "cu cutitul",
+               "cu cutit~", "e inchisa", "o bate", "ma omoara daca", "bate ... usa", "sparge usa",
+               "o sparge", "striga ... usa", "ne tine", "ne-a incuiat"],
+        "bg": ["ме би", "пак идва", "скрих се", "заключиха", "заключил", "я бие", "троши", "ще ме убие", "kriq se", "zakliuchiha", "zaklyuchiha"],
+        "hu": ["segitseg", "nem enged ki", "most ver"],
+        "fr": ["me menace", "veut pas partir", "a pris mes cles", "aidez moi", "aidez-moi"],
+        "es": ["me amenaza", "no me deja irme", "me escondo"],
+        "pl": ["ukrywam sie", "grozi mi"],
+    },
+    "trafficking": {
+        "sv": ["tar ... pengar~", "tar allt vi tjanar", "tar allt jag tjanar", "tar hand om pengarna", "behaller pengarna",
+               "tog ... pass~", "tar ... pass~", "passen", "skuld~ ... jobba", "maste jobba av", "betala av", "skuld for resan",
+               "skickar hem karlar", "skickar ... till man", "skickar mig till", "saljer mig", "saljer henne", "saljer honom",
+               "hyr ut mig", "hyr ut henne", "later folk komma hit", "far inte ga ut", "vi far inte", "inte gar att sluta",
+               "far inte sluta", "kan inte sluta for", "bestammer vilka", "chefen", "han lasar", "laser nar han gar",
+               "tog hit", "kom hit med", "korde oss", "vet inte vilken stad", "vet inte adressen", "vet inte ens adressen",
+               "styr ... telefon", "skriver annonserna", "svarar pa annonserna", "tvingade", "blev lurad", "lurade hit",
+               "tagit hennes pass", "tagit deras pass", "kontrollerad", "kontrollerar henne", "hallick~", "pojkvan ... pengar",
+               "jobba at honom", "jobba at", "tvungen att jobba", "skyldig ... pengar", "han har pass~"],
+        "en": ["take~ ... money", "took ... money", "takes ... money", "collect~ ... money", "keeps ... money", "keep ... money",
+               "give all money", "give all the money", "give him all", "all money to him", "70%", "owe ... for",
+               "owe for the", "debt~ ... flight", "debt~ ... visa", "debt~ ... ticket", "have debt", "pay back the debt",
+               "pay his debt", "only way is clients", "rents me out", "rent me out", "men pay him", "sells me", "sell me",
+               "sold her", "sells her", "finds the men", "post my ads", "posts my ads", "writes my ads", "answer the men",
+               "lock me", "locks me", "locked in a", "take my phone", "takes my phone", "took her passport",
+               "take her passport", "passports are held", "passport~ ... held", "held by", "manages her",
+               "the man who bring", "brought me", "bring me", "send me to", "sent me to", "drive me every", "drive us",
+               "makes her", "controlled by", "controls her", "won't give him his id", "wont give", "his id",
+               "promise her school", "promised her", "i work every day no day off", "no day off", "7 days",
+               "must pay", "have to pay back", "agent who", "the agency", "my boss", "boss say", "uncle take"],
+        "ro": ["ia ... banii", "ia ... bani", "tine banii", "tine el banii", "tine ... cardul", "ii dau ... banii",
+               "ii dau lui", "dau toti banii", "nu am voie", "datori~", "dau datoria", "ne zice cu ce", "cu ce barbati",
+               "o trimite la barbati", "trimite la barbati", "ma trimite", "ma vinde", "ne vinde", "m-a adus",
+               "a adus-o", "a plecat cu un", "a fugit ... cu", "anunturi~", "ma incuie", "ne incuie", "sefu", "seful",
+               "unchiu", "cand ii aduc", "nu ma lasa", "ma tine", "o tine", "zice ca ma omoara", "daca plec"],
+        "bg": ["взе ... паспорт~", "прибира ... пари", "прибира ни", "взима ... пари", "взема ... пари", "дължа",
+               "дължим", "изработ~", "да ги изкарам", "da gi izkaram", "pari za pytia", "пари за пътя", "пътят струва",
+               "праща при мъже", "праща ме", "ме продава", "продава ме", "я праща", "ни качиха", "качиха ни",
+               "доведе ме", "ме доведе", "дойдох в швеция с", "дойдохме с", "каза че ще работя", "заключ~",
+               "взе детето", "не ме пуска", "не ни пуска", "сводник~", "шофьорът", "с един мъж", "dalja pari", "dylja pari",
+               "kaza che", "izrabot~", "mu dalja"],
+        "hu": ["elvette ... utlevel~", "tartozom", "el kell dolgoznom"],
+        "pl": ["zabral ... paszport", "musze oddac", "zmusza mnie"],
+        "es": ["me quitaron", "debo ... dinero", "tengo que pagar"],
+        "fr": ["je dois ... argent", "il garde ... argent", "confisque"],
+        "th": [],
+    },
+}
+
+for _flag, _languages in MORE.items():
+    for _lang, _phrases in _languages.items():
+        PHRASES[_flag].setdefault(_lang, []).extend(_phrases)
+
+# Immediate danger is mostly urgency and a threat in the same message, in any of many wordings:
+# "han står vid min port nu", "he is outside the door now", "ma ascund in wc acum".
+URGENT = ["nu", "just nu", "precis nu", "nyss", "ikvall", "i natt", "inatt", "right now", "now", "rn", "tonight",
+          "asap", "just now", "acum", "diseara", "chiar acum", "сега", "довечера", "току-що", "sega", "maintenant",
+          "ahora", "teraz", "most", "jetzt", "agora", "сейчас", "зараз"]
+THREAT = ["utanfor", "dorr~", "port~", "kniv~", "last in", "last inne", "lasta", "laser in", "slar", "slagit", "hotar",
+          "hotade", "doda", "blod~", "bil", "bilen", "gom~", "toa", "badrum~", "outside", "door", "knife", "gun", "locked",
+          "lock~", "hit me", "hit her", "hits", "hitting", "beat~", "punch~", "threat~", "kill", "blood", "bleed~", "car", "hiding",
+          "hide", "bathroom", "toilet", "usa", "cutit~", "bate", "omoara", "ameninta", "incui~", "masina", "ascund~",
+          "sange~", "вратата", "врата", "нож", "бие", "убие", "заключ~", "колата", "скри~", "кръв", "porte", "couteau",
+          "frappe", "menace", "puerta", "cuchillo", "pega", "amenaza", "drzwi", "noz", "bije", "ajto", "ver"]
+
+# Control by a third party, as relatives, professionals and buyers describe it.
+CONTROL: dict[str, list[str]] = {
+    "sv": ["ta kunder", "bokar dem at mig", "bokar kunder~", "svarar kunderna", "mina inloggningar", "tar sin del",
+           "tar halva", "manager", "madame", "ordnade resan", "ordnade allt", "ordnade hennes resa", "for resan",
+           "betala tillbaka", "jobbar av", "jobba av hyra", "skulden", "skuld~ ... kvar", "lana henne mot betalt",
+           "later kompisar", "ligga med hans polare", "ligga med hans kompisar", "traffa hans kompis for pengar",
+           "tar hem man", "maste tjana", "tjana ... till nan", "inte dar frivilligt", "tog emot pengarna",
+           "last utifran", "laser dorren", "inlast", "last in henne", "tagit hennes skor", "har hennes pass",
+           "har allas pass", "id-handling", "pass finns hos", "swishar honom", "kraver pengar", "landsman",
+           "mannen hon bor hos", "tvingats", "skickar henne till", "kan inte ga harifran", "utnyttj~"],
+    "en": ["his friends ... money", "give us money if", "men pay", "they pay him", "debt to a man", "used as a brothel",
+           "a brothel", "never seem to leave", "answered all my questions for her", "whispered help", "holds my cousin",
+           "who manages", "manages her", "the man who", "her ex says she owes", "owes him", "pay back a debt",
+           "helped her come here", "exploit~", "he books", "books my clients", "answers the clients", "takes half"],
+    "ro": ["bani pt el", "bani pentru el", "nu fac destui bani", "aduca alt client", "nu am cheie",
+           "mi-a zis sa le spun", "ma trimite la", "o trimite", "lucreaza pentru el", "exploat~"],
+    "bg": ["ако не му донеса", "му донеса", "личните ни карти", "държи ... карти", "изпратена", "изпратен",
+           "заключиха", "работи за него", "експлоат~"],
+    "es": ["le pagan a el", "ellos le pagan", "acueste con sus amigos", "me obligan"],
+    "ru": ["привезла", "привезли", "заставля~", "будешь работать"],
+    "pl": ["zabral mi dowod", "odrobic", "musze odrobic"],
+    "ar": ["أخذ جوازي", "اخذ جوازي", "أسدد الدين", "اسدد الدين", "جابني", "سكّر الباب", "سكر الباب", "مقابل السكن",
+           "بياخد منهم"],
+    "hu": ["ferfiakhoz visz", "visz penzert", "elvette a"],
+    "so": ["i keenay", "igu qasbayaa", "isaga ayaa qaata", "u dira rag", "baasaboor~"],
+}
+for _lang, _phrases in CONTROL.items():
+    PHRASES["trafficking"].setdefault(_lang, []).extend(_phrases)
+SUBSTRINGS["trafficking"] += ["ፓስፖርተይ", "ዕዳ", "ወሲዱ"]
+
+# Someone else is paid, finds the men, holds the phone or the pay, or collects a debt for the trip.
+THIRD_PARTY: dict[str, list[str]] = {
+    "sv": ["betalar honom", "betala honom", "betalade honom", "tar med mig till", "tar med henne till", "kor runt henne",
+           "kor henne till", "hittar kunder", "skaffar kunder", "tar allt hon tjanar", "tar allt jag tjanar", "tar allt ... tjanar",
+           "hennes pass", "deras pass", "jobbar at en man", "jobbar at honom", "hyr ut", "tar min lon", "tar hennes lon",
+           "far inte ga darifran", "far inte ha telefonen", "tar vara telefoner", "kontrollerar mina pengar", "styr mina pengar",
+           "skyldig ... for resan", "skyldig for resan"],
+    "en": ["controls my money", "controls my work", "controls her money", "pay him", "pays him", "paying him",
+           "takes me to men", "takes her to men", "driven around", "drives her around", "drives me around",
+           "finds me clients", "finds clients", "gets me clients", "has her bank card", "has my bank card",
+           "keeps our phones", "keeps my phone", "takes my salary", "takes my wages", "works for a man", "work for him",
+           "rents her out", "for the trip", "for the ticket", "pay the ticket", "paid my ticket", "paid for my ticket"],
+    "ro": ["ma duce la barbati", "o duce la barbati", "duce la clienti", "pt drum", "pentru drum", "de dat pt",
+           "pana nu dau tot", "ne tin telefoanele", "imi tine telefonul", "luat pasaport~", "luat passport", "luat actele",
+           "imi gaseste clienti", "ii platesc lui", "ii dau tot", "am fugit de la ei", "fugit de la el"],
+    "bg": ["ми намира клиенти", "намира ми клиенти", "ме води при", "ме кара при", "не ме оставя", "ne me ostavq",
+           "докато не изкарам", "dokato ne izkaram", "за пътя", "za pytia", "za patya", "му плащат", "плащат на него",
+           "взема ми телефона", "взе ми паспорта"],
+    "es": ["me pago el pasaje", "le debo", "atender clientes", "me lleva con hombres"],
+    "ru": ["держат телефоны", "должна за дорогу", "находит клиентов"],
+    "uk": ["нас тримають", "двері зачинені ззовні", "тримають у квартирі"],
+}
+for _lang, _phrases in THIRD_PARTY.items():
+    PHRASES["trafficking"].setdefault(_lang, []).extend(_phrases)
+
+# How people say these things, beyond the examples: euphemisms, methods, self-harm, surveillance,
+# debt bondage (written from knowledge of the domain, not from any test messages).
+BROAD: dict[str, dict[str, list[str]]] = {
+    "suicide": {
+        "sv": ["vill inte vara med langre", "orkar inte finnas", "tanker pa att do", "tankar pa doden", "funderar pa att ta",
+               "planerar att ta", "har en plan", "samlat tabletter", "samlat pa mig tabletter", "ta alla tabletter",
+               "hoppa fran", "hoppa ner", "stalla mig pa spar~", "framfor taget", "kora in i", "ingen skulle sakna mig",
+               "battre utan mig", "somna och aldrig vakna", "aldrig vakna", "inte vakna igen", "gora slut pa allt",
+               "gora slut pa mig", "livet ar meningslost", "meningslost att leva", "ingen ide att leva", "forsvinna for alltid",
+               "rispar mig", "branner mig", "skar i armarna", "skar mig i", "vill inte leva mer", "slippa allt",
+               "suicidal~", "inte vill finnas", "livstrott", "livsleda", "ta mitt eget liv", "vill dö", "dodslangtan"],
+        "en": ["dont want to be here", "don't want to be here", "dont want to exist", "don't want to exist",
+               "sleep and never wake up", "never wake up", "no one would miss me", "nobody would miss me",
+               "everyone would be better off", "ending my life", "plan to die", "have a plan to", "saved up pills",
+               "stockpil~", "bottle of pills", "jump off a bridge", "off a bridge", "the bridge", "rope", "unalive",
+               "sewerslide", "ctb", "harm myself", "burn myself", "razor", "blade", "life isnt worth", "life isn't worth",
+               "whats the point of living", "what's the point of living", "point in living", "give up on life",
+               "done with life", "tired of life", "wish i could disappear", "wish i was never born", "wish i wasnt alive",
+               "wish i wasn't alive", "end everything", "end it tonight", "self-harming", "selfharming", "slit my wrists",
+               "wrists"],
+        "ro": ["vreau sa dispar", "nu mai vreau sa exist", "nu mai suport viata", "sa-mi iau zilele", "imi iau zilele",
+               "ma sinucid", "gata cu viata", "m-am saturat de viata", "mai bine as muri", "mai bine moarta",
+               "sa nu ma mai trezesc", "pastile", "lama", "ma tai pe maini", "ma ranesc", "sa termin cu viata"],
+        "bg": ["не искам да съществувам", "искам да изчезна", "по-добре да съм мъртва", "по-добре мъртва",
+               "да не се събудя", "да сложа край на живота", "край на всичко", "ще скоча", "да скоча от", "хапчета",
+               "режа ръцете", "самонараня~", "омръзна ми да живея", "животът няма смисъл", "iskam da izchezna",
+               "ne iskam da jiveq", "shte se samoubiq"],
+        "es": ["no quiero seguir viviendo", "quiero desaparecer", "mejor muerta", "mejor muerto", "cortarme", "pastillas"],
+        "ru": ["лучше умереть", "вскрыть вены", "таблетки", "не хочу просыпаться", "покончить"],
+        "pl": ["nie chce juz zyc", "lepiej umrzec", "tne sie", "tabletki"],
+        "fr": ["plus envie de vivre", "me couper", "je veux en finir", "plus la force de vivre"],
+        "pt": ["nao quero mais viver", "me cortar", "quero sumir"],
+        "ar": ["أنهي حياتي", "انهي حياتي", "لا أريد العيش", "أتمنى الموت", "اتمنى الموت"],
+        "fa": ["خودکشی", "میخواهم بمیرم", "می خواهم بمیرم", "میخوام بمیرم", "نمیخوام زنده باشم"],
+        "hu": ["vegezni magammal", "vegzek magammal"],
+        "so": ["is dilo", "waan is dilayaa"],
+        "tr": ["olmek istiyorum", "yasamak istemiyorum"],
+    },
+    "immediate_danger": {
+        "sv": ["vet var jag bor", "hittat mig", "foljer efter", "han ar har", "ar har nu", "kommer snart tillbaka",
+               "kommer tillbaka snart", "skriker och", "bankar pa", "sparkar pa", "tvingar mig nu",
+               "sos", "ring polisen", "ringa 112", "kan inte ringa 112", "radd att do", "radd for att han dodar"],
+        "en": ["knows where i live", "found me", "he is here", "he's here", "hes here", "coming back soon",
+               "raping", "screaming at me", "forcing me now", "sos", "call 112",
+               "cant call 112", "can't call 112", "scared he will kill", "afraid he will kill", "going to hurt me",
+               "gonna hurt me", "he will hurt", "beating her", "hitting her", "kill her", "hurt her"],
+        "ro": ["stie unde stau", "m-a gasit", "ma urmareste", "ma violeaza", "urla la mine",
+               "o omoara", "o sa o omoare"],
+        "bg": ["знае къде живея", "намери ме", "следи ме", "крещи", "ще я убие", "бие я"],
+        "es": ["me va a violar", "me esta pegando", "esta aqui"],
+        "ru": ["он здесь"],
+    },
+    "trafficking": {
+        "sv": ["pestele", "madam", "mamasan", "mama-san", "smugglare", "manniskosmugglare", "maffia~", "gang~", "kopte mig",
+               "salde mig", "sald", "lanade pengar av honom", "lan av honom", "jobb som stad~", "jobb som barnvakt",
+               "jobb pa restaurang", "modelljobb", "overvakar", "kameror", "vakter", "flera tjejer", "andra tjejer",
+               "far inte prata med", "far inte ringa", "tog min telefon", "kontroll~"],
+        "en": ["pestele", "madam", "mamasan", "mama-san", "trafficker", "smuggler", "mafia", "gang", "bought me",
+               "debt bondage", "work it off", "loan from him", "borrowed money from", "fake job", "modeling job",
+               "nanny job", "cleaning job", "restaurant job", "they watch us", "watch us", "cameras", "guards",
+               "other girls", "many girls", "not allowed to talk", "not allowed to call", "not allowed to have",
+               "took my phone", "control~", "sold to"],
+        "ro": ["pestele", "pestelui", "pestii", "proxenet", "traficant~", "mafia", "imprumut", "m-a vandut",
+               "ne supravegheaza", "camere", "alte fete", "nu am voie sa vorbesc", "nu am voie sa sun", "mi-a luat telefonul"],
+        "bg": ["сводникът", "мафия", "заем", "продаде ме", "пазят ни", "камери", "други момичета",
+               "не ми дава да говоря", "взе ми телефона", "трафикант~"],
+        "es": ["padrote", "chulo", "me vendieron", "prestamo", "nos vigilan"],
+        "ru": ["продали", "следят за нами", "забрали телефон"],
+    },
+}
+for _flag, _languages in BROAD.items():
+    for _lang, _phrases in _languages.items():
+        PHRASES[_flag].setdefault(_lang, []).extend(_phrases)
+URGENT += ["snart", "soon", "quick", "snabbt", "hurry", "skynda", "sos", "imediat", "veднага", "веднага",
+           "rapido", "szybko"]
+THREAT += ["skriker", "screaming", "yelling", "bankar", "banging", "sparkar", "kicking", "drunk", "aggressiv~",
+           "stryp~", "choke~", "strangl~", "rape~", "raping", "valdt~", "viol~", "изнасил~", "души"]

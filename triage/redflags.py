@@ -8,20 +8,24 @@ the person's age now (not "when I was 15") and is not minutes, money or a date.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from spacy.language import Language
 from spacy.matcher import Matcher
 from spacy.tokens import Doc
 
-from triage.redflag_phrases import PHRASES, SUBSTRINGS
+from triage.redflag_phrases import PHRASES, SUBSTRINGS, THREAT, URGENT
 
 NEGATORS = frozenset({
     "inte", "ej", "aldrig", "ingen", "inget", "not", "never", "no", "dont", "don't", "nobody", "noone", "isnt",
-    "isn't", "wasnt", "arent", "nu", "nimeni", "niciodata", "не", "никой", "никога", "нет", "ні", "nunca",
+    "isn't", "wasnt", "arent", "nimeni", "niciodata", "не", "никой", "никога", "нет", "ні", "nunca",
     "nadie", "nie", "nigdy", "ne", "pas", "jamais", "nao", "nicht", "kein", "keine", "nem", "لا", "ليس",
 })
 NEGATION_WINDOW = 3
+SENTENCE_END = frozenset({".", "!", "?", ";", ":", "\n", "..", "...", "!!", "??", ",", "-", "–"})
+JOKE_MARKERS = frozenset({"lol", "haha", "hahaha", "xd", "😂", "🤣", "jk", "skamt", "skojar"})
+"""Where these stand, "he's gonna kill me" is a figure of speech: no danger flag from phrases."""
 
 NUMBER_WORDS = {
     "tio": 10, "elva": 11, "tolv": 12, "tretton": 13, "fjorton": 14, "femton": 15, "sexton": 16, "sjutton": 17,
@@ -36,7 +40,7 @@ AGE_UNITS = frozenset({
     "ar", "argammal", "years", "year", "yrs", "yr", "yo", "y/o", "y.o", "y.o.", "ani", "anisori", "години",
     "годишна", "годишен", "годинки", "god", "godini", "лет", "года", "год", "років", "роки", "рокiв", "anos", "ans",
     "an", "lat", "jahre", "jahr", "eves", "yasinda", "yasindayim", "bast", "sano", "sanad", "سنة", "سنوات", "عاما",
-    "ปี", "years-old", "year-old", "yearold", "yearsold",
+    "ปี", "years-old", "year-old", "yearold", "yearsold", "y", "sym", "jir", "jiro", "godin", "godina",
 })
 FUSED_AGE = re.compile(
     r"^(?:(\d{1,2})-?(?:ar(?:ing\w*|ig\w*|s)?|yo|y/o|y\.o\.?|yrs?|years?|f|m|ani|годишн\w*|годишен|year-?old|years-?old|"
@@ -46,7 +50,7 @@ LEADS = frozenset({
     ("i", "am"), ("she", "is"), ("he", "is"), ("she", "s"), ("he", "s"), ("she", "'s"), ("he", "'s"), ("i", "'m"), ("i", "m"), ("im",), ("i'm",), ("iam",), ("she's",),
     ("he's",), ("shes",), ("hes",), ("am",), ("aged",), ("age",), ("ålder",), ("alder",), ("на",), ("мне",),
     ("имам",), ("tengo",), ("mam",), ("ich", "bin"), ("sunt",), ("are",), ("e",), ("ar",), ("is",), ("was",),
-    ("este",), ("е",), ("съм",), ("ma",),
+    ("este",), ("е",), ("съм",), ("ma",), ("na",), ("мені",), ("мне",), ("(",), (",",),
 })
 PERSON_NOUNS = frozenset({
     "dotter", "dottern", "son", "sonen", "syster", "systern", "lillasyster", "storasyster", "bror", "brorsan", "lillebror",
@@ -54,11 +58,22 @@ PERSON_NOUNS = frozenset({
     "daughter", "sister", "brother", "girl", "boy", "kid", "child", "niece", "nephew", "pupil", "student",
     "friend", "cousin", "kusin", "fiica", "fiul", "sora", "fratele", "fata", "baiatul", "nepoata", "eleva",
     "дъщеря", "дъщеря ми", "син", "сестра", "брат", "момиче", "момче", "племенница", "hija", "hijo",
-    "дочь", "дочка", "сын", "донька", "córka", "corka", "fille", "filha", "tochter",
+    "дочь", "дочка", "сын", "донька", "córka", "corka", "fille", "filha", "tochter", "flickor", "flickorna",
+    "tjejer", "tjejerna", "killar", "killarna", "ungdomar", "ungdomarna", "ungdom", "ungdomen", "patient",
+    "patienten", "girls", "boys", "kids", "teens", "youth", "client", "klient", "klienten", "brukare", "elever",
+    "eleverna", "barn", "barnen", "momiche", "момичета", "момчета", "fete", "fetele", "gabar", "wiil", "graders",
 })
 PAST_MARKERS = frozenset({
-    "var", "was", "were", "aveam", "avea", "era", "бях", "беше", "started", "borjade", "började", "since", "sedan",
-    "sen", "from", "began", "when", "nar", "cand", "когато", "cuando", "kiedy", "als", "quand", "desde",
+    "started", "borjade", "since", "sedan", "sen", "from", "began", "when", "nar", "cand", "когато", "cuando",
+    "kiedy", "als", "quand", "desde", "at",
+})
+PAST_VERBS = frozenset({"var", "was", "were", "aveam", "avea", "era", "бях", "bqh", "bях"})
+FIRST_PERSON = frozenset({"jag", "ja", "i", "eu", "аз", "az", "yo", "я"})
+ORDINAL_AGE = re.compile(r"^(1[0-7])(th|e|:e|-arsdag\w*|arsdag\w*)$")
+AGE_RANGE = re.compile(r"^(1[0-7])[-–](1[0-7])$")
+GUESS_LEADS = frozenset({
+    "maybe", "looked", "looks", "look", "seemed", "seems", "around", "ut", "verkar", "kanske", "typ", "like",
+    "fyllde", "turned", "implinit", "навърши", "cumplio",
 })
 FILLERS = frozenset({
     "only", "just", "bara", "typ", "like", "nastan", "almost", "nearly", "about", "ca", "cirka", "doar", "само",
@@ -77,6 +92,8 @@ NOT_AGE_UNITS = frozenset({
 class Flags:
     flags: set[str] = field(default_factory=set)
     words: list[str] = field(default_factory=list)
+    cues: dict[str, int] = field(default_factory=dict)
+    """Group cue hits (triage.cue_phrases), filled in by the featurizer."""
 
     def add(self, flag: str, words: str) -> None:
         self.flags.add(flag)
@@ -89,6 +106,8 @@ def _token_pattern(phrase: str) -> list[dict[str, object]]:
     for token in phrase.split():
         if token == "*":
             pattern.append({"OP": "?"})
+        elif token == "...":
+            pattern.append({"OP": "{0,4}"})
         elif token.endswith("~"):
             pattern.append({"LOWER": {"REGEX": "^" + re.escape(token[:-1])}})
         elif "|" in token:
@@ -98,38 +117,59 @@ def _token_pattern(phrase: str) -> list[dict[str, object]]:
     return pattern
 
 
+def compile_phrases(nlp: Language, phrases: Iterable[str]) -> list[list[dict[str, object]]]:
+    """Matcher patterns for phrases, tokenized as the messages will be."""
+    return [_token_pattern(" ".join(t.text for t in nlp.make_doc(phrase))) for phrase in phrases]
+
+
 class RedFlagRules:
     """Compiled once per tokenizer; `find(doc)` returns the flags and the words that fired."""
 
     def __init__(self, nlp: Language) -> None:
         self.matcher = Matcher(nlp.vocab, validate=True)
         for flag, by_language in PHRASES.items():
-            patterns = []
-            for phrases in by_language.values():
-                for phrase in phrases:
-                    tokens = [t.text for t in nlp.make_doc(phrase)]
-                    patterns.append(_token_pattern(" ".join(tokens)))
-            self.matcher.add(flag, patterns)
+            self.matcher.add(flag, compile_phrases(nlp, [p for ps in by_language.values() for p in ps]))
+        self.matcher.add("urgent", compile_phrases(nlp, URGENT))
+        self.matcher.add("threat", compile_phrases(nlp, THREAT))
 
-    def find(self, doc: Doc) -> Flags:
+    def find(self, doc: Doc, language: str | None = None) -> Flags:
+        """Flags in a folded doc. In Romanian "nu" means "not" (a negation, never "now")."""
         found = Flags()
         lowered = [t.lower_ for t in doc]
+        negators = NEGATORS | {"nu"} if language == "ro" else NEGATORS
+        signals: dict[str, str] = {}
         for match_id, start, end in self.matcher(doc):
-            if self._negated(lowered, start):
+            if self._negated(lowered, start, negators):
                 continue
-            found.add(doc.vocab.strings[match_id], doc[start:end].text)
+            label = doc.vocab.strings[match_id]
+            if label == "urgent" and language == "ro" and doc[start:end].text == "nu":
+                continue
+            if label in ("urgent", "threat"):
+                signals.setdefault(label, doc[start:end].text)
+            else:
+                found.add(label, doc[start:end].text)
+        if len(signals) == 2:
+            found.add("immediate_danger", f"{signals['urgent']} + {signals['threat']}")
+        if "immediate_danger" in found.flags and JOKE_MARKERS & set(lowered):
+            found.flags.discard("immediate_danger")
         for flag, substrings in SUBSTRINGS.items():
             for sub in substrings:
                 if sub in doc.text:
                     found.add(flag, sub)
         for i, words in self._ages_under_18(lowered):
-            if not self._negated(lowered, i):
+            if not self._negated(lowered, i, negators):
                 found.add("minor", words)
         return found
 
     @staticmethod
-    def _negated(lowered: list[str], start: int) -> bool:
-        return any(t in NEGATORS for t in lowered[max(0, start - NEGATION_WINDOW):start])
+    def _negated(lowered: list[str], start: int, negators: frozenset[str]) -> bool:
+        """A negation among the few words before, within the same sentence."""
+        for token in reversed(lowered[max(0, start - NEGATION_WINDOW):start]):
+            if token in SENTENCE_END:
+                return False
+            if token in negators:
+                return True
+        return False
 
     @staticmethod
     def _ages_under_18(lowered: list[str]) -> list[tuple[int, str]]:
@@ -142,9 +182,11 @@ class RedFlagRules:
             before = [t for t in lowered[max(0, i - 5):i] if t not in FILLERS][-4:]
             rest = [t for t in lowered[i + 1:i + 4] if t not in ("-", "de")]
             after = rest[0] if rest else ""
-            if after in NOT_AGE_UNITS or (after and after[0].isdigit()):
+            if after in NOT_AGE_UNITS or (after and after[0].isdigit() and not (after.isdigit() and len(after) <= 2)):
                 continue
             if any(t in PAST_MARKERS for t in before[-3:]):
+                continue
+            if len(before) >= 2 and before[-1] in PAST_VERBS and before[-2] in FIRST_PERSON:
                 continue
             future = any(t in FUTURE_MARKERS for t in before[-2:])
             limit = 18 if future else 17
@@ -152,7 +194,8 @@ class RedFlagRules:
                 continue
             unit = explicit or after in AGE_UNITS or (after == "år" or after.startswith("ani"))
             lead = (tuple(before[-2:]) in LEADS or tuple(before[-1:]) in LEADS
-                    or any(t in PERSON_NOUNS for t in before))
+                    or any(t in PERSON_NOUNS for t in before) or (before and before[-1] in GUESS_LEADS)
+                    or (after and after.isdigit() and len(after) <= 2))
             if unit or lead or future:
                 context = " ".join(lowered[max(0, i - 2):min(n, i + 2)])
                 ages.append((i, context))
@@ -168,4 +211,10 @@ def _age_value(token: str) -> tuple[int | None, bool]:
     fused = FUSED_AGE.match(token)
     if fused:
         return int(fused.group(1) or fused.group(2)), True
+    ordinal = ORDINAL_AGE.match(token)
+    if ordinal:
+        return int(ordinal.group(1)), True
+    ranged = AGE_RANGE.match(token)
+    if ranged:
+        return int(ranged.group(1)), False
     return None, False

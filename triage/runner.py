@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from triage.result import TriageResult
-from triage.script import Step, TriageScript
+from triage.script import Rule, Step, TriageScript
+from triage.vocabulary import risk_for
 
 HUMAN = "human"
 MAX_NOT_UNDERSTOOD = 2
+MAX_BRANCHES = 20
 
 
 @dataclass(frozen=True)
@@ -25,12 +28,28 @@ class Turn:
     replies: list[Reply]
     state: dict[str, Any]
     result: TriageResult | None = None
-    answer: str | None = field(default=None)
+    answer: str | None = None
     """The choice id the person's message was understood as, if any."""
+    closed: bool = False
+    """The script ended with self-help information: no hand-off, the conversation closes."""
 
     @property
     def done(self) -> bool:
-        return self.result is not None
+        return self.result is not None or self.closed
+
+
+@dataclass(frozen=True)
+class Found:
+    """What the classifier has found in the conversation so far (for branch conditions)."""
+
+    flags: tuple[str, ...] = ()
+    group: str | None = None
+    needs: tuple[str, ...] = ()
+
+    @classmethod
+    def from_triage(cls, triage: Mapping[str, Any]) -> Found:
+        detected = triage.get("detected") or {}
+        return cls(tuple(triage.get("flags", ())), detected.get("group"), tuple(triage.get("detected_needs", ())))
 
 
 def _fold(text: str) -> str:
@@ -45,66 +64,105 @@ class TriageRunner:
         self.script = script
         self.spec = script.spec
 
+    @property
+    def languages(self) -> list[str]:
+        return self.spec.languages + self.spec.partial_languages
+
     def language_for(self, requested: str | None) -> str:
-        return requested if requested in self.spec.languages else self.spec.languages[0]
+        return requested if requested in self.languages else self.spec.languages[0]
 
-    def start(self, language: str | None = None) -> Turn:
+    def start(self, language: str | None = None, fields: Mapping[str, Any] | None = None) -> Turn:
         lang = self.language_for(language)
-        state = {"step": self.spec.start, "fields": {}, "language": lang, "misses": 0}
-        return Turn([self._prompt(self.spec.start, lang)], state)
+        state = {"step": None, "fields": dict(fields or {}), "language": lang, "misses": 0}
+        return self._go(state, self.spec.start, Found())
 
-    def answer(self, state: dict[str, Any], *, text: str | None = None,
-               choice: str | None = None) -> Turn:
+    def answer(self, state: dict[str, Any], *, text: str | None = None, choice: str | None = None,
+               found: Found | None = None) -> Turn:
         state = {**state, "fields": dict(state.get("fields", {}))}
-        step_id = state["step"]
-        step = self.spec.steps[step_id]
-        lang = state["language"]
+        found = found or Found()
+        step = self.spec.steps[state["step"]]
         picked = choice if choice is not None else self._match(step, text or "")
         if picked == HUMAN:
             return self._handoff(state, "human")
         chosen = next((c for c in step.choices if c.id == picked), None)
-        if chosen is None:
-            state["misses"] = state.get("misses", 0) + 1
-            if state["misses"] >= MAX_NOT_UNDERSTOOD:
-                # Never trap a person in a loop with the bot: a human takes over.
-                return self._handoff(state, "not_understood")
-            reply = Reply(self.spec.not_understood[lang], self._prompt(step_id, lang).choices)
-            return Turn([reply], state)
-        state["misses"] = 0
-        for key, value in chosen.set.items():
-            if key == "language":
-                state["language"] = lang = str(value)
-            elif key == "needs":
-                values = [value] if isinstance(value, str) else list(value)
-                state["fields"]["needs"] = sorted(set(state["fields"].get("needs", [])) | set(values))
-            else:
-                state["fields"][key] = value
-        state["step"] = chosen.next
-        nxt = self.spec.steps[chosen.next]
-        if nxt.end == "handoff":
-            turn = self._handoff(state, "script")
-            turn.replies.insert(0, Reply(nxt.text[lang]))
+        if chosen is not None:
+            self._apply(state, chosen.set)
+            state["misses"] = 0
+            turn = self._go(state, chosen.next, found)
             turn.answer = chosen.id
             return turn
-        return Turn([self._prompt(chosen.next, lang)], state, answer=chosen.id)
+        if step.free_text is not None and (text or "").strip():
+            state["fields"]["told"] = True
+            state["misses"] = 0
+            return self._go(state, step.free_text.next, found)
+        state["misses"] = state.get("misses", 0) + 1
+        if state["misses"] >= MAX_NOT_UNDERSTOOD:
+            # Never trap a person in a loop with the bot: a human takes over.
+            return self._handoff(state, "not_understood")
+        lang = state["language"]
+        return Turn([Reply(self.spec.text(self.spec.not_understood, lang), self._prompt(step, lang).choices)], state)
 
     def hand_off_now(self, state: dict[str, Any], reason: str) -> Turn:
         """End triage at once (an acute red flag): emergency information first, then a human."""
         lang = state.get("language") or self.spec.languages[0]
         turn = self._handoff({**state, "fields": dict(state.get("fields", {}))}, reason)
-        turn.replies.insert(0, Reply(self.spec.acute_handoff[lang]))
+        turn.replies.insert(0, Reply(self.spec.text(self.spec.acute_handoff, lang)))
         return turn
 
     def prompt_for(self, state: dict[str, Any]) -> Reply:
         """The question the conversation is waiting on (to show again after a reconnect)."""
-        return self._prompt(state["step"], state["language"])
+        return self._prompt(self.spec.steps[state["step"]], state["language"])
 
-    def _prompt(self, step_id: str, lang: str) -> Reply:
-        step = self.spec.steps[step_id]
-        choices = tuple((c.id, c.label[lang]) for c in step.choices)
-        if choices:
-            choices += ((HUMAN, self.spec.talk_to_someone[lang]),)
-        return Reply(step.text[lang], choices)
+    def _apply(self, state: dict[str, Any], values: Mapping[str, str | list[str]]) -> None:
+        for key, value in values.items():
+            if key == "language":
+                state["language"] = str(value)
+            elif key == "needs":
+                more = [value] if isinstance(value, str) else list(value)
+                state["fields"]["needs"] = sorted(set(state["fields"].get("needs", [])) | set(more))
+            else:
+                state["fields"][key] = value
+
+    def _go(self, state: dict[str, Any], step_id: str, found: Found) -> Turn:
+        lang = state["language"]
+        for _ in range(MAX_BRANCHES):
+            step = self.spec.steps[step_id]
+            if not step.branch:
+                break
+            step_id = next((r.next for r in step.branch if self._holds(r, state, found)), step.otherwise or "")
+        else:
+            return self._handoff(state, "branch_loop")
+        if step.end == "handoff":
+            turn = self._handoff(state, "script", queue=step.queue)
+            turn.replies.insert(0, Reply(self.spec.text(step.text, lang)))
+            return turn
+        if step.end == "close":
+            state["step"] = None
+            return Turn([Reply(self.spec.text(step.text, lang))], state, closed=True)
+        state["step"] = step_id
+        return Turn([self._prompt(step, lang)], state)
+
+    def _holds(self, rule: Rule, state: dict[str, Any], found: Found) -> bool:
+        fields = state["fields"]
+        facts: dict[str, set[str]] = {
+            "group": {fields.get("group") or found.group or "other"},
+            "need": set(fields.get("needs", ())) | set(found.needs),
+            "flag": set(found.flags),
+            "risk": {risk_for(found.flags)},
+            "language": {state["language"]},
+            "consent": {str(fields.get("consent", ""))},
+            "source": {str(fields.get("source", ""))},
+        }
+        for key, wanted in rule.when.items():
+            values = {wanted} if isinstance(wanted, str) else set(wanted)
+            if not values & facts[key]:
+                return False
+        return True
+
+    def _prompt(self, step: Step, lang: str) -> Reply:
+        choices = tuple((c.id, self.spec.text(c.label, lang)) for c in step.choices)
+        choices += ((HUMAN, self.spec.text(self.spec.talk_to_someone, lang)),)
+        return Reply(self.spec.text(step.text, lang), choices)
 
     def _match(self, step: Step, text: str) -> str | None:
         said = _fold(text)
@@ -117,10 +175,12 @@ class TriageRunner:
                 return choice.id
         return None
 
-    def _handoff(self, state: dict[str, Any], reason: str) -> Turn:
+    def _handoff(self, state: dict[str, Any], reason: str, queue: str | None = None) -> Turn:
         fields = state["fields"]
         state["step"] = None
         state["handoff"] = reason
+        if queue:
+            state["queue"] = queue
         result = TriageResult(
             group=str(fields.get("group", "other")),
             needs=tuple(fields.get("needs", ())),

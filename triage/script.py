@@ -1,8 +1,18 @@
 """Triage scripts: data an admin edits (config/triage/*.yaml), validated once, versioned by hash.
 
-A script is a set of steps. A step has a text per language and either choices (each may set
-fields and names the next step) or `end: handoff`. Every choice step also accepts "talk to
-someone" (the script's `talk_to_someone` labels, or 0), which hands off at once.
+A step is one of:
+- a question with `choices` (buttons on web and Telegram, numbers on SMS, keypad digits on voice);
+  each choice may `set` fields (group, needs, language, consent, source) and names the `next` step;
+- a `free_text` question: the answer is classified (group, needs, red flags) and the dialogue goes on
+  to `free_text.next`; it may also offer choices (e.g. "skip");
+- a `branch` without text: the first rule whose `if` holds names the next step, else `otherwise`;
+  conditions look at fields and at what the classifier found (group, need, flag, risk, language,
+  consent, source), each an exact value or a list of values;
+- an ending: `end: handoff` (to the queue triage picks, or `queue:` to a named one) or `end: close`
+  (after self-help information).
+Every question also accepts "talk to someone" (the script's `talk_to_someone` labels, or 0), which
+hands off at once. Texts are complete in `languages`; `partial_languages` may leave texts out, which
+then come in `fallback_language`.
 """
 from __future__ import annotations
 
@@ -14,9 +24,11 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from triage.vocabulary import GROUPS, NEEDS
+from triage.vocabulary import FLAGS, GROUPS, NEEDS, RISKS
 
 Texts = dict[str, str]
+FIELDS = ("group", "needs", "language", "consent", "source")
+CONDITIONS = ("group", "need", "flag", "risk", "language", "consent", "source")
 
 
 class ScriptError(Exception):
@@ -33,6 +45,8 @@ class Choice(BaseModel):
     @model_validator(mode="after")
     def _check_fields(self) -> Choice:
         for key, value in self.set.items():
+            if key not in FIELDS:
+                raise ValueError(f"set: unknown field {key!r} (one of {', '.join(FIELDS)})")
             if key == "group" and value not in GROUPS:
                 raise ValueError(f"set.group: {value!r} is not one of {', '.join(GROUPS)}")
             if key == "needs":
@@ -40,28 +54,64 @@ class Choice(BaseModel):
                 bad = [v for v in values if v not in NEEDS]
                 if bad:
                     raise ValueError(f"set.needs: {bad} not in {', '.join(NEEDS)}")
-            if key not in ("group", "needs", "language", "source"):
-                raise ValueError(f"set: unknown field {key!r}")
+        return self
+
+
+class FreeText(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    next: str
+
+
+class Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    when: dict[str, str | list[str]] = Field(alias="if")
+    next: str
+
+    @model_validator(mode="after")
+    def _known(self) -> Rule:
+        vocab = {"group": GROUPS, "need": NEEDS, "flag": FLAGS, "risk": RISKS}
+        for key, value in self.when.items():
+            if key not in CONDITIONS:
+                raise ValueError(f"if: unknown condition {key!r} (one of {', '.join(CONDITIONS)})")
+            allowed = vocab.get(key)
+            values = [value] if isinstance(value, str) else value
+            if allowed and any(v not in allowed for v in values):
+                raise ValueError(f"if.{key}: {values} not in {', '.join(allowed)}")
         return self
 
 
 class Step(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    text: Texts
+    text: Texts = {}
     choices: list[Choice] = []
-    end: Literal["handoff"] | None = None
+    free_text: FreeText | None = None
+    branch: list[Rule] = []
+    otherwise: str | None = None
+    end: Literal["handoff", "close"] | None = None
+    queue: str | None = None
 
     @model_validator(mode="after")
     def _one_kind(self) -> Step:
-        if bool(self.choices) == bool(self.end):
-            raise ValueError("a step has either choices or end: handoff")
+        kinds = [bool(self.choices or self.free_text), bool(self.branch), bool(self.end)]
+        if sum(kinds) != 1:
+            raise ValueError("a step has choices and/or free_text, or a branch, or an end")
+        if self.branch and (self.otherwise is None or self.text):
+            raise ValueError("a branch has no text and needs `otherwise`")
+        if self.queue and self.end != "handoff":
+            raise ValueError("queue: only on an `end: handoff` step")
         return self
+
+    @property
+    def is_question(self) -> bool:
+        return bool(self.choices or self.free_text)
 
 
 class ScriptSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str = Field(pattern=r"^[a-z0-9_-]{1,64}$")
     languages: list[str] = Field(min_length=1)
+    partial_languages: list[str] = []
+    fallback_language: str | None = None
     start: str
     talk_to_someone: Texts
     not_understood: Texts
@@ -72,25 +122,42 @@ class ScriptSpec(BaseModel):
     def _consistent(self) -> ScriptSpec:
         if self.start not in self.steps:
             raise ValueError(f"start: no step named {self.start!r}")
+        if self.partial_languages and self.fallback_language not in self.languages:
+            raise ValueError("fallback_language: must be one of languages when partial_languages are used")
+        every = self.languages + self.partial_languages
         for lang in self.languages:
             for key in ("talk_to_someone", "not_understood", "acute_handoff"):
                 if lang not in getattr(self, key):
                     raise ValueError(f"{key}: no text for language {lang!r}")
         for step_id, step in self.steps.items():
+            self._check_step(step_id, step, every)
+        return self
+
+    def _check_step(self, step_id: str, step: Step, every: list[str]) -> None:
+        where = f"steps.{step_id}"
+        if not step.branch:
             for lang in self.languages:
                 if lang not in step.text:
-                    raise ValueError(f"steps.{step_id}.text: no text for language {lang!r}")
-            for choice in step.choices:
-                where = f"steps.{step_id}.choices.{choice.id}"
-                if choice.next not in self.steps:
-                    raise ValueError(f"{where}.next: no step named {choice.next!r}")
-                for lang in self.languages:
-                    if lang not in choice.label:
-                        raise ValueError(f"{where}.label: no text for language {lang!r}")
-                language = choice.set.get("language")
-                if language is not None and language not in self.languages:
-                    raise ValueError(f"{where}.set.language: {language!r} not in languages")
-        return self
+                    raise ValueError(f"{where}.text: no text for language {lang!r}")
+        targets = [(f"{where}.choices.{c.id}.next", c.next) for c in step.choices]
+        if step.free_text:
+            targets.append((f"{where}.free_text.next", step.free_text.next))
+        targets += [(f"{where}.branch.{i}.next", r.next) for i, r in enumerate(step.branch)]
+        if step.otherwise:
+            targets.append((f"{where}.otherwise", step.otherwise))
+        for key, target in targets:
+            if target not in self.steps:
+                raise ValueError(f"{key}: no step named {target!r}")
+        for choice in step.choices:
+            for lang in self.languages:
+                if lang not in choice.label:
+                    raise ValueError(f"{where}.choices.{choice.id}.label: no text for language {lang!r}")
+            language = choice.set.get("language")
+            if language is not None and language not in every:
+                raise ValueError(f"{where}.choices.{choice.id}.set.language: {language!r} is not a script language")
+
+    def text(self, texts: Texts, lang: str) -> str:
+        return texts.get(lang) or texts[self.fallback_language or self.languages[0]]
 
 
 class TriageScript:
@@ -98,7 +165,7 @@ class TriageScript:
 
     def __init__(self, spec: ScriptSpec) -> None:
         self.spec = spec
-        self.content: dict[str, Any] = spec.model_dump(mode="json")
+        self.content: dict[str, Any] = spec.model_dump(mode="json", by_alias=True, exclude_defaults=True)
         canonical = json.dumps(self.content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         self.version = hashlib.sha256(canonical.encode()).hexdigest()
 

@@ -304,6 +304,12 @@
     state: (f) => setState(f.state, f.position),
   };
   // -- connection ----------------------------------------------------------------------------
+  /** The campaign an entry link names (?source=...), so statistics can count where people came from. */
+  function entrySource() {
+    const source = new URLSearchParams(location.search).get("source");
+    return source && /^[a-z0-9_-]{1,32}$/.test(source) ? source : null;
+  }
+
   function connect() {
     clearTimeout(reconnectTimer);
     reconnectTimer = null;
@@ -316,7 +322,7 @@
     let sentToken = null;
     sock.addEventListener("open", () => {
       sentToken = load(TOKEN_KEY);
-      sock.send(JSON.stringify({ type: "hello", token: sentToken, after: maxId, lang }));
+      sock.send(JSON.stringify({ type: "hello", token: sentToken, after: maxId, lang, source: entrySource() }));
     });
     sock.addEventListener("message", (ev) => {
       let f = null;

@@ -1,0 +1,50 @@
+"""What the classifier sees: the folded words, then one token per group cue and per rule-flag
+that fired. Training and prediction go through the same featurizer."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from spacy.language import Language
+from spacy.matcher import Matcher
+from spacy.tokens import Doc
+
+from triage.cue_phrases import CUES
+from triage.normalize import fold
+from triage.redflags import Flags, RedFlagRules, compile_phrases
+
+SHORT = 2
+"""A message of this many words or fewer is marked short: greetings and tests mostly."""
+PREFIX = 5
+"""Longer words also count by their first letters, so inflections and typos share evidence."""
+FIRST_PERSON = frozenset({"jag", "mig", "mej", "min", "mitt", "mina", "i", "im", "i'm", "me", "my", "myself", "eu", "ma",
+                          "mi", "meu", "mea", "imi", "аз", "ме", "ми", "мен", "съм", "az", "yo", "я", "мне", "ja"})
+THIRD_PERSON = frozenset({"hon", "han", "henne", "honom", "hennes", "hans", "she", "he", "her", "him", "his", "hers",
+                          "ea", "el", "ei", "lui", "тя", "той", "нея", "него", "ѝ", "му", "ella", "она", "он", "ona"})
+
+
+class Featurizer:
+    def __init__(self, nlp: Language) -> None:
+        self.nlp = nlp
+        self.rules = RedFlagRules(nlp)
+        self.cues = Matcher(nlp.vocab, validate=True)
+        for group, phrases in CUES.items():
+            self.cues.add(group, compile_phrases(nlp, phrases))
+
+    def __call__(self, texts: Sequence[str], languages: Sequence[str | None]) -> Iterable[tuple[Flags, Doc]]:
+        for text, language in zip(texts, languages, strict=True):
+            doc = self.nlp.make_doc(fold(text))
+            flags = self.rules.find(doc, language)
+            for match_id, _, _ in self.cues(doc):
+                group = self.nlp.vocab.strings[match_id]
+                flags.cues[group] = flags.cues.get(group, 0) + 1
+            extra = sorted(f"zzcue_{group}" for group in flags.cues)
+            words = [t.text for t in doc]
+            extra += [f"zzp_{w[:PREFIX]}" for w in words if len(w) > PREFIX + 1 and w.isalpha()]
+            first = sum(w in FIRST_PERSON for w in words)
+            third = sum(w in THIRD_PERSON for w in words)
+            if first or third:
+                extra.append("zzself" if first > third else "zzother" if third > first else "zzboth")
+            extra += [f"zzrule_{f}" for f in sorted(flags.flags)]
+            if sum(1 for t in doc if t.is_alpha) <= SHORT:
+                extra.append("zzshort")
+            yield flags, Doc(self.nlp.vocab, words=words + extra)
