@@ -125,3 +125,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     ev.add_argument("--json", action="store_true")
     ev.add_argument("--misses", action="store_true", help="list the examples whose flags were wrong")
     ev.set_defaults(func=cmd_eval)
+    from lotsa.triage_bench import add_arguments
+
+    add_arguments(triage.add_parser("bench", help="classify speed on one core and model load time"))

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from spacy.language import Language
-from spacy.matcher import Matcher
 from spacy.tokens import Doc
 
 from triage.cue_phrases import CUES
 from triage.normalize import fold
-from triage.redflags import Flags, RedFlagRules, compile_phrases
+from triage.phrases import PhraseSet
+from triage.redflags import Flags, RedFlagRules
 
 SHORT = 2
 """A message of this many words or fewer is marked short: greetings and tests mostly."""
@@ -26,16 +26,13 @@ class Featurizer:
     def __init__(self, nlp: Language) -> None:
         self.nlp = nlp
         self.rules = RedFlagRules(nlp)
-        self.cues = Matcher(nlp.vocab, validate=True)
-        for group, phrases in CUES.items():
-            self.cues.add(group, compile_phrases(nlp, phrases))
+        self.cues = PhraseSet(nlp, CUES)
 
     def __call__(self, texts: Sequence[str], languages: Sequence[str | None]) -> Iterable[tuple[Flags, Doc]]:
         for text, language in zip(texts, languages, strict=True):
             doc = self.nlp.make_doc(fold(text))
             flags = self.rules.find(doc, language)
-            for match_id, _, _ in self.cues(doc):
-                group = self.nlp.vocab.strings[match_id]
+            for group, _, _ in self.cues(doc):
                 flags.cues[group] = flags.cues.get(group, 0) + 1
             extra = sorted(f"zzcue_{group}" for group in flags.cues)
             words = [t.text for t in doc]

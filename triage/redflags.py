@@ -8,13 +8,12 @@ the person's age now (not "when I was 15") and is not minutes, money or a date.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from spacy.language import Language
-from spacy.matcher import Matcher
 from spacy.tokens import Doc
 
+from triage.phrases import PhraseSet
 from triage.redflag_phrases import PHRASES, SUBSTRINGS, THREAT, URGENT
 
 NEGATORS = frozenset({
@@ -101,36 +100,12 @@ class Flags:
             self.words.append(words)
 
 
-def _token_pattern(phrase: str) -> list[dict[str, object]]:
-    pattern: list[dict[str, object]] = []
-    for token in phrase.split():
-        if token == "*":
-            pattern.append({"OP": "?"})
-        elif token == "...":
-            pattern.append({"OP": "{0,4}"})
-        elif token.endswith("~"):
-            pattern.append({"LOWER": {"REGEX": "^" + re.escape(token[:-1])}})
-        elif "|" in token:
-            pattern.append({"LOWER": {"IN": token.split("|")}})
-        else:
-            pattern.append({"LOWER": token})
-    return pattern
-
-
-def compile_phrases(nlp: Language, phrases: Iterable[str]) -> list[list[dict[str, object]]]:
-    """Matcher patterns for phrases, tokenized as the messages will be."""
-    return [_token_pattern(" ".join(t.text for t in nlp.make_doc(phrase))) for phrase in phrases]
-
-
 class RedFlagRules:
     """Compiled once per tokenizer; `find(doc)` returns the flags and the words that fired."""
 
     def __init__(self, nlp: Language) -> None:
-        self.matcher = Matcher(nlp.vocab, validate=True)
-        for flag, by_language in PHRASES.items():
-            self.matcher.add(flag, compile_phrases(nlp, [p for ps in by_language.values() for p in ps]))
-        self.matcher.add("urgent", compile_phrases(nlp, URGENT))
-        self.matcher.add("threat", compile_phrases(nlp, THREAT))
+        labelled = {flag: [p for ps in by_language.values() for p in ps] for flag, by_language in PHRASES.items()}
+        self.matcher = PhraseSet(nlp, {**labelled, "urgent": URGENT, "threat": THREAT})
 
     def find(self, doc: Doc, language: str | None = None) -> Flags:
         """Flags in a folded doc. In Romanian "nu" means "not" (a negation, never "now")."""
@@ -138,10 +113,9 @@ class RedFlagRules:
         lowered = [t.lower_ for t in doc]
         negators = NEGATORS | {"nu"} if language == "ro" else NEGATORS
         signals: dict[str, str] = {}
-        for match_id, start, end in self.matcher(doc):
+        for label, start, end in sorted(self.matcher(doc), key=lambda m: (m[1], m[2])):
             if self._negated(lowered, start, negators):
                 continue
-            label = doc.vocab.strings[match_id]
             if label == "urgent" and language == "ro" and doc[start:end].text == "nu":
                 continue
             if label in ("urgent", "threat"):
