@@ -60,11 +60,14 @@ class LanguageDetector:
         return LANGUAGES[detected]
 
     def _cyrillic(self, words: list[str]) -> str:
-        letters = "".join(words)
+        """Ukrainian has і ї є ґ; Russian ы э and a soft sign ь (Bulgarian only in "ьо");
+        Bulgarian writes ъ as a vowel."""
+        letters = " ".join(words)
         if re.search("[іїєґ]", letters):
             return "uk"
-        if re.search("[ыэ]", letters):
+        if re.search("[ыэ]|ь(?!о)", letters):
             return "ru"
-        if re.search("[ъщ]", letters) or any(w in LEXICON["bg"] for w in words):
+        if "ъ" in letters or any(w in LEXICON["bg"] for w in words):
             return "bg"
-        return "ru"
+        detected = self._detector.detect_language_of(letters)
+        return LANGUAGES.get(detected, "bg") if detected in (Language.RUSSIAN, Language.UKRAINIAN) else "bg"

@@ -138,7 +138,7 @@ PHRASES: dict[str, dict[str, list[str]]] = {
                "tvaan pa gymnasiet", "gar i ettan pa", "gar i tvaan pa", "pa hogstadiet", "skolan imorgon", "mamma och pappa vet inte", "elev i sjuan",
                "elev i attan", "elev i nian", "15-aring~", "14-aring~", "16-aring~", "17-aring~", "13-aring~"],
         "en": ["underage", "under age", "under 18", "under eighteen", "not 18 yet", "im a minor", "i'm a minor", "i am a minor",
-               "is a minor", "she's a minor", "he's a minor", "a minor", "minors", "teenager", "teen girl", "teen boy",
+               "is a minor", "she's a minor", "he's a minor", "still a minor", "minors", "teenager", "teen girl", "teen boy",
                "my teen", "9th grade", "8th grade", "7th grade", "10th grade", "11th grade", "ninth grade", "eighth grade",
                "year 8", "year 9", "year 10", "year 11", "middle school", "high school", "junior high", "my parents dont know",
                "my parents don't know", "my mom cant know", "my mom can't know", "still in school", "schoolgirl",

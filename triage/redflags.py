@@ -112,18 +112,21 @@ class RedFlagRules:
         found = Flags()
         lowered = [t.lower_ for t in doc]
         negators = NEGATORS | {"nu"} if language == "ro" else NEGATORS
-        signals: dict[str, str] = {}
+        signals: list[tuple[int, int, str]] = []
         for label, start, end in sorted(self.matcher(doc), key=lambda m: (m[1], m[2])):
             if self._negated(lowered, start, negators):
                 continue
             if label == "urgent" and language == "ro" and doc[start:end].text == "nu":
                 continue
             if label in ("urgent", "threat"):
-                signals.setdefault(label, doc[start:end].text)
+                signals.append((start, end, label))
             else:
                 found.add(label, doc[start:end].text)
-        if len(signals) == 2:
-            found.add("immediate_danger", f"{signals['urgent']} + {signals['threat']}")
+        urgent = [(s, e) for s, e, label in signals if label == "urgent"]
+        threats = [(s, e) for s, e, label in signals if label == "threat" and not _in_the_past(lowered, s, e)]
+        if urgent and threats:
+            (us, ue), (ts, te) = urgent[0], threats[0]
+            found.add("immediate_danger", f"{doc[us:ue].text} + {doc[ts:te].text}")
         if "immediate_danger" in found.flags and JOKE_MARKERS & set(lowered):
             found.flags.discard("immediate_danger")
         for flag, substrings in SUBSTRINGS.items():
@@ -174,6 +177,19 @@ class RedFlagRules:
                 context = " ".join(lowered[max(0, i - 2):min(n, i + 2)])
                 ages.append((i, context))
         return ages
+
+
+PAST_TIME = frozenset({"yesterday", "igar", "ago", "ieri", "вчера", "aseara", "forra", "forrgar", "tidigare",
+                       "earlier", "innan", "before", "sedan", "ayer", "wczoraj", "hier"})
+PAST_PERIODS = frozenset({"night", "week", "weekend", "year", "month", "time", "summer", "winter"})
+
+
+def _in_the_past(lowered: list[str], start: int, end: int) -> bool:
+    """A threat word with a past time next to it ("strangled me last night") is not happening now."""
+    window = lowered[max(0, start - 3):end + 4]
+    if any(t in PAST_TIME for t in window):
+        return True
+    return any(a == "last" and b in PAST_PERIODS for a, b in zip(window, window[1:], strict=False))
 
 
 def _age_value(token: str) -> tuple[int | None, bool]:

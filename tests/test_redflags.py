@@ -1,0 +1,76 @@
+"""Unit tests of the red-flag rules and language detection, across languages."""
+from __future__ import annotations
+
+import pytest
+import spacy
+
+from triage.language import LanguageDetector
+from triage.normalize import fold
+from triage.redflags import RedFlagRules
+
+NLP = spacy.blank("xx")
+RULES = RedFlagRules(NLP)
+
+
+def flags(text: str, language: str | None = None) -> set[str]:
+    return RULES.find(NLP.make_doc(fold(text)), language).flags
+
+
+@pytest.mark.parametrize("text", [
+    "jag är 15", "Jag e sjutton", "hon är bara 14 år", "min 14-åriga dotter", "går i nian", "16-årig tjej",
+    "fyller 18 i maj", "im 16f", "my 14-year-old daughter", "she's just 15", "i m 16 pls help", "Tengo 16 años",
+    "am 16 de ani", "имам 15 години", "на 15 съм", "Мне 15 лет", "my 16th birthday was yesterday",
+    "En av våra flickor, 16, har rymt", "she looked maybe 15",
+])
+def test_ages_under_18_are_minors(text: str) -> None:
+    assert "minor" in flags(text)
+
+
+@pytest.mark.parametrize("text", [
+    "när jag var 15 började jag, nu är jag 24", "i was 16 when it started", "i'm 19 not a kid", "hon är 19",
+    "jag kommer 15 min sen", "jag har haft 3 kunder idag", "it's a minor issue", "i am 25 years old",
+    "jag är inte minderårig",
+])
+def test_adults_past_and_other_numbers_are_not(text: str) -> None:
+    assert "minor" not in flags(text)
+
+
+@pytest.mark.parametrize("text, flag", [
+    ("jag vill inte leva längre", "suicide"), ("orkar inte. vill bara dö.", "suicide"),
+    ("i dont want to live anymore", "suicide"), ("my sister says she wants to kill herself", "suicide"),
+    ("vreau sa mor", "suicide"), ("искам да умра", "suicide"), ("ฉันอยากตาย", "suicide"),
+    ("han står utanför dörren nu", "immediate_danger"), ("he is outside my door right now with a knife", "immediate_danger"),
+    ("ma bate acum", "immediate_danger"), ("заключена съм", "immediate_danger"),
+    ("han tog mitt pass", "trafficking"), ("he keeps my passport and i owe them for the flight", "trafficking"),
+    ("ia toti banii", "trafficking"), ("дължа пари за пътя", "trafficking"),
+])
+def test_red_flags_in_several_languages(text: str, flag: str) -> None:
+    assert flag in flags(text)
+
+
+@pytest.mark.parametrize("text, flag", [
+    ("jag dör av skratt", "suicide"), ("I'm not suicidal, just tired", "suicide"), ("dödstrött efter jobbet", "suicide"),
+    ("nobody took my passport, i work alone", "trafficking"), ("he hit me last year but hes gone", "immediate_danger"),
+    ("my gfs dad is gonna kill me lol", "immediate_danger"), ("a client strangled me last night, im ok now", "immediate_danger"),
+])
+def test_negations_idioms_and_past_violence_raise_nothing(text: str, flag: str) -> None:
+    assert flag not in flags(text)
+
+
+def test_romanian_nu_is_a_negation_not_now() -> None:
+    assert "immediate_danger" not in flags("nu ma bate, doar tipa", "ro")
+    assert "immediate_danger" in flags("han slår mig nu", "sv")
+
+
+def test_the_words_that_fired_are_reported() -> None:
+    found = RULES.find(NLP.make_doc(fold("Jag är 15 och han tog mitt pass")), "sv")
+    assert "tog mitt pass" in found.words and any("15" in w for w in found.words)
+
+
+@pytest.mark.parametrize("text, language", [
+    ("hej jag behöver hjälp", "sv"), ("hej", "sv"), ("hello?? anyone", "en"), ("buna ziua am nevoie de ajutor", "ro"),
+    ("здравейте, имам нужда от помощ", "bg"), ("мне нужна помощь", "ru"), ("мені потрібна допомога", "uk"),
+    ("hola necesito ayuda por favor", "es"), ("", None), ("123 456", None),
+])
+def test_language_detection(text: str, language: str | None) -> None:
+    assert LanguageDetector().detect(text) == language
