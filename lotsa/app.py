@@ -14,7 +14,7 @@ from aiohttp import WSCloseCode, web
 from bot import webchat
 from handoff import console
 from handoff.queues import QueueDirectory
-from lotsa import appkeys
+from lotsa import appkeys, logs
 from lotsa.auth import SessionTimes
 from lotsa.channels import OutboundChannel
 from lotsa.crypto import Keyring
@@ -95,6 +95,7 @@ def load_assessor(config_dir: Path) -> Assessor:
 def create_app(settings: Settings, *, channels: Iterable[OutboundChannel] = (),
                relay_poll: float = 1.0) -> web.Application:
     """Build the application; storage opens and closes with it (cleanup context)."""
+    logs.silence_content_loggers()
     keyring = Keyring(settings.secret_bytes())
     scripts = TriageScripts(load_scripts(settings.config_dir / "triage"))
     queues = QueueDirectory.load(settings.config_dir / "queues.yaml")

@@ -20,6 +20,18 @@ class IdFormatter(logging.Formatter):
         return f"{base} {extras}" if extras else base
 
 
+CONTENT_LOGGERS = ("aiosqlite", "sqlalchemy.engine", "sqlalchemy.pool", "asyncpg", "httpx", "httpcore",
+                   "twilio.http_client", "telegram", "hpack")
+"""Libraries that log statement parameters, request bodies or URLs with tokens at their debug levels."""
+
+
+def silence_content_loggers() -> None:
+    """Whatever level an admin sets, these never log below WARNING: their details carry message text
+    and identifiers."""
+    for name in CONTENT_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def configure(level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(IdFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
@@ -27,6 +39,7 @@ def configure(level: str = "INFO") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    silence_content_loggers()
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING if level.upper() != "DEBUG" else logging.INFO)
 
 
