@@ -413,3 +413,31 @@ URGENT += ["snart", "soon", "quick", "snabbt", "hurry", "skynda", "sos", "imedia
            "rapido", "szybko"]
 THREAT += ["skriker", "screaming", "yelling", "bankar", "banging", "sparkar", "kicking", "drunk", "aggressiv~",
            "stryp~", "choke~", "strangl~", "rape~", "raping", "valdt~", "viol~", "изнасил~", "души"]
+
+# Farewells, giving things away, gathered means and plans: how people signal suicide without
+# saying the word (from the flag-dense training examples).
+FAREWELL: dict[str, list[str]] = {
+    "sv": ["rakblad~", "skurit mig", "skurit sig", "gora det ordentligt", "inte vaknar", "aldrig vaknar", "somntablett~",
+           "sparat ... tabletter", "spar~ ... tabletter", "vid sparet", "taget kommer", "kora av vagen", "kor av vagen",
+           "enda sattet ut ar att do", "kommer inte vara har", "inte vara har nasta", "ar klar med allt", "fa mina smycken",
+           "fa hennes smycken", "sista meddelande~", "hejda till alla", "varfor ska jag ens fortsatta", "inte tanker leva",
+           "orkar inte leva", "vill sova for alltid", "sova for evigt", "gett bort mina saker", "ger bort mina saker",
+           "skrivit ett brev till", "skrev ett brev till min familj"],
+    "en": ["last message", "goodbye everyone", "goodbye all", "won't be around", "wont be around", "not be around",
+           "not be here next", "giving her clothes away", "giving away my", "gave away my", "gave my dog", "settled his affairs",
+           "settled my affairs", "wrote a note", "wrote a letter to my family", "pills lined up", "have pills",
+           "sleeping pills", "paracetamol", "how many ... it takes", "ways to die", "looking up ways", "tired of being alive",
+           "cant live with myself", "can't live with myself", "burned myself", "burning myself", "stop for good",
+           "for good", "sorting it out for good", "follow her", "sleep for a very long time", "dont try to find me",
+           "don't try to find me", "wont see me again", "won't see me again", "rather be dead", "not worth it anymore"],
+    "ro": ["nu mai vrea sa traiasca", "nu mai are niciun rost", "am incercat", "nu mai am nevoie de ele", "m-am taiat",
+           "m am taiat", "mai bine mor", "n-o sa mai fiu aici", "n o sa mai fiu", "nu o sa mai fiu aici", "mesaj de adio",
+           "sa o fac mai adanc", "pastilele de dormit"],
+    "bg": ["ще се обеси", "да се обеси", "последно съобщение", "няма да ме има", "сбогом на всички", "раздадох нещата"],
+    "es": ["dormir y no despertar", "no despertar nunca", "ya no puedo mas", "mensaje de despedida"],
+    "ar": ["لم أعد أريد أن أعيش", "أقفز من", "اقفز من", "رسالة وداع"],
+    "fr": ["message d'adieu", "pour de bon", "n'en peut plus de cette vie", "plus envie de vivre"],
+    "ru": ["больше не может жить", "больше не могу жить", "прощальное"],
+}
+for _lang, _phrases in FAREWELL.items():
+    PHRASES["suicide"].setdefault(_lang, []).extend(_phrases)
