@@ -53,16 +53,20 @@ async def current_staff(request: web.Request) -> tuple[str, StaffUser] | None:
     return await authenticate(request.app[appkeys.DB], cookie, request.app[appkeys.SESSION_TIMES])
 
 
+def _json_error(status: type[web.HTTPException], code: str, message: str = "") -> web.HTTPException:
+    return status(text=json.dumps({"error": code, "message": message}), content_type="application/json")
+
+
 async def require_staff(request: web.Request, *, state_changing: bool) -> tuple[str, StaffUser]:
     found = await current_staff(request)
     if found is None:
-        raise web.HTTPUnauthorized(text=json.dumps({"error": "login_required"}), content_type="application/json")
+        raise _json_error(web.HTTPUnauthorized, "login_required", "Log in first.")
     sid, user = found
     if state_changing:
         expected = request.app[appkeys.KEYRING].csrf_token(sid)
         given = request.headers.get("X-CSRF-Token", "")
         if not hmac.compare_digest(expected, given):
-            raise web.HTTPForbidden(text=json.dumps({"error": "csrf"}), content_type="application/json")
+            raise _json_error(web.HTTPForbidden, "csrf", "The CSRF token is missing or wrong.")
     return sid, user
 
 
@@ -120,10 +124,6 @@ def _conversation_id(request: web.Request) -> int:
     if not 0 < value < 2**62:
         raise web.HTTPNotFound()
     return value
-
-
-def _json_error(status: type[web.HTTPException], code: str, message: str = "") -> web.HTTPException:
-    return status(text=json.dumps({"error": code, "message": message}), content_type="application/json")
 
 
 async def api_queue(request: web.Request) -> web.Response:

@@ -52,11 +52,15 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
 
 
+def _ensure_sqlite_folder(url: str) -> None:
+    database = make_url(url).database
+    if is_sqlite(url) and database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
 def create_engine(url: str) -> AsyncEngine:
     if is_sqlite(url):
-        database = make_url(url).database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        _ensure_sqlite_folder(url)
         engine = create_async_engine(url, pool_size=8, max_overflow=4)
         _prepare_sqlite(engine)
         return engine
@@ -113,8 +117,5 @@ def head_revision() -> str:
 
 def upgrade(url: str) -> None:
     """Apply every migration (blocking; call from a thread inside an event loop)."""
-    if is_sqlite(url):
-        database = make_url(url).database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+    _ensure_sqlite_folder(url)
     command.upgrade(alembic_config(url), "head")

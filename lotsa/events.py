@@ -33,7 +33,6 @@ class Subscription:
     def __init__(self, topics: set[str], size: int) -> None:
         self.topics = topics
         self.queue: asyncio.Queue[Event | None] = asyncio.Queue(size)
-        self.dropped = False
 
     def __aiter__(self) -> Subscription:
         return self
@@ -75,7 +74,6 @@ class EventBus:
             except asyncio.QueueFull:
                 log.warning("event subscriber fell behind and was dropped", extra={"topic": topic})
                 self._remove(sub)
-                sub.dropped = True
                 sub.queue.get_nowait()
                 sub.queue.put_nowait(None)
 

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handoff.queues import QueueDirectory
 from lotsa.channels import InboundMessage
-from lotsa.crypto import Keyring, pseudonym
+from lotsa.crypto import Keyring
 from lotsa.db import Database
 from lotsa.events import CONSOLE_TOPIC, QUEUE_TOPIC, Event, EventBus, conversation_topic
 from lotsa.models import (
@@ -257,9 +257,7 @@ class Pipeline:
         conversation.risk, conversation.risk_rank = risk, RISK_RANK[risk]
         triage["risk"] = risk
         if conversation.state == ConversationState.QUEUED:
-            result = TriageResult(group=conversation.group or "other", flags=tuple(flags),
-                                  language=conversation.language or "sv")
-            conversation.queue = triage["queue"] = pick_queue(result, self.queues.rules())
+            self._requeue(conversation, triage)
         log.info("risk raised", extra={"conversation": conversation.id, "risk": risk})
         return conversation.state in (ConversationState.QUEUED, ConversationState.ACTIVE)
 
@@ -270,10 +268,14 @@ class Pipeline:
             return False
         conversation.group = triage["group"] = detected["group"]
         triage["group_source"] = "classifier"
-        result = TriageResult(group=detected["group"], flags=tuple(triage.get("flags", [])),
+        self._requeue(conversation, triage)
+        return True
+
+    def _requeue(self, conversation: Conversation, triage: dict[str, Any]) -> None:
+        """Route a waiting conversation again after its group or flags changed."""
+        result = TriageResult(group=conversation.group or "other", flags=tuple(triage.get("flags", [])),
                               language=conversation.language or "sv")
         conversation.queue = triage["queue"] = pick_queue(result, self.queues.rules())
-        return True
 
     def _enqueue(self, conversation: Conversation, turn: Turn) -> None:
         """Triage has ended: the script's answers, completed by what the classifier found."""
@@ -385,7 +387,3 @@ class Pipeline:
                 | ((Conversation.risk_rank == conversation.risk_rank)
                    & (Conversation.queued_at < conversation.queued_at))))
         return int(ahead or 0) + 1
-
-    @staticmethod
-    def pseudonym_for(contact_key: str) -> str:
-        return pseudonym(contact_key)

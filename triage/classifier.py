@@ -28,31 +28,10 @@ def _bow(exclusive: bool) -> dict[str, Any]:
             "no_output_layer": False, "length": 65536}
 
 
-def _cnn(exclusive: bool) -> dict[str, Any]:
-    """Words and their prefixes, suffixes and shapes through a small CNN, combined with the
-    bag of words: sturdier against typos and inflections than the bag of words alone."""
-    return {
-        "@architectures": "spacy.TextCatEnsemble.v2",
-        "linear_model": _bow(exclusive),
-        "tok2vec": {
-            "@architectures": "spacy.Tok2Vec.v2",
-            "embed": {"@architectures": "spacy.MultiHashEmbed.v2", "width": 64,
-                      "attrs": ["NORM", "PREFIX", "SUFFIX", "SHAPE"], "rows": [5000, 2500, 2500, 1000],
-                      "include_static_vectors": False},
-            "encode": {"@architectures": "spacy.MaxoutWindowEncoder.v2", "width": 64, "window_size": 1,
-                       "maxout_pieces": 3, "depth": 2},
-        },
-    }
-
-
-ARCHITECTURES = {"bow": _bow, "ensemble": _cnn}
-
-
-def build(architecture: str = "bow") -> Language:
+def build() -> Language:
     nlp = spacy.blank("xx")
-    make = ARCHITECTURES[architecture]
-    nlp.add_pipe("textcat", name=GROUP, config={"model": make(True), "threshold": 0.0})
-    nlp.add_pipe("textcat_multilabel", name=LABELS, config={"model": make(False), "threshold": 0.5})
+    nlp.add_pipe("textcat", name=GROUP, config={"model": _bow(True), "threshold": 0.0})
+    nlp.add_pipe("textcat_multilabel", name=LABELS, config={"model": _bow(False), "threshold": 0.5})
     return nlp
 
 
@@ -66,12 +45,11 @@ def _label_cats(example: LabelledExample) -> dict[str, float]:
     return cats
 
 
-def train(examples: Sequence[LabelledExample], *, architecture: str = "bow", epochs: int = 20,
-          seed: int = 1) -> Language:
+def train(examples: Sequence[LabelledExample], *, epochs: int = 20, seed: int = 1) -> Language:
     """Train a fresh pipeline; the same examples and seed give the same model."""
     random.seed(seed)
     spacy.util.fix_random_seed(seed)
-    nlp = build(architecture)
+    nlp = build()
     # The exclusive group categorizer and the multi-label one each learn from their own annotations.
     texts = [e.text for e in examples]
     detector = LanguageDetector()

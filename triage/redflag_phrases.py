@@ -265,9 +265,14 @@ MORE: dict[str, dict[str, list[str]]] = {
     },
 }
 
+
+def _merge(flag: str, by_language: dict[str, list[str]]) -> None:
+    for language, phrases in by_language.items():
+        PHRASES[flag].setdefault(language, []).extend(phrases)
+
+
 for _flag, _languages in MORE.items():
-    for _lang, _phrases in _languages.items():
-        PHRASES[_flag].setdefault(_lang, []).extend(_phrases)
+    _merge(_flag, _languages)
 
 # Immediate danger is mostly urgency and a threat in the same message, in any of many wordings:
 # "han står vid min port nu", "he is outside the door now", "ma ascund in wc acum".
@@ -307,8 +312,7 @@ CONTROL: dict[str, list[str]] = {
     "hu": ["ferfiakhoz visz", "visz penzert", "elvette a"],
     "so": ["i keenay", "igu qasbayaa", "isaga ayaa qaata", "u dira rag", "baasaboor~"],
 }
-for _lang, _phrases in CONTROL.items():
-    PHRASES["trafficking"].setdefault(_lang, []).extend(_phrases)
+_merge("trafficking", CONTROL)
 SUBSTRINGS["trafficking"] += ["ፓስፖርተይ", "ዕዳ", "ወሲዱ"]
 
 # Someone else is paid, finds the men, holds the phone or the pay, or collects a debt for the trip.
@@ -333,8 +337,7 @@ THIRD_PARTY: dict[str, list[str]] = {
     "ru": ["держат телефоны", "должна за дорогу", "находит клиентов"],
     "uk": ["нас тримають", "двері зачинені ззовні", "тримають у квартирі"],
 }
-for _lang, _phrases in THIRD_PARTY.items():
-    PHRASES["trafficking"].setdefault(_lang, []).extend(_phrases)
+_merge("trafficking", THIRD_PARTY)
 
 # How people say these things, beyond the examples: euphemisms, methods, self-harm, surveillance,
 # debt bondage (written from knowledge of the domain, not from any test messages).
@@ -407,8 +410,7 @@ BROAD: dict[str, dict[str, list[str]]] = {
     },
 }
 for _flag, _languages in BROAD.items():
-    for _lang, _phrases in _languages.items():
-        PHRASES[_flag].setdefault(_lang, []).extend(_phrases)
+    _merge(_flag, _languages)
 URGENT += ["snart", "soon", "quick", "snabbt", "hurry", "skynda", "sos", "imediat", "veднага", "веднага",
            "rapido", "szybko"]
 THREAT += ["skriker", "screaming", "yelling", "bankar", "banging", "sparkar", "kicking", "drunk", "aggressiv~",
@@ -439,5 +441,4 @@ FAREWELL: dict[str, list[str]] = {
     "fr": ["message d'adieu", "pour de bon", "n'en peut plus de cette vie", "plus envie de vivre"],
     "ru": ["больше не может жить", "больше не могу жить", "прощальное"],
 }
-for _lang, _phrases in FAREWELL.items():
-    PHRASES["suicide"].setdefault(_lang, []).extend(_phrases)
+_merge("suicide", FAREWELL)

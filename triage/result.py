@@ -1,7 +1,7 @@
 """What triage decides about a conversation."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from triage.vocabulary import risk_for
@@ -17,7 +17,6 @@ class TriageResult:
     confidence: float = 1.0
     flag_words: tuple[str, ...] = ()
     source: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def risk(self) -> str:

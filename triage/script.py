@@ -101,10 +101,6 @@ class Step(BaseModel):
             raise ValueError("queue: only on an `end: handoff` step")
         return self
 
-    @property
-    def is_question(self) -> bool:
-        return bool(self.choices or self.free_text)
-
 
 class ScriptSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
