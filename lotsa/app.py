@@ -11,7 +11,8 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import WSCloseCode, web
 
-from bot import webchat
+from bot import hooks, telegram, twilio_sms, webchat
+from bot.hooks import ProviderChannel
 from handoff import console
 from handoff.queues import QueueDirectory
 from lotsa import appkeys, logs
@@ -99,7 +100,8 @@ def create_app(settings: Settings, *, channels: Iterable[OutboundChannel] = (),
     keyring = Keyring(settings.secret_bytes())
     scripts = TriageScripts(load_scripts(settings.config_dir / "triage"))
     queues = QueueDirectory.load(settings.config_dir / "queues.yaml")
-    outbound = {c.name: c for c in channels}
+    providers = provider_channels(settings, keyring)
+    outbound = {c.name: c for c in [*channels, *providers]}
 
     app = web.Application(middlewares=[security_headers, error_middleware], client_max_size=MAX_BODY)
     app[appkeys.SETTINGS] = settings
@@ -123,19 +125,30 @@ def create_app(settings: Settings, *, channels: Iterable[OutboundChannel] = (),
             events = EventBus()
             relay = OutboxRelay(db, keyring, outbound, idle_poll=relay_poll)
             pipeline = Pipeline(db, events, scripts, queues, keyring, assessor, outbox_channels=outbound,
-                                max_chars=settings.max_message_chars, on_outbox=relay.wake)
+                                max_chars=settings.max_message_chars, on_outbox=relay.wake,
+                                safe_contact_channels=SAFE_CONTACT_CHANNELS & set(outbound),
+                                safe_contact_after=timedelta(minutes=settings.safe_contact_after_minutes))
             for channel in outbound.values():
                 if hasattr(channel, "pipeline"):
                     channel.pipeline = pipeline
             app[appkeys.DB], app[appkeys.EVENTS], app[appkeys.PIPELINE] = db, events, pipeline
             app[appkeys.OUTBOX] = relay
+            await asyncio.gather(*(p.start() for p in providers))
             task = asyncio.create_task(relay.run(), name="outbox-relay")
+            stop_polling = asyncio.Event()
+            polling = [asyncio.create_task(telegram.poll(p, stop_polling), name="telegram-polling")
+                       for p in providers if isinstance(p, telegram.TelegramChannel) and settings.telegram_polling]
             yield
+            stop_polling.set()
+            for poller in polling:
+                poller.cancel()
             relay.stop()
             try:
                 await asyncio.wait_for(task, 10)
             except TimeoutError:
                 log.warning("outbox relay did not finish its round in time")
+            await asyncio.gather(*polling, return_exceptions=True)
+            await asyncio.gather(*(p.close() for p in providers), return_exceptions=True)
             events.close()
         finally:
             await db.close()
@@ -153,6 +166,23 @@ def create_app(settings: Settings, *, channels: Iterable[OutboundChannel] = (),
     app.router.add_get("/neutral", neutral)
     webchat.setup(app)
     console.setup(app)
+    hooks.setup(app, settings, providers)
     return app
+
+
+SAFE_CONTACT_CHANNELS = {"sms", "telegram"}
+"""Channels that reach a phone someone else may read: the "is it safe to write now?" rule applies."""
+
+
+def provider_channels(settings: Settings, keyring: Keyring) -> list[ProviderChannel]:
+    """The provider channels whose secrets are configured; the others stay switched off."""
+    providers: list[ProviderChannel] = []
+    if settings.telegram_token is not None and (settings.telegram_webhook_secret or settings.telegram_polling):
+        providers.append(telegram.TelegramChannel(
+            settings.telegram_token.get_secret_value(), keyring, api_url=settings.telegram_api_url,
+            per_chat_per_second=settings.telegram_per_chat_per_second, per_second=settings.telegram_per_second))
+    if settings.twilio_enabled:
+        providers.append(twilio_sms.SmsChannel.from_settings(settings, keyring))
+    return providers
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from lotsa.models import utcnow
 
@@ -32,6 +32,9 @@ class InboundMessage:
     """A reference the sender's own client gave the message, echoed back so it can match its copy."""
     source: str | None = None
     """The campaign or entry point the person came from, when the entry link or they say so."""
+    provider_meta: dict[str, Any] = field(default_factory=dict)
+    """Provider details kept with the message (never an identifier), e.g. a Telegram message id
+    so the bot can delete the message when the person asks."""
     greeted: bool = False
     """The person was shown the script's greeting before this message (the web chat does that)."""
     received_at: datetime = field(default_factory=utcnow)
@@ -65,3 +68,16 @@ class OutboundChannel(ABC):
     async def send(self, message: OutboundMessage) -> str | None:
         """Deliver one message; return the provider's message id. The idempotency key lets a
         provider (or the adapter) drop a second delivery after a crash."""
+
+
+class ProviderChannel(OutboundChannel):
+    """A channel to an outside provider (Telegram, Twilio): opened with the service, closed with it.
+    A provider that cannot be reached at start must not stop the service."""
+
+    pipeline: Any = None
+
+    async def start(self) -> None:
+        """Open clients; must not raise when the provider is unreachable."""
+
+    async def close(self) -> None:
+        """Close clients."""

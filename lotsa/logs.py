@@ -21,7 +21,7 @@ class IdFormatter(logging.Formatter):
 
 
 CONTENT_LOGGERS = ("aiosqlite", "sqlalchemy.engine", "sqlalchemy.pool", "asyncpg", "httpx", "httpcore",
-                   "twilio.http_client", "telegram", "hpack")
+                   "twilio.http_client", "twilio.async_http_client", "aiohttp_retry", "telegram", "hpack")
 """Libraries that log statement parameters, request bodies or URLs with tokens at their debug levels."""
 
 

@@ -78,6 +78,8 @@ class Role(enum.StrEnum):
 
 class OutboxState(enum.StrEnum):
     PENDING = "pending"
+    HELD = "held"
+    """Waiting until the person answers "is it safe to write now?" (or their quiet time ends)."""
     SENT = "sent"
     DEAD = "dead"
 
@@ -93,6 +95,8 @@ class Contact(Base):
     key: Mapped[str] = mapped_column(String(64), unique=True)
     channel: Mapped[str] = mapped_column(String(16))
     reply_address: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    prefs: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """What the person chose for safe contact: an encrypted code word, a quiet time window."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -113,6 +117,8 @@ class StaffUser(Base):
     name: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16))
+    phone: Mapped[str | None] = mapped_column(String(32), default=None)
+    """Where a call is put through when this counsellor takes a voice conversation (E.164)."""
     active: Mapped[bool] = mapped_column(default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(default=None)

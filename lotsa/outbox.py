@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm import aliased
 
 from lotsa.channels import DeliveryError, OutboundChannel, OutboundMessage, PermanentDeliveryError
 from lotsa.crypto import Keyring
@@ -66,14 +67,31 @@ class OutboxRelay:
             self._wake.clear()
 
     async def deliver_due(self) -> int:
-        """One round; returns how many items it attempted."""
+        """One round; returns how many items it attempted. Conversations are delivered side by
+        side, each one's messages in order: a message that must wait holds back those after it."""
         leased = await self._lease()
-        for item_id, outbound in leased:
-            await self._deliver(item_id, outbound)
+        by_conversation: dict[int, list[tuple[int, OutboundMessage | None]]] = {}
+        for conversation_id, item_id, outbound in leased:
+            by_conversation.setdefault(conversation_id, []).append((item_id, outbound))
+        await asyncio.gather(*(self._deliver_in_order(items) for items in by_conversation.values()))
         return len(leased)
 
-    async def _lease(self) -> list[tuple[int, OutboundMessage | None]]:
+    async def _deliver_in_order(self, items: list[tuple[int, OutboundMessage | None]]) -> None:
+        for index, (item_id, outbound) in enumerate(items):
+            retry_at = await self._deliver(item_id, outbound)
+            if retry_at is not None and index + 1 < len(items):
+                async with self.db.write() as session:
+                    await session.execute(update(OutboxItem).where(
+                        OutboxItem.id.in_([i for i, _ in items[index + 1:]])).values(next_attempt_at=retry_at))
+                return
+
+    async def _lease(self) -> list[tuple[int, int, OutboundMessage | None]]:
         now = utcnow()
+        earlier = aliased(OutboxItem)
+        blocked = select(earlier.id).where(
+            earlier.conversation_id == OutboxItem.conversation_id, earlier.id < OutboxItem.id,
+            (earlier.state == OutboxState.HELD)
+            | ((earlier.state == OutboxState.PENDING) & (earlier.next_attempt_at > now))).exists()
         async with self.db.write() as session:
             rows = (await session.execute(
                 select(OutboxItem, Message.text, Message.meta, Contact.reply_address)
@@ -81,7 +99,7 @@ class OutboxRelay:
                 .join(Conversation, OutboxItem.conversation_id == Conversation.id)
                 .join(Contact, Conversation.contact_id == Contact.id)
                 .where(OutboxItem.state == OutboxState.PENDING, OutboxItem.next_attempt_at <= now,
-                       OutboxItem.channel.in_(self.channels))
+                       OutboxItem.channel.in_(self.channels), ~blocked)
                 .order_by(OutboxItem.id).limit(BATCH)
                 .with_for_update(skip_locked=True, of=OutboxItem))).all()
             leased = []
@@ -91,10 +109,11 @@ class OutboxRelay:
                 outbound = None if plain is None else OutboundMessage(
                     item.idempotency_key, item.channel, plain, text,
                     tuple(tuple(c) for c in meta.get("choices", ())))
-                leased.append((item.id, outbound))
+                leased.append((item.conversation_id, item.id, outbound))
         return leased
 
-    async def _deliver(self, item_id: int, outbound: OutboundMessage | None) -> None:
+    async def _deliver(self, item_id: int, outbound: OutboundMessage | None) -> datetime | None:
+        """Send one item; returns when to try again after a temporary failure (else None)."""
         provider_id, error, permanent, retry_after = None, None, False, None
         if outbound is None:
             error, permanent = "no reply address (erased or undecryptable)", True
@@ -110,18 +129,19 @@ class OutboxRelay:
         async with self.db.write() as session:
             item = await session.get(OutboxItem, item_id)
             if item is None:
-                return
+                return None
             now = utcnow()
             if error is None:
                 item.state, item.sent_at, item.provider_message_id = OutboxState.SENT, now, provider_id
                 item.last_error = None
-                return
+                return None
             item.attempts += 1
             item.last_error = error
             if permanent or item.attempts >= MAX_ATTEMPTS:
                 item.state = OutboxState.DEAD
                 log.warning("outbox item dead-lettered", extra={"outbox": item_id, "attempts": item.attempts})
-            else:
-                delay = timedelta(seconds=retry_after) if retry_after else backoff(item.attempts)
-                item.next_attempt_at = now + delay
-                log.info("outbox delivery failed; retrying", extra={"outbox": item_id, "attempts": item.attempts})
+                return None
+            delay = timedelta(seconds=retry_after) if retry_after else backoff(item.attempts)
+            item.next_attempt_at = now + delay
+            log.info("outbox delivery failed; retrying", extra={"outbox": item_id, "attempts": item.attempts})
+            return item.next_attempt_at

@@ -10,14 +10,17 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import commands
 from handoff.queues import QueueDirectory
 from lotsa.channels import InboundMessage
+from lotsa.contact_requests import ContactRequests
 from lotsa.crypto import Keyring
 from lotsa.db import Database
 from lotsa.events import CONSOLE_TOPIC, QUEUE_TOPIC, Event, EventBus, conversation_topic
@@ -29,10 +32,12 @@ from lotsa.models import (
     ConversationState,
     Message,
     OutboxItem,
+    OutboxState,
     StaffUser,
     TriageScriptVersion,
     utcnow,
 )
+from lotsa.safe_contact import hold_until
 from triage.assess import Assessment, Assessor
 from triage.result import TriageResult
 from triage.routing import pick_queue
@@ -110,10 +115,12 @@ def message_json(message: Message, author_name: str | None = None) -> dict[str, 
     }
 
 
-class Pipeline:
+class Pipeline(ContactRequests):
     def __init__(self, db: Database, events: EventBus, scripts: TriageScripts, queues: QueueDirectory,
                  keyring: Keyring, assessor: Assessor, *, outbox_channels: Iterable[str] = (),
-                 max_chars: int = 4000, on_outbox: Callable[[], None] | None = None) -> None:
+                 max_chars: int = 4000, on_outbox: Callable[[], None] | None = None,
+                 safe_contact_channels: Iterable[str] = (), safe_contact_after: timedelta = timedelta(minutes=30)
+                 ) -> None:
         self.db = db
         self.assessor = assessor
         self.events = events
@@ -123,6 +130,8 @@ class Pipeline:
         self.outbox_channels = set(outbox_channels)
         self.max_chars = max_chars
         self.on_outbox = on_outbox or (lambda: None)
+        self.safe_contact_channels = set(safe_contact_channels)
+        self.safe_contact_after = safe_contact_after
 
     def check_text(self, text: str) -> str:
         text = text.replace("\r\n", "\n").strip()
@@ -192,6 +201,7 @@ class Pipeline:
             runner = await self.scripts.pinned(session, conversation.script_version)
 
         meta: dict[str, Any] = {k: v for k, v in (("choice", msg.choice), ("cid", msg.client_ref)) if v}
+        meta.update(msg.provider_meta)
         if assessment is not None and assessment.flags:
             meta.update(flags=list(assessment.flags), flag_words=list(assessment.flag_words))
         inbound = Message(conversation_id=conversation.id, channel=msg.channel,
@@ -202,6 +212,7 @@ class Pipeline:
         await session.flush()
         new_messages.append(inbound)
         conversation.last_message_at = utcnow()
+        released = await self._release_held(session, conversation)
 
         state_changed = self._take_assessment(conversation, assessment)
         answers_greeting = not opened or msg.greeted or msg.choice is not None
@@ -224,8 +235,20 @@ class Pipeline:
                     conversation.closed_at = utcnow()
                     state_changed = True
         await session.flush()
+        if released:
+            self.on_outbox()
         return (Accepted(conversation.id, inbound.id, duplicate=False),
                 [(conversation, new_messages, state_changed or opened)])
+
+    async def _release_held(self, session: AsyncSession, conversation: Conversation) -> int:
+        """The person wrote: what waited for them to say it is safe to write goes out now."""
+        if conversation.channel not in self.safe_contact_channels:
+            return 0
+        result = await session.execute(
+            update(OutboxItem).where(OutboxItem.conversation_id == conversation.id,
+                                     OutboxItem.state.in_([OutboxState.HELD, OutboxState.PENDING]))
+            .values(state=OutboxState.PENDING, next_attempt_at=utcnow()))
+        return int(result.rowcount or 0)
 
     def _choice_label(self, runner: TriageRunner, conversation: Conversation, msg: InboundMessage) -> str:
         prompt = runner.prompt_for(conversation.triage_state) if conversation.triage_state.get("step") else None
@@ -317,13 +340,19 @@ class Pipeline:
         return messages
 
     def _outgoing(self, session: AsyncSession, conversation: Conversation, author: str, text: str,
-                  meta: dict[str, Any] | None = None, author_id: int | None = None) -> Message:
+                  meta: dict[str, Any] | None = None, author_id: int | None = None, *, held: bool = False,
+                  send_at: datetime | None = None) -> Message:
+        meta = dict(meta or {})
+        if held:
+            meta["held"] = True
         message = Message(conversation_id=conversation.id, channel=conversation.channel, direction="out",
-                          author=author, author_id=author_id, text=text, meta=meta or {})
+                          author=author, author_id=author_id, text=text, meta=meta)
         session.add(message)
         if conversation.channel in self.outbox_channels:
             session.add(OutboxItem(message=message, conversation_id=conversation.id,
-                                   channel=conversation.channel, idempotency_key=uuid.uuid4().hex))
+                                   channel=conversation.channel, idempotency_key=uuid.uuid4().hex,
+                                   state=OutboxState.HELD if held else OutboxState.PENDING,
+                                   next_attempt_at=send_at or utcnow()))
         return message
 
     # -- outbound --------------------------------------------------------------------------------
@@ -338,15 +367,41 @@ class Pipeline:
             if conversation is None or conversation.state != ConversationState.ACTIVE \
                     or conversation.counsellor_id != staff.id:
                 raise MessageRefused("not_yours", "You do not hold this conversation.")
-            message = self._outgoing(session, conversation, Author.COUNSELLOR, text, author_id=staff.id)
+            held = await self._safe_contact(session, conversation)
+            message = self._outgoing(session, conversation, Author.COUNSELLOR, text, author_id=staff.id,
+                                     held=held is not None)
             conversation.last_message_at = utcnow()
             await session.flush()
-        self._publish([(conversation, [message], False)], author_names={staff.id: staff.name})
+        self._publish([(conversation, [*(held or []), message], False)], author_names={staff.id: staff.name})
         return message
+
+    async def _safe_contact(self, session: AsyncSession, conversation: Conversation) -> list[Message] | None:
+        """Before writing to a phone someone else may read after a pause, ask "is it safe to write
+        now?" (the person's code word, if they chose one) and hold the message until they answer.
+        Returns the check message(s) sent, or None when the message may go out at once."""
+        if conversation.channel not in self.safe_contact_channels:
+            return None
+        already_held = await session.scalar(select(func.count()).select_from(OutboxItem).where(
+            OutboxItem.conversation_id == conversation.id, OutboxItem.state == OutboxState.HELD))
+        if already_held:
+            return []
+        last_in: datetime | None = await session.scalar(select(func.max(Message.created_at)).where(
+            Message.conversation_id == conversation.id, Message.direction == "in"))
+        contact = await session.get(Contact, conversation.contact_id)
+        prefs = contact.prefs if contact is not None else {}
+        send_at = hold_until(utcnow(), last_in, self.safe_contact_after, prefs.get("quiet"))
+        if send_at is None:
+            return None
+        code_word = self.keyring.decrypt_address(prefs["code_word"].encode()) if prefs.get("code_word") else None
+        check = self._outgoing(session, conversation, Author.SYSTEM,
+                               code_word or commands.text("safe_check", conversation.language),
+                               {"safe_check": True}, send_at=send_at)
+        return [check]
 
     async def system_message(self, session: AsyncSession, conversation: Conversation, text: str) -> Message:
         """A message from the service itself (closing, transfer), inside the caller's transaction."""
-        message = self._outgoing(session, conversation, Author.SYSTEM, text)
+        held = await self._safe_contact(session, conversation)
+        message = self._outgoing(session, conversation, Author.SYSTEM, text, held=held is not None)
         await session.flush()
         return message
 

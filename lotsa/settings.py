@@ -40,8 +40,27 @@ class Settings(BaseModel):
     log_level: str = "INFO"
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None
+    twilio_from_number: str | None = None
+    """The Twilio number (E.164) SMS replies are sent from; the number people text and call."""
+    twilio_api_url: str = "https://api.twilio.com"
+    twilio_segments_per_second: float = Field(default=1.0, gt=0)
+    """SMS segments per second per sending number (Twilio's long-code limit unless configured)."""
     telegram_token: SecretStr | None = None
     telegram_webhook_secret: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_polling: bool = False
+    """Development: fetch updates from Telegram instead of receiving webhooks."""
+    telegram_per_chat_per_second: float = Field(default=1.0, gt=0)
+    telegram_per_second: float = Field(default=30.0, gt=0)
+    phone_region: str = "SE"
+    """The country a phone number without a country code belongs to (before keyed hashing)."""
+    safe_contact_after_minutes: int = Field(default=30, ge=0)
+    """A message to SMS or Telegram more than this long after the person last wrote is held until
+    they answer "is it safe to write now?" (their code word, if they chose one)."""
+
+    @property
+    def twilio_enabled(self) -> bool:
+        return bool(self.twilio_auth_token and self.twilio_account_sid)
 
     @property
     def effective_database_url(self) -> str:

@@ -83,7 +83,7 @@ class TriageRunner:
         step = self.spec.steps[state["step"]]
         picked = choice if choice is not None else self._match(step, text or "")
         if picked == HUMAN:
-            return self._handoff(state, "human")
+            return self._human(state, "human")
         chosen = next((c for c in step.choices if c.id == picked), None)
         if chosen is not None:
             self._apply(state, chosen.set)
@@ -98,7 +98,7 @@ class TriageRunner:
         state["misses"] = state.get("misses", 0) + 1
         if state["misses"] >= MAX_NOT_UNDERSTOOD:
             # Never trap a person in a loop with the bot: a human takes over.
-            return self._handoff(state, "not_understood")
+            return self._human(state, "not_understood")
         lang = state["language"]
         return Turn([Reply(self.spec.text(self.spec.not_understood, lang), self._prompt(step, lang).choices)], state)
 
@@ -107,6 +107,12 @@ class TriageRunner:
         lang = state.get("language") or self.spec.languages[0]
         turn = self._handoff({**state, "fields": dict(state.get("fields", {}))}, reason)
         turn.replies.insert(0, Reply(self.spec.text(self.spec.acute_handoff, lang)))
+        return turn
+
+    def _human(self, state: dict[str, Any], reason: str) -> Turn:
+        turn = self._handoff(state, reason)
+        if self.spec.human_handoff:
+            turn.replies.append(Reply(self.spec.text(self.spec.human_handoff, state["language"])))
         return turn
 
     def prompt_for(self, state: dict[str, Any]) -> Reply:

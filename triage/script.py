@@ -112,6 +112,8 @@ class ScriptSpec(BaseModel):
     talk_to_someone: Texts
     not_understood: Texts
     acute_handoff: Texts
+    human_handoff: Texts = {}
+    """Said when the person asks for a human (or is not understood twice): where they are now."""
     steps: dict[str, Step]
 
     @model_validator(mode="after")
@@ -122,7 +124,9 @@ class ScriptSpec(BaseModel):
             raise ValueError("fallback_language: must be one of languages when partial_languages are used")
         every = self.languages + self.partial_languages
         for lang in self.languages:
-            for key in ("talk_to_someone", "not_understood", "acute_handoff"):
+            for key in ("talk_to_someone", "not_understood", "acute_handoff", "human_handoff"):
+                if key == "human_handoff" and not self.human_handoff:
+                    continue
                 if lang not in getattr(self, key):
                     raise ValueError(f"{key}: no text for language {lang!r}")
         for step_id, step in self.steps.items():

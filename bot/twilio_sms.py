@@ -1,0 +1,246 @@
+"""SMS through Twilio: a signed webhook at /hooks/twilio/sms, replies through the outbox with the
+twilio REST client.
+
+Phone numbers are normalised to E.164 and only ever stored as a keyed hash (the contact key) and,
+while needed to reply, encrypted. Triage choices become numbered lines; keywords (STOP, START,
+HELP, RADERA, KODORD, TYST) are answered at once in the webhook's TwiML.
+"""
+from __future__ import annotations
+
+import logging
+import math
+
+import phonenumbers
+from aiohttp import ClientError, web
+from sqlalchemy import select
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+from twilio.twiml.messaging_response import MessagingResponse
+
+from bot import commands
+from bot.limits import PerAddressLimiter
+from bot.telegram import split_text
+from bot.twilio_webhook import verified_params, xml
+from lotsa.channels import (
+    DeliveryError,
+    InboundMessage,
+    OutboundMessage,
+    PermanentDeliveryError,
+    ProviderChannel,
+)
+from lotsa.crypto import Keyring
+from lotsa.models import OutboxItem, OutboxState
+from lotsa.pipeline import MessageRefused, Pipeline
+from lotsa.settings import Settings
+from triage.runner import HUMAN
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "sms"
+MAX_BODY = 1530
+"""Ten concatenated segments: a long answer is split into messages of at most this many characters."""
+GSM_BASIC = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
+GSM_EXTENDED = set("^{}\\[~]|€")
+KEYWORDS = {
+    "stop": "stop", "stopall": "stop", "unsubscribe": "stop", "cancel": "stop", "end": "stop", "quit": "stop",
+    "sluta": "stop",
+    "start": "start", "unstop": "start",
+    "help": "help", "hjälp": "help", "hjalp": "help", "info": "help",
+    "radera": "erase", "delete": "erase",
+    "kodord": "kodord", "codeword": "kodord",
+    "tyst": "tyst", "quiet": "tyst",
+}
+REGION_LANGUAGE = {"SE": "sv", "RO": "ro", "BG": "bg", "GB": "en", "US": "en", "IE": "en"}
+
+
+class BadNumber(ValueError):
+    pass
+
+
+def normalise_number(raw: str, region: str) -> tuple[str, str | None]:
+    """E.164 and the number's country, so one person has one contact key however it is written."""
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        raise BadNumber("not a phone number") from None
+    if not phonenumbers.is_possible_number(number):
+        raise BadNumber("not a possible phone number")
+    return (phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
+            phonenumbers.region_code_for_number(number))
+
+
+def segments(text: str) -> int:
+    """How many SMS segments a body takes (GSM-7 or UCS-2), for the per-number rate limit."""
+    if all(c in GSM_BASIC or c in GSM_EXTENDED for c in text):
+        units = len(text) + sum(c in GSM_EXTENDED for c in text)
+        return 1 if units <= 160 else math.ceil(units / 153)
+    units = len(text.encode("utf-16-le")) // 2
+    return 1 if units <= 70 else math.ceil(units / 67)
+
+
+def render(text: str, choices: tuple[tuple[str, str], ...]) -> str:
+    """A question with numbered answers; "talk to someone" is always 0."""
+    lines = [text]
+    number = 0
+    for choice_id, label in choices:
+        if choice_id == HUMAN:
+            continue
+        number += 1
+        lines.append(f"{number} {label}")
+    lines += [f"0 {label}" for choice_id, label in choices if choice_id == HUMAN]
+    return "\n".join(lines)
+
+
+class SmsChannel(ProviderChannel):
+    name = CHANNEL
+
+    def __init__(self, keyring: Keyring, *, account_sid: str, auth_token: str, from_number: str | None,
+                 public_url: str, api_url: str = "https://api.twilio.com", segments_per_second: float = 1.0,
+                 region: str = "SE") -> None:
+        self.keyring = keyring
+        self.pipeline: Pipeline | None = None
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.from_number = from_number
+        self.public_url = public_url.rstrip("/")
+        self.api_url = api_url
+        self.region = region
+        self.validator = RequestValidator(auth_token)
+        self.per_number = PerAddressLimiter(segments_per_second)
+        self.client: Client | None = None
+        self._http: AsyncTwilioHttpClient | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, keyring: Keyring) -> SmsChannel:
+        assert settings.twilio_account_sid and settings.twilio_auth_token
+        return cls(keyring, account_sid=settings.twilio_account_sid,
+                   auth_token=settings.twilio_auth_token.get_secret_value(),
+                   from_number=settings.twilio_from_number, public_url=settings.public_url,
+                   api_url=settings.twilio_api_url, segments_per_second=settings.twilio_segments_per_second,
+                   region=settings.phone_region)
+
+    async def start(self) -> None:
+        self._http = AsyncTwilioHttpClient(timeout=10)
+        self.client = Client(self.account_sid, self.auth_token, http_client=self._http)
+        self.client.api.base_url = self.api_url.rstrip("/")
+
+    async def close(self) -> None:
+        if self._http is not None and self._http.session is not None:
+            await self._http.session.close()
+
+    # -- outbound ----------------------------------------------------------------------------------
+
+    async def send(self, message: OutboundMessage) -> str | None:
+        if self.client is None or not self.from_number:
+            raise DeliveryError("the SMS channel has no client or no sending number yet")
+        sids = []
+        for part in split_text(render(message.text, message.choices), MAX_BODY):
+            limiter = self.per_number.limit(self.from_number)
+            for _ in range(segments(part)):
+                await limiter.acquire()
+            sids.append(await self._create(message.address, part))
+        return ",".join(sids)
+
+    async def _create(self, to: str, body: str) -> str:
+        assert self.client is not None
+        try:
+            sent = await self.client.messages.create_async(
+                to=to, from_=self.from_number, body=body,
+                status_callback=f"{self.public_url}/hooks/twilio/sms/status")
+        except TwilioRestException as e:
+            if e.status == 429 or e.status >= 500:
+                raise DeliveryError(f"twilio answered {e.status}") from None
+            raise PermanentDeliveryError(f"twilio refused: {e.status} code {e.code}") from None
+        except (TwilioException, ClientError, TimeoutError, OSError) as e:
+            raise DeliveryError(f"twilio unreachable: {type(e).__name__}") from None
+        return str(sent.sid)
+
+    # -- inbound -----------------------------------------------------------------------------------
+
+    async def receive(self, params: dict[str, str]) -> str | None:
+        """Store an inbound SMS; returns an immediate answer (for keywords), else None."""
+        assert self.pipeline is not None, "connect the channel to a pipeline first"
+        sid = params.get("MessageSid") or params.get("SmsSid") or ""
+        if not sid or len(sid) > 64:
+            raise web.HTTPBadRequest(text="MessageSid is missing.")
+        try:
+            number, region = normalise_number(params.get("From", ""), self.region)
+        except BadNumber:
+            raise web.HTTPBadRequest(text="From is not a phone number.") from None
+        language = REGION_LANGUAGE.get(region or "")
+        key = self.keyring.contact_key(CHANNEL, number)
+        body = params.get("Body", "")
+        first, _, rest = body.strip().partition(" ")
+        keyword = KEYWORDS.get(first.casefold().rstrip(".!")) if len(body) < 80 else None
+        if keyword in ("kodord", "tyst"):
+            return await self.pipeline.set_preference(key, keyword, rest, language) or ""
+        if keyword is not None and not rest.strip():
+            return await self._keyword(keyword, key, language)
+        if not body.strip():
+            return commands.text_only(language) if params.get("NumMedia", "0") != "0" else ""
+        accepted = await self.pipeline.accept(InboundMessage(
+            channel=CHANNEL, contact_key=key, provider_message_id=sid, text=body, language=language,
+            reply_address=number))
+        log.info("sms stored", extra={"conversation": accepted.conversation_id, "message_id": accepted.message_id,
+                                      "duplicate": str(accepted.duplicate)})
+        return None
+
+    async def _keyword(self, keyword: str, key: str, language: str | None) -> str:
+        assert self.pipeline is not None
+        if keyword == "stop":
+            # Twilio itself confirms STOP and blocks further messages on the number.
+            await self.pipeline.opt_out(CHANNEL, key, language, receipt=False)
+            return ""
+        if keyword == "start":
+            return commands.text("started", language)
+        if keyword == "help":
+            return commands.text("help", language)
+        erased = await self.pipeline.erase_contact(CHANNEL, key)
+        return commands.erased(erased.language or language)
+
+    async def status(self, params: dict[str, str]) -> None:
+        """A delivery report: a message the network gave up on becomes a dead letter for supervisors."""
+        assert self.pipeline is not None
+        sid, state = params.get("MessageSid", ""), params.get("MessageStatus", "")
+        if state not in ("failed", "undelivered") or not sid or len(sid) > 64:
+            return
+        async with self.pipeline.db.write() as session:
+            item = (await session.execute(
+                select(OutboxItem).where(OutboxItem.provider_message_id.contains(sid)))).scalar()
+            if item is not None:
+                item.state = OutboxState.DEAD
+                item.last_error = f"network: {state} {params.get('ErrorCode', '')}".strip()[:255]
+                log.warning("sms not delivered by the network", extra={"outbox": item.id})
+
+
+SMS = web.AppKey("sms", SmsChannel)
+
+
+async def sms_webhook(request: web.Request) -> web.Response:
+    channel = request.app[SMS]
+    params = await verified_params(request, channel.validator)
+    try:
+        answer = await channel.receive(params)
+    except MessageRefused as e:
+        log.info("sms refused", extra={"code": e.code})
+        answer = str(e)
+    twiml = MessagingResponse()
+    if answer:
+        twiml.message(answer)
+    return xml(str(twiml))
+
+
+async def sms_status(request: web.Request) -> web.Response:
+    channel = request.app[SMS]
+    await channel.status(await verified_params(request, channel.validator))
+    return web.Response(status=204)
+
+
+def setup(app: web.Application, channel: SmsChannel) -> None:
+    app[SMS] = channel
+    app.router.add_post("/hooks/twilio/sms", sms_webhook)
+    app.router.add_post("/hooks/twilio/sms/status", sms_status)
+

@@ -1,0 +1,43 @@
+"""Checking what Twilio posts: the `X-Twilio-Signature`, computed by the twilio library's
+`RequestValidator` over the configured public URL (never the request's Host header, so it holds
+behind a proxy) plus the path and every posted parameter."""
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from twilio.request_validator import RequestValidator
+
+from lotsa import appkeys
+
+log = logging.getLogger(__name__)
+
+FORM = "application/x-www-form-urlencoded"
+MAX_PARAMS = 200
+
+
+def xml(body: str, status: int = 200) -> web.Response:
+    return web.Response(text=body, status=status, content_type="text/xml", charset="utf-8")
+
+
+def public_url(request: web.Request) -> str:
+    return request.app[appkeys.SETTINGS].public_url.rstrip("/") + request.rel_url.path_qs
+
+
+async def verified_params(request: web.Request, validator: RequestValidator) -> dict[str, str]:
+    """The posted parameters, once the signature holds; 403 (logged without content) when it does
+    not, 400/415 for a body that is not a form Twilio would send."""
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if request.content_type != FORM:
+        raise web.HTTPUnsupportedMediaType(text="Twilio webhooks are form posts.")
+    try:
+        form = await request.post()
+    except (UnicodeDecodeError, ValueError):
+        raise web.HTTPBadRequest(text="The form cannot be read.") from None
+    if len(form) > MAX_PARAMS or any(not isinstance(v, str) for v in form.values()):
+        raise web.HTTPBadRequest(text="Unexpected form content.")
+    params = {key: str(value) for key, value in form.items()}
+    if not signature or not validator.validate(public_url(request), params, signature):
+        log.warning("twilio webhook refused: bad or missing signature", extra={"route": request.path})
+        raise web.HTTPForbidden(text="forbidden")
+    return params

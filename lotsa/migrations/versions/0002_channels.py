@@ -1,0 +1,28 @@
+"""channels: contact preferences for safe contact, a counsellor's phone for voice
+
+Revision ID: 0002_channels
+Revises: 0001
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002_channels"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("contacts") as batch:
+        batch.add_column(sa.Column("prefs", sa.JSON(), nullable=False, server_default="{}"))
+    with op.batch_alter_table("staff_users") as batch:
+        batch.add_column(sa.Column("phone", sa.String(length=32), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("staff_users") as batch:
+        batch.drop_column("phone")
+    with op.batch_alter_table("contacts") as batch:
+        batch.drop_column("prefs")
