@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from aiohttp import web
 
-from bot import telegram, twilio_sms
+from bot import telegram, twilio_sms, twilio_voice
 from lotsa.channels import ProviderChannel
 from lotsa.settings import Settings
 
@@ -19,3 +19,4 @@ def setup(app: web.Application, settings: Settings, providers: Iterable[Provider
             telegram.setup(app, channel, webhook_route=settings.telegram_webhook_secret is not None)
         elif isinstance(channel, twilio_sms.SmsChannel):
             twilio_sms.setup(app, channel)
+            twilio_voice.setup(app, channel)

@@ -35,6 +35,8 @@ class InboundMessage:
     provider_meta: dict[str, Any] = field(default_factory=dict)
     """Provider details kept with the message (never an identifier), e.g. a Telegram message id
     so the bot can delete the message when the person asks."""
+    flags: tuple[str, ...] = ()
+    """Red flags the person raised themselves (e.g. pressed 9: "I am in danger right now")."""
     greeted: bool = False
     """The person was shown the script's greeting before this message (the web chat does that)."""
     received_at: datetime = field(default_factory=utcnow)

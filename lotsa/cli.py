@@ -23,7 +23,7 @@ def _settings(args: argparse.Namespace, **extra: object) -> Settings:
 def cmd_serve(args: argparse.Namespace) -> int:
     from lotsa.server import serve
 
-    settings = _settings(args)
+    settings = _settings(args, telegram_polling=True if args.telegram_polling else None)
     settings.secret_bytes()
     serve(settings)
     return 0
@@ -95,6 +95,8 @@ def parser() -> argparse.ArgumentParser:
     serve = with_config(sub.add_parser("serve", help="run the service"))
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument("--telegram-polling", action="store_true",
+                       help="development: fetch Telegram updates instead of receiving webhooks")
     serve.set_defaults(func=cmd_serve)
 
     demo = sub.add_parser("demo", help="run the service on a fresh SQLite file with demo data")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -47,6 +47,7 @@ from triage.vocabulary import risk_for
 
 log = logging.getLogger(__name__)
 
+VOICE_CHANNEL = "voice"
 GROUP_CONFIDENCE = 0.5
 """How sure the classifier must be of a group the person did not choose themselves."""
 
@@ -149,6 +150,10 @@ class Pipeline(ContactRequests):
         if not text and msg.choice is None:
             raise MessageRefused("empty", "The message is empty.")
         assessment = self.assessor.assess(text) if text else None
+        if msg.flags:
+            base = assessment or Assessment("other", 0.0, (), (), (), None)
+            assessment = replace(base, flags=tuple(sorted(set(base.flags) | set(msg.flags))),
+                                 flag_words=(*base.flag_words, text or msg.flags[0]))
         for attempt in range(3):
             try:
                 async with self.db.write() as session:
@@ -367,6 +372,8 @@ class Pipeline(ContactRequests):
             if conversation is None or conversation.state != ConversationState.ACTIVE \
                     or conversation.counsellor_id != staff.id:
                 raise MessageRefused("not_yours", "You do not hold this conversation.")
+            if conversation.channel == VOICE_CHANNEL:
+                raise MessageRefused("voice", "This is a phone call: the person cannot read messages.")
             held = await self._safe_contact(session, conversation)
             message = self._outgoing(session, conversation, Author.COUNSELLOR, text, author_id=staff.id,
                                      held=held is not None)
