@@ -13,7 +13,7 @@ from aiohttp import WSCloseCode, web
 
 from bot import hooks, telegram, twilio_sms, webchat
 from bot.hooks import ProviderChannel
-from handoff import console
+from handoff import console, deadletters
 from handoff.queues import QueueDirectory
 from lotsa import appkeys, logs
 from lotsa.auth import SessionTimes
@@ -166,6 +166,7 @@ def create_app(settings: Settings, *, channels: Iterable[OutboundChannel] = (),
     app.router.add_get("/neutral", neutral)
     webchat.setup(app)
     console.setup(app)
+    deadletters.setup(app)
     hooks.setup(app, settings, providers)
     return app
 

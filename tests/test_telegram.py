@@ -251,3 +251,32 @@ async def test_polling_mode_reads_updates_without_a_webhook(tmp_path: Path, data
     finally:
         await test_server.close()
         await fake.stop()
+
+
+async def test_refused_message_is_a_dead_letter_a_supervisor_can_retry(rig: TelegramRig) -> None:
+    await rig.server.add_staff("sara", role="supervisor")
+    await rig.server.add_staff("carl")
+    rig.fake.fail_next(400)
+    await rig.say("hej")
+    item = await _settled_outbox_item(rig.server)
+    assert item.state == "dead" and "BadRequest" in (item.last_error or "")
+
+    counsellor, supervisor = ConsoleClient(rig.server.url), ConsoleClient(rig.server.url)
+    try:
+        await counsellor.login("carl", PASSWORD)
+        async with counsellor.session.get(f"{rig.server.url}/api/console/outbox/dead") as r:
+            assert r.status == 403
+        await supervisor.login("sara", PASSWORD)
+        async with supervisor.session.get(f"{rig.server.url}/api/console/outbox/dead") as r:
+            [dead] = (await r.json())["dead"]
+        assert dead["channel"] == "telegram" and str(CHAT) not in json.dumps(dead)
+        url = f"{rig.server.url}/api/console/outbox/{dead['id']}/retry"
+        async with supervisor.session.post(url) as r:
+            assert r.status == 403, "no CSRF token"
+        async with supervisor.session.post(url, headers=supervisor._headers()) as r:
+            assert r.status == 200
+        [greeting] = await rig.fake.wait_for("sendMessage", 1)
+        assert "Vilket språk" in greeting["text"]
+    finally:
+        await counsellor.close()
+        await supervisor.close()
