@@ -30,6 +30,8 @@ class FakeProvider:
     """Shared by both fakes: a server on a free port that records calls and can fail on demand."""
 
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
+    """When each call arrived (monotonic clock), for benchmarks."""
     failures: list[Failure] = field(default_factory=list)
     server: TestServer | None = None
     port: int | None = None
@@ -48,6 +50,7 @@ class FakeProvider:
 
     async def _record(self, method: str, params: dict[str, Any]) -> None:
         self.calls.append((method, params))
+        self.times.append(time.monotonic())
         async with self.arrived:
             self.arrived.notify_all()
 

@@ -192,6 +192,8 @@ class OutboxItem(Base):
     state: Mapped[str] = mapped_column(String(8), default=OutboxState.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    leased_until: Mapped[datetime | None] = mapped_column(default=None)
+    """Set while a relay is sending the item: other workers and "provider is back" leave it alone."""
     last_error: Mapped[str | None] = mapped_column(String(255), default=None)
     provider_message_id: Mapped[str | None] = mapped_column(String(128), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -27,8 +27,12 @@ MAX_ATTEMPTS = 12
 BATCH = 50
 
 
+MAX_BACKOFF = 60
+
+
 def backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(2 ** attempts, 300))
+    """2, 4, 8 … seconds, at most a minute: a person should not wait long after a provider is back."""
+    return timedelta(seconds=min(2 ** attempts, MAX_BACKOFF))
 
 
 class OutboxRelay:
@@ -40,6 +44,8 @@ class OutboxRelay:
         self.idle_poll = idle_poll
         self._wake = asyncio.Event()
         self._stopping = False
+        self._failing: set[str] = set()
+        """Channels whose last delivery failed for a temporary reason."""
 
     def wake(self) -> None:
         self._wake.set()
@@ -82,7 +88,7 @@ class OutboxRelay:
             if retry_at is not None and index + 1 < len(items):
                 async with self.db.write() as session:
                     await session.execute(update(OutboxItem).where(
-                        OutboxItem.id.in_([i for i, _ in items[index + 1:]])).values(next_attempt_at=retry_at))
+                        OutboxItem.id.in_([i for i, _ in items[index + 1:]])).values(next_attempt_at=retry_at, leased_until=None))
                 return
 
     async def _lease(self) -> list[tuple[int, int, OutboundMessage | None]]:
@@ -104,7 +110,7 @@ class OutboxRelay:
                 .with_for_update(skip_locked=True, of=OutboxItem))).all()
             leased = []
             for item, text, meta, address in rows:
-                item.next_attempt_at = now + LEASE
+                item.next_attempt_at = item.leased_until = now + LEASE
                 plain = self.keyring.decrypt_address(address) if address else None
                 outbound = None if plain is None else OutboundMessage(
                     item.idempotency_key, item.channel, plain, text,
@@ -131,9 +137,19 @@ class OutboxRelay:
             if item is None:
                 return None
             now = utcnow()
+            item.leased_until = None
             if error is None:
                 item.state, item.sent_at, item.provider_message_id = OutboxState.SENT, now, provider_id
                 item.last_error = None
+                if item.channel in self._failing:
+                    # The provider is back: what waits in backoff for it goes now, not minutes later.
+                    self._failing.discard(item.channel)
+                    await session.execute(update(OutboxItem).where(
+                        OutboxItem.channel == item.channel, OutboxItem.state == OutboxState.PENDING,
+                        OutboxItem.next_attempt_at > now,
+                        OutboxItem.leased_until.is_(None) | (OutboxItem.leased_until < now))
+                        .values(next_attempt_at=now))
+                    self._wake.set()
                 return None
             item.attempts += 1
             item.last_error = error
@@ -141,6 +157,8 @@ class OutboxRelay:
                 item.state = OutboxState.DEAD
                 log.warning("outbox item dead-lettered", extra={"outbox": item_id, "attempts": item.attempts})
                 return None
+            if not permanent:
+                self._failing.add(item.channel)
             delay = timedelta(seconds=retry_after) if retry_after else backoff(item.attempts)
             item.next_attempt_at = now + delay
             log.info("outbox delivery failed; retrying", extra={"outbox": item_id, "attempts": item.attempts})

@@ -1,4 +1,4 @@
-"""channels: contact preferences for safe contact, a counsellor's phone for voice
+"""channels: contact preferences for safe contact, a counsellor's phone for voice, outbox leases
 
 Revision ID: 0002_channels
 Revises: 0001
@@ -19,9 +19,13 @@ def upgrade() -> None:
         batch.add_column(sa.Column("prefs", sa.JSON(), nullable=False, server_default="{}"))
     with op.batch_alter_table("staff_users") as batch:
         batch.add_column(sa.Column("phone", sa.String(length=32), nullable=True))
+    with op.batch_alter_table("outbox") as batch:
+        batch.add_column(sa.Column("leased_until", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("outbox") as batch:
+        batch.drop_column("leased_until")
     with op.batch_alter_table("staff_users") as batch:
         batch.drop_column("phone")
     with op.batch_alter_table("contacts") as batch:

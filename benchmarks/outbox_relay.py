@@ -1,0 +1,170 @@
+"""The outbox relay against the fake providers: messages per second it sustains draining a backlog,
+and what happens when a provider is down for a minute.
+
+    .venv/bin/python benchmarks/outbox_relay.py [--messages 300] [--down-seconds 60]
+
+Runs the real server (SQLite in a temporary folder) with Telegram and Twilio SMS pointed at the fake
+provider servers on 127.0.0.1, drives it through the signed webhooks as people would, and counts
+what reaches the fakes. Prints one line per figure, then one JSON object with all of them.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import secrets
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp.test_utils import TestServer
+from twilio.request_validator import RequestValidator
+
+from lotsa import logs
+from lotsa.app import create_app
+from lotsa.db import upgrade
+from lotsa.fake_providers import FakeProvider, FakeTelegram, FakeTwilio
+from lotsa.settings import load_settings
+
+PUBLIC = "https://lotsa.example.org"
+SECRET = "bench-secret-" + "z" * 20
+
+
+class Rig:
+    def __init__(self, folder: Path, **limits: Any) -> None:
+        self.folder = folder
+        self.limits = limits
+        self.telegram = FakeTelegram()
+        self.twilio = FakeTwilio()
+        self.server: TestServer | None = None
+        self.session: aiohttp.ClientSession | None = None
+        self.update_id = 0
+
+    async def __aenter__(self) -> Rig:
+        await self.telegram.start()
+        await self.twilio.start()
+        database = f"sqlite+aiosqlite:///{self.folder / f'{uuid.uuid4().hex}.db'}"
+        await asyncio.to_thread(upgrade, database)
+        settings = load_settings(overrides={
+            "database_url": database, "data_dir": str(self.folder), "secret_key": secrets.token_hex(24),
+            "public_url": PUBLIC, "telegram_token": self.telegram.token, "telegram_webhook_secret": SECRET,
+            "telegram_api_url": self.telegram.url, "twilio_account_sid": self.twilio.account_sid,
+            "twilio_auth_token": self.twilio.auth_token, "twilio_from_number": "+46766860000",
+            "twilio_api_url": self.twilio.url, **self.limits})
+        self.server = TestServer(create_app(settings, relay_poll=0.2), host="127.0.0.1")
+        await self.server.start_server()
+        self.session = aiohttp.ClientSession()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.session is not None and self.server is not None
+        await self.session.close()
+        await self.server.close()
+        await self.telegram.stop()
+        await self.twilio.stop()
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return str(self.server.make_url("")).rstrip("/")
+
+    async def telegram_first_message(self, chat: int) -> None:
+        assert self.session is not None
+        self.update_id += 1
+        update = {"update_id": self.update_id, "message": {
+            "message_id": 1, "date": int(time.time()), "chat": {"id": chat, "type": "private"},
+            "from": {"id": chat, "is_bot": False, "first_name": "A"}, "text": "hej"}}
+        async with self.session.post(f"{self.url}/hooks/telegram", json=update,
+                                     headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}) as r:
+            assert r.status == 200, r.status
+
+    async def sms_first_message(self, number: int) -> None:
+        assert self.session is not None
+        params = {"MessageSid": "SM" + uuid.uuid4().hex, "From": f"+4670{number:07d}", "To": "+46766860000",
+                  "Body": "hej", "AccountSid": self.twilio.account_sid}
+        signature = RequestValidator(self.twilio.auth_token).compute_signature(PUBLIC + "/hooks/twilio/sms", params)
+        async with self.session.post(f"{self.url}/hooks/twilio/sms", data=params,
+                                     headers={"X-Twilio-Signature": signature}) as r:
+            assert r.status == 200, r.status
+
+
+async def _wait_count(count: Any, target: int, timeout: float) -> float:
+    """Seconds until count() reaches target (monotonic clock), or raise."""
+    deadline = time.monotonic() + timeout
+    while count() < target:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"only {count()} of {target} delivered")
+        await asyncio.sleep(0.02)
+    return time.monotonic()
+
+
+async def throughput(folder: Path, channel: str, messages: int, **limits: Any) -> float:
+    """Messages per second the relay delivers from a backlog: people write while the provider is
+    down, then it comes back and the relay drains the outbox (first to last delivery)."""
+    async with Rig(folder, **limits) as rig:
+        fake: FakeProvider = rig.telegram if channel == "telegram" else rig.twilio
+        send = rig.telegram_first_message if channel == "telegram" else rig.sms_first_message
+        await fake.stop()
+        for batch in range(0, messages, 20):
+            await asyncio.gather(*(send(100_000 + i) for i in range(batch, min(batch + 20, messages))))
+        await asyncio.sleep(1)
+        await fake.start()
+        sent = "sendMessage" if channel == "telegram" else "message"
+        await _wait_count(lambda: len(fake.sent(sent)), messages, timeout=messages * 5 + 120)
+        return (messages - 1) / max(fake.times[-1] - fake.times[len(fake.times) - messages], 1e-6)
+
+
+async def outage(folder: Path, down_seconds: float, per_second: float = 1.0) -> dict[str, float]:
+    """Telegram is down for `down_seconds` while people keep writing; then it comes back."""
+    async with Rig(folder) as rig:
+        await rig.telegram.stop()
+        written = 0
+        started = time.monotonic()
+        while time.monotonic() - started < down_seconds:
+            await rig.telegram_first_message(200_000 + written)
+            written += 1
+            await asyncio.sleep(1 / per_second)
+        await rig.telegram.start()
+        back = time.monotonic()
+        done = await _wait_count(lambda: len(rig.telegram.sent("sendMessage")), written, timeout=300)
+        await asyncio.sleep(2)
+        per_chat = Counter(int(m["chat_id"]) for m in rig.telegram.sent("sendMessage"))
+        return {"written_while_down": written, "delivered": len(per_chat),
+                "duplicates": sum(n - 1 for n in per_chat.values()),
+                "seconds_until_all_delivered_after_recovery": round(done - back, 2)}
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    logs.configure("WARNING")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        figures: dict[str, Any] = {}
+        raw = {"telegram_per_second": 10_000.0, "telegram_per_chat_per_second": 10_000.0}
+        figures["telegram_msgs_per_s_raw"] = round(await throughput(folder, "telegram", args.messages, **raw), 1)
+        print(f"telegram, limits lifted: {figures['telegram_msgs_per_s_raw']} messages/s", flush=True)
+        figures["telegram_msgs_per_s_limited"] = round(await throughput(folder, "telegram", args.messages), 1)
+        print(f"telegram, default limit 30/s: {figures['telegram_msgs_per_s_limited']} messages/s", flush=True)
+        figures["sms_msgs_per_s_raw"] = round(await throughput(
+            folder, "sms", args.messages, twilio_segments_per_second=10_000.0), 1)
+        print(f"sms, limits lifted: {figures['sms_msgs_per_s_raw']} messages/s", flush=True)
+        figures["sms_msgs_per_s_limited"] = round(await throughput(
+            folder, "sms", args.sms_limited_messages, twilio_segments_per_second=1.0), 2)
+        print(f"sms, default 1 segment/s per number: {figures['sms_msgs_per_s_limited']} messages/s", flush=True)
+        figures["outage"] = await outage(folder, args.down_seconds)
+        print(f"telegram down {args.down_seconds:.0f} s: {json.dumps(figures['outage'])}", flush=True)
+    return figures
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=300)
+    parser.add_argument("--sms-limited-messages", type=int, default=10)
+    parser.add_argument("--down-seconds", type=float, default=60.0)
+    result = asyncio.run(main(parser.parse_args()))
+    print(json.dumps(result))
+    sys.exit(0)
