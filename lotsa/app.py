@@ -23,6 +23,7 @@ from lotsa.db import Database, head_revision
 from lotsa.events import EventBus
 from lotsa.outbox import OutboxRelay
 from lotsa.pipeline import Pipeline, TriageScripts
+from lotsa.retention import run_periodically
 from lotsa.settings import ConfigError, Settings
 from triage.assess import Assessor
 from triage.script import load_scripts
@@ -135,11 +136,15 @@ def create_app(settings: Settings, *, channels: Iterable[OutboundChannel] = (),
             app[appkeys.OUTBOX] = relay
             await asyncio.gather(*(p.start() for p in providers))
             task = asyncio.create_task(relay.run(), name="outbox-relay")
+            retention = asyncio.create_task(run_periodically(
+                db, timedelta(minutes=settings.purge_interval_minutes), settings.retention_days,
+                settings.reply_address_grace_hours), name="retention")
             stop_polling = asyncio.Event()
             polling = [asyncio.create_task(telegram.poll(p, stop_polling), name="telegram-polling")
                        for p in providers if isinstance(p, telegram.TelegramChannel) and settings.telegram_polling]
             yield
             stop_polling.set()
+            retention.cancel()
             for poller in polling:
                 poller.cancel()
             relay.stop()
@@ -147,7 +152,7 @@ def create_app(settings: Settings, *, channels: Iterable[OutboundChannel] = (),
                 await asyncio.wait_for(task, 10)
             except TimeoutError:
                 log.warning("outbox relay did not finish its round in time")
-            await asyncio.gather(*polling, return_exceptions=True)
+            await asyncio.gather(*polling, retention, return_exceptions=True)
             await asyncio.gather(*(p.close() for p in providers), return_exceptions=True)
             events.close()
         finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import json
 import logging
 import sys
 from pathlib import Path
@@ -77,6 +78,25 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_purge(args: argparse.Namespace) -> int:
+    from lotsa.db import Database
+    from lotsa.retention import purge
+
+    settings = _settings(args)
+
+    async def run() -> dict[str, int]:
+        db = Database(settings.effective_database_url)
+        try:
+            report = await purge(db, retention_days=settings.retention_days,
+                                 reply_address_grace_hours=settings.reply_address_grace_hours)
+        finally:
+            await db.close()
+        return report.as_dict()
+
+    print(json.dumps(asyncio.run(run())))
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from lotsa import bench
 
@@ -98,6 +118,9 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--telegram-polling", action="store_true",
                        help="development: fetch Telegram updates instead of receiving webhooks")
     serve.set_defaults(func=cmd_serve)
+
+    purge = with_config(sub.add_parser("purge", help="apply the retention policy now"))
+    purge.set_defaults(func=cmd_purge)
 
     demo = sub.add_parser("demo", help="run the service on a fresh SQLite file with demo data")
     demo.add_argument("--config", type=Path)

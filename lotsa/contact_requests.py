@@ -91,6 +91,7 @@ class ContactRequests:
                 conversation.triage = {k: triage[k] for k in KEPT_FOR_STATISTICS if k in triage} | {
                     "erased_by_contact": True}
                 conversation.triage_state = {}
+                conversation.purged_at = now
                 if conversation.state != ConversationState.CLOSED:
                     conversation.state = ConversationState.CLOSED
                     conversation.closed_at = now

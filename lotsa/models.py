@@ -156,6 +156,8 @@ class Conversation(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(default=None)
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
     last_message_at: Mapped[datetime] = mapped_column(default=utcnow)
+    purged_at: Mapped[datetime | None] = mapped_column(default=None)
+    """When the transcript was erased and the row reduced to anonymous statistics."""
 
     __table_args__ = (
         Index("ix_conversations_queue_order", "state", "risk_rank", "queued_at"),

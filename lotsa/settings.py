@@ -52,6 +52,11 @@ class Settings(BaseModel):
     """Development: fetch updates from Telegram instead of receiving webhooks."""
     telegram_per_chat_per_second: float = Field(default=1.0, gt=0)
     telegram_per_second: float = Field(default=30.0, gt=0)
+    retention_days: int = Field(default=30, ge=1)
+    """Transcripts are erased this many days after a conversation's last message."""
+    reply_address_grace_hours: int = Field(default=24, ge=0)
+    """How long the encrypted reply address is kept after a person's last conversation closed."""
+    purge_interval_minutes: int = Field(default=60, ge=1)
     phone_region: str = "SE"
     """The country a phone number without a country code belongs to (before keyed hashing)."""
     safe_contact_after_minutes: int = Field(default=30, ge=0)

@@ -1,4 +1,5 @@
-"""channels: contact preferences for safe contact, a counsellor's phone for voice, outbox leases
+"""channels: contact preferences for safe contact, a counsellor's phone for voice, outbox leases,
+retention marks
 
 Revision ID: 0002_channels
 Revises: 0001
@@ -21,9 +22,13 @@ def upgrade() -> None:
         batch.add_column(sa.Column("phone", sa.String(length=32), nullable=True))
     with op.batch_alter_table("outbox") as batch:
         batch.add_column(sa.Column("leased_until", sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("conversations") as batch:
+        batch.add_column(sa.Column("purged_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("conversations") as batch:
+        batch.drop_column("purged_at")
     with op.batch_alter_table("outbox") as batch:
         batch.drop_column("leased_until")
     with op.batch_alter_table("staff_users") as batch:

@@ -1,0 +1,106 @@
+"""The retention policy: what Lotsa forgets, and when.
+
+- A conversation with nothing new for `retention_days` is closed (if it was not) and reduced to the
+  anonymous statistics it feeds: its transcript and outbox are deleted, its triage keeps only
+  group, flags, risk, needs, language, queue and outcome.
+- The encrypted reply address of a person without an open conversation is erased once their last
+  conversation has been closed for `reply_address_grace_hours`.
+- A pseudonymous contact not seen for `retention_days` is unlinked (its key replaced by a random
+  one), so a person writing again later is not recognised.
+
+`lotsa purge` applies it now; the service applies it every `purge_interval_minutes`.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, exists, select
+
+from lotsa.contact_requests import KEPT_FOR_STATISTICS
+from lotsa.db import Database
+from lotsa.models import Contact, Conversation, ConversationState, Message, OutboxItem, utcnow
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+
+
+@dataclass
+class PurgeReport:
+    conversations_reduced: int = 0
+    messages_deleted: int = 0
+    reply_addresses_erased: int = 0
+    contacts_unlinked: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+async def purge(db: Database, *, retention_days: int, reply_address_grace_hours: int,
+                now: datetime | None = None) -> PurgeReport:
+    now = now or utcnow()
+    report = PurgeReport()
+    cutoff = now - timedelta(days=retention_days)
+    while True:
+        async with db.write() as session:
+            old = (await session.execute(
+                select(Conversation).where(Conversation.last_message_at < cutoff,
+                                           Conversation.purged_at.is_(None))
+                .order_by(Conversation.id).limit(BATCH).with_for_update())).scalars().all()
+            if not old:
+                break
+            ids = [c.id for c in old]
+            await session.execute(delete(OutboxItem).where(OutboxItem.conversation_id.in_(ids)))
+            deleted = await session.execute(delete(Message).where(Message.conversation_id.in_(ids)))
+            report.messages_deleted += int(deleted.rowcount or 0)
+            for conversation in old:
+                triage = conversation.triage or {}
+                conversation.triage = {k: triage[k] for k in (*KEPT_FOR_STATISTICS, "outcome") if k in triage}
+                conversation.triage_state = {}
+                conversation.purged_at = now
+                if conversation.state != ConversationState.CLOSED:
+                    conversation.state = ConversationState.CLOSED
+                    conversation.closed_at = now
+            report.conversations_reduced += len(old)
+
+    grace_cutoff = now - timedelta(hours=reply_address_grace_hours)
+    async with db.write() as session:
+        still_open = exists().where(Conversation.contact_id == Contact.id,
+                                    Conversation.state != ConversationState.CLOSED)
+        recently_closed = exists().where(Conversation.contact_id == Contact.id,
+                                         Conversation.closed_at >= grace_cutoff)
+        holders = (await session.execute(
+            select(Contact).where(Contact.reply_address.is_not(None), ~still_open, ~recently_closed)
+            .with_for_update())).scalars().all()
+        for contact in holders:
+            contact.reply_address = None
+        report.reply_addresses_erased = len(holders)
+
+        stale = (await session.execute(
+            select(Contact).where(Contact.last_seen_at < cutoff, ~Contact.key.contains(":"),
+                                  ~still_open).with_for_update())).scalars().all()
+        for contact in stale:
+            contact.key = f"unlinked:{secrets.token_hex(16)}"
+            contact.reply_address = None
+            contact.prefs = {}
+        report.contacts_unlinked = len(stale)
+    if any(asdict(report).values()):
+        log.info("retention applied", extra=report.as_dict())
+    return report
+
+
+async def run_periodically(db: Database, interval: timedelta, retention_days: int,
+                           reply_address_grace_hours: int) -> None:
+    """The background task: apply the policy now and then; a failed round is logged and retried."""
+    while True:
+        try:
+            await purge(db, retention_days=retention_days, reply_address_grace_hours=reply_address_grace_hours)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("retention round failed; trying again later")
+        await asyncio.sleep(interval.total_seconds())
