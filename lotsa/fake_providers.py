@@ -68,7 +68,7 @@ class FakeProvider:
     async def start(self) -> str:
         """Listen (again, on the same port after `stop`); returns the base URL."""
         self.server = TestServer(self._app(), host="127.0.0.1", port=self.port or 0)
-        await self.server.start_server()
+        await self.server.start_server(access_log=None)
         self.port = self.server.port
         return self.url
 
