@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+from datetime import timedelta
 
 import phonenumbers
 from aiohttp import ClientError, web
@@ -136,13 +137,32 @@ class SmsChannel(ProviderChannel):
     async def send(self, message: OutboundMessage) -> str | None:
         if self.client is None or not self.from_number:
             raise DeliveryError("the SMS channel has no client or no sending number yet")
+        parts = split_text(render(message.text, message.choices), MAX_BODY)
+        delivered = await self._delivered(message) if message.in_doubt_since else {}
         sids = []
-        for part in split_text(render(message.text, message.choices), MAX_BODY):
+        for part in parts:
+            if part in delivered:
+                sids.append(delivered.pop(part))
+                continue
             limiter = self.per_number.limit(self.from_number)
             for _ in range(segments(part)):
                 await limiter.acquire()
             sids.append(await self._create(message.address, part))
         return ",".join(sids)
+
+    async def _delivered(self, message: OutboundMessage) -> dict[str, str]:
+        """After an interrupted send: which parts Twilio already has (body → sid), so a restart
+        never texts the person twice. Twilio's message list is the only witness."""
+        assert self.client is not None and message.in_doubt_since is not None
+        try:
+            recent = await self.client.messages.list_async(to=message.address, from_=self.from_number, limit=20)
+        except TwilioRestException as e:
+            raise DeliveryError(f"twilio answered {e.status} to the delivery check") from None
+        except (TwilioException, ClientError, TimeoutError, OSError) as e:
+            raise DeliveryError(f"twilio unreachable: {type(e).__name__}") from None
+        since = message.in_doubt_since - timedelta(seconds=5)
+        return {m.body: str(m.sid) for m in recent
+                if m.body is not None and (m.date_created is None or m.date_created >= since)}
 
     async def _create(self, to: str, body: str) -> str:
         assert self.client is not None

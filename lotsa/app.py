@@ -124,7 +124,8 @@ def create_app(settings: Settings, *, channels: Iterable[OutboundChannel] = (),
             await scripts.publish(db)
             assessor = await asyncio.get_running_loop().run_in_executor(None, load_assessor, settings.config_dir)
             events = EventBus()
-            relay = OutboxRelay(db, keyring, outbound, idle_poll=relay_poll)
+            relay = OutboxRelay(db, keyring, outbound, idle_poll=relay_poll,
+                                lease=timedelta(seconds=settings.outbox_lease_seconds))
             pipeline = Pipeline(db, events, scripts, queues, keyring, assessor, outbox_channels=outbound,
                                 max_chars=settings.max_message_chars, on_outbox=relay.wake,
                                 safe_contact_channels=SAFE_CONTACT_CHANNELS & set(outbound),

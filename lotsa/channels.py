@@ -49,6 +49,9 @@ class OutboundMessage:
     address: str
     text: str
     choices: tuple[tuple[str, str], ...] = ()
+    in_doubt_since: datetime | None = None
+    """An earlier attempt began at this time and never finished (the service was killed mid-send):
+    a channel that can ask its provider what was delivered does so before sending again."""
 
 
 class DeliveryError(Exception):

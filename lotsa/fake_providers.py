@@ -12,6 +12,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from typing import Any
 
 from aiohttp import web
@@ -162,10 +163,13 @@ class FakeTwilio(FakeProvider):
 
     account_sid: str = "AC" + "0" * 32
     auth_token: str = "test-auth-token"
+    hang_seconds: float = 0.0
+    """Take a message, then wait this long before answering (to kill the sender mid-request)."""
 
     def _app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", self._messages)
+        app.router.add_get("/2010-04-01/Accounts/{sid}/Messages.json", self._list_messages)
         app.router.add_post("/2010-04-01/Accounts/{sid}/Calls.json", self._calls)
         app.router.add_post("/2010-04-01/Accounts/{sid}/Calls/{call}.json", self._call_update)
         return app
@@ -190,11 +194,27 @@ class FakeTwilio(FakeProvider):
         if refused is not None:
             return refused
         params = {k: str(v) for k, v in (await request.post()).items()}
-        sid = "SM" + uuid.uuid4().hex
-        await self._record("message", {**params, "sid": sid})
-        return web.json_response({"sid": sid, "account_sid": self.account_sid, "to": params.get("To"),
-                                  "from": params.get("From"), "body": params.get("Body"), "status": "queued",
-                                  "num_segments": "1", "direction": "outbound-api"}, status=201)
+        message = {**params, "sid": "SM" + uuid.uuid4().hex, "date_created": formatdate(usegmt=True)}
+        await self._record("message", message)
+        if self.hang_seconds:
+            await asyncio.sleep(self.hang_seconds)
+        return web.json_response(self._resource(message), status=201)
+
+    async def _list_messages(self, request: web.Request) -> web.Response:
+        refused = await self._guard(request)
+        if refused is not None:
+            return refused
+        found = [m for name, m in reversed(self.calls) if name == "message"
+                 and m.get("To") == request.query.get("To", m.get("To"))
+                 and m.get("From") == request.query.get("From", m.get("From"))]
+        size = int(request.query.get("PageSize", "50"))
+        return web.json_response({"messages": [self._resource(m) for m in found[:size]], "next_page_uri": None,
+                                  "page": 0, "page_size": size, "uri": request.path_qs})
+
+    def _resource(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"sid": params["sid"], "account_sid": self.account_sid, "to": params.get("To"),
+                "from": params.get("From"), "body": params.get("Body"), "status": "sent",
+                "date_created": params["date_created"], "num_segments": "1", "direction": "outbound-api"}
 
     async def _calls(self, request: web.Request) -> web.Response:
         refused = await self._guard(request)

@@ -37,11 +37,12 @@ def backoff(attempts: int) -> timedelta:
 
 class OutboxRelay:
     def __init__(self, db: Database, keyring: Keyring, channels: Mapping[str, OutboundChannel],
-                 idle_poll: float = 1.0) -> None:
+                 idle_poll: float = 1.0, lease: timedelta = LEASE) -> None:
         self.db = db
         self.keyring = keyring
         self.channels = dict(channels)
         self.idle_poll = idle_poll
+        self.lease = lease
         self._wake = asyncio.Event()
         self._stopping = False
         self._failing: set[str] = set()
@@ -110,11 +111,14 @@ class OutboxRelay:
                 .with_for_update(skip_locked=True, of=OutboxItem))).all()
             leased = []
             for item, text, meta, address in rows:
-                item.next_attempt_at = item.leased_until = now + LEASE
+                in_doubt = item.leased_until - self.lease if item.leased_until is not None else None
+                if in_doubt is not None:
+                    log.warning("outbox item in doubt after an interrupted send", extra={"outbox": item.id})
+                item.next_attempt_at = item.leased_until = now + self.lease
                 plain = self.keyring.decrypt_address(address) if address else None
                 outbound = None if plain is None else OutboundMessage(
                     item.idempotency_key, item.channel, plain, text,
-                    tuple(tuple(c) for c in meta.get("choices", ())))
+                    tuple(tuple(c) for c in meta.get("choices", ())), in_doubt_since=in_doubt)
                 leased.append((item.conversation_id, item.id, outbound))
         return leased
 
@@ -147,7 +151,7 @@ class OutboxRelay:
                     await session.execute(update(OutboxItem).where(
                         OutboxItem.channel == item.channel, OutboxItem.state == OutboxState.PENDING,
                         OutboxItem.next_attempt_at > now,
-                        OutboxItem.leased_until.is_(None) | (OutboxItem.leased_until < now))
+                        OutboxItem.leased_until.is_(None))
                         .values(next_attempt_at=now))
                     self._wake.set()
                 return None
