@@ -13,7 +13,7 @@ from aiohttp import WSCloseCode, web
 
 from bot import hooks, telegram, twilio_sms, webchat
 from bot.hooks import ProviderChannel
-from handoff import console, deadletters
+from handoff import blocks, console, deadletters
 from handoff.queues import QueueDirectory
 from lotsa import appkeys, logs
 from lotsa.auth import SessionTimes
@@ -129,7 +129,8 @@ def create_app(settings: Settings, *, channels: Iterable[OutboundChannel] = (),
             pipeline = Pipeline(db, events, scripts, queues, keyring, assessor, outbox_channels=outbound,
                                 max_chars=settings.max_message_chars, on_outbox=relay.wake,
                                 safe_contact_channels=SAFE_CONTACT_CHANNELS & set(outbound),
-                                safe_contact_after=timedelta(minutes=settings.safe_contact_after_minutes))
+                                safe_contact_after=timedelta(minutes=settings.safe_contact_after_minutes),
+                                messages_per_minute=settings.contact_messages_per_minute)
             for channel in outbound.values():
                 if hasattr(channel, "pipeline"):
                     channel.pipeline = pipeline
@@ -173,6 +174,7 @@ def create_app(settings: Settings, *, channels: Iterable[OutboundChannel] = (),
     webchat.setup(app)
     console.setup(app)
     deadletters.setup(app)
+    blocks.setup(app)
     hooks.setup(app, settings, providers)
     return app
 

@@ -97,6 +97,8 @@ class Contact(Base):
     reply_address: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     prefs: Mapped[dict[str, Any]] = mapped_column(default=dict)
     """What the person chose for safe contact: an encrypted code word, a quiet time window."""
+    blocked_until: Mapped[datetime | None] = mapped_column(default=None)
+    """A supervisor blocked this pseudonymous contact (abuse) until then."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
 

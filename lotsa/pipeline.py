@@ -120,8 +120,8 @@ class Pipeline(ContactRequests):
     def __init__(self, db: Database, events: EventBus, scripts: TriageScripts, queues: QueueDirectory,
                  keyring: Keyring, assessor: Assessor, *, outbox_channels: Iterable[str] = (),
                  max_chars: int = 4000, on_outbox: Callable[[], None] | None = None,
-                 safe_contact_channels: Iterable[str] = (), safe_contact_after: timedelta = timedelta(minutes=30)
-                 ) -> None:
+                 safe_contact_channels: Iterable[str] = (), safe_contact_after: timedelta = timedelta(minutes=30),
+                 messages_per_minute: int = 30) -> None:
         self.db = db
         self.assessor = assessor
         self.events = events
@@ -133,6 +133,7 @@ class Pipeline(ContactRequests):
         self.on_outbox = on_outbox or (lambda: None)
         self.safe_contact_channels = set(safe_contact_channels)
         self.safe_contact_after = safe_contact_after
+        self.messages_per_minute = messages_per_minute
 
     def check_text(self, text: str) -> str:
         text = text.replace("\r\n", "\n").strip()
@@ -181,6 +182,7 @@ class Pipeline(ContactRequests):
             contact = Contact(key=msg.contact_key, channel=msg.channel)
             session.add(contact)
             await session.flush()
+        await self._check_contact_may_write(session, contact)
         contact.last_seen_at = utcnow()
         if msg.reply_address is not None:
             contact.reply_address = self.keyring.encrypt_address(msg.reply_address)
@@ -254,6 +256,21 @@ class Pipeline(ContactRequests):
                                      OutboxItem.state.in_([OutboxState.HELD, OutboxState.PENDING]))
             .values(state=OutboxState.PENDING, next_attempt_at=utcnow()))
         return int(result.rowcount or 0)
+
+    async def _check_contact_may_write(self, session: AsyncSession, contact: Contact) -> None:
+        """A blocked contact is refused; so is a flood (more than `messages_per_minute`)."""
+        now = utcnow()
+        if contact.blocked_until is not None and contact.blocked_until > now:
+            raise MessageRefused("blocked", "")
+        if contact.id is None:
+            return
+        recent = await session.scalar(
+            select(func.count(Message.id)).join(Conversation, Message.conversation_id == Conversation.id)
+            .where(Conversation.contact_id == contact.id, Message.direction == "in",
+                   Message.created_at > now - timedelta(minutes=1)))
+        if (recent or 0) >= self.messages_per_minute:
+            log.warning("contact flooding; message refused", extra={"contact": contact.id})
+            raise MessageRefused("rate", "You are sending very fast. Wait a minute and write again.")
 
     def _choice_label(self, runner: TriageRunner, conversation: Conversation, msg: InboundMessage) -> str:
         prompt = runner.prompt_for(conversation.triage_state) if conversation.triage_state.get("step") else None

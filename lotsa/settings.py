@@ -52,6 +52,8 @@ class Settings(BaseModel):
     """Development: fetch updates from Telegram instead of receiving webhooks."""
     telegram_per_chat_per_second: float = Field(default=1.0, gt=0)
     telegram_per_second: float = Field(default=30.0, gt=0)
+    contact_messages_per_minute: int = Field(default=30, ge=1)
+    """Flood protection: more messages than this from one person in a minute are refused."""
     outbox_lease_seconds: int = Field(default=60, ge=1)
     """How long a send may take before another worker (or a restarted one) may take the item over."""
     retention_days: int = Field(default=30, ge=1)

@@ -1,5 +1,5 @@
 """channels: contact preferences for safe contact, a counsellor's phone for voice, outbox leases,
-retention marks
+retention marks, contact blocks
 
 Revision ID: 0002_channels
 Revises: 0001
@@ -18,6 +18,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("contacts") as batch:
         batch.add_column(sa.Column("prefs", sa.JSON(), nullable=False, server_default="{}"))
+        batch.add_column(sa.Column("blocked_until", sa.DateTime(timezone=True), nullable=True))
     with op.batch_alter_table("staff_users") as batch:
         batch.add_column(sa.Column("phone", sa.String(length=32), nullable=True))
     with op.batch_alter_table("outbox") as batch:
@@ -34,4 +35,5 @@ def downgrade() -> None:
     with op.batch_alter_table("staff_users") as batch:
         batch.drop_column("phone")
     with op.batch_alter_table("contacts") as batch:
+        batch.drop_column("blocked_until")
         batch.drop_column("prefs")
