@@ -85,6 +85,9 @@ class Assessor:
                 if cats.get(f"flag:{flag}", 0.0) >= FLAG_THRESHOLDS[flag] and flag not in flags:
                     flags.add(flag)
                     words.append(f"({flag}: model {cats[f'flag:{flag}']:.2f})")
+            if "minor" in flags and found.exchange and "trafficking" not in flags:
+                flags.add("trafficking")
+                words.append(f"minor + {found.exchange[0]}")
             needs = {n for n in NEEDS if cats.get(f"need:{n}", 0.0) >= NEED_THRESHOLD}
             if language is not None and language not in HOTLINE_LANGUAGES:
                 needs.add("interpreter")
