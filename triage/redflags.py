@@ -15,11 +15,21 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from triage.phrases import PhraseSet
-from triage.redflag_phrases import EXCHANGE, IDIOMS, PHRASES, SUBSTRINGS, THREAT, URGENT
+from triage.redflag_phrases import (
+    EXCHANGE,
+    IDIOMS,
+    PHRASES,
+    SUBSTRINGS,
+    SUICIDE_MEANS,
+    SUICIDE_SIGNS,
+    SUICIDE_WEAK,
+    THREAT,
+    URGENT,
+)
 
 NEGATORS = frozenset({
     "inte", "ej", "aldrig", "ingen", "inget", "not", "never", "no", "dont", "don't", "nobody", "noone", "isnt",
-    "isn't", "wasnt", "arent", "nimeni", "niciodata", "не", "никой", "никога", "нет", "ні", "nunca",
+    "isn't", "wasnt", "arent", "inga", "niciun", "nicio", "никакви", "nimeni", "niciodata", "не", "никой", "никога", "нет", "ні", "nunca",
     "nadie", "nie", "nigdy", "ne", "pas", "jamais", "nao", "nicht", "kein", "keine", "nem", "لا", "ليس",
 })
 NEGATION_WINDOW = 3
@@ -29,6 +39,9 @@ LONG_AGO = frozenset({("ar", "sen"), ("ar", "sedan"), ("years", "ago"), ("year",
                       ("forra", "aret"), ("last", "year"), ("anul", "trecut"), ("миналата", "година"),
                       ("when", "i"), ("nar", "jag"), ("as", "a"), ("som", "tonaring"), ("i", "tonaren")})
 """Next to a suicide phrase these place it in the past ("försökte ta livet av mig för 3 år sen")."""
+AGAIN = frozenset({"igen", "again", "iar", "пак", "still", "fortfarande", "inca", "още", "tonight", "ikvall", "inatt",
+                   "diseara", "довечера"})
+"""Next to a past time, these bring the matter back to now ("tried two years ago and will again tonight")."""
 LONG_AGO_STARTS = frozenset({"acum", "преди"})
 LONG_AGO_UNITS = frozenset({"ani", "години", "godini"})
 SENTENCE_END = frozenset({".", "!", "?", ";", ":", "\n", "..", "...", "!!", "??", ",", "-", "–"})
@@ -125,8 +138,9 @@ class RedFlagRules:
     def __init__(self, nlp: Language) -> None:
         labelled = {flag: [p for ps in by_language.values() for p in ps] for flag, by_language in PHRASES.items()}
         exchange = [p for ps in EXCHANGE.values() for p in ps]
+        labelled["suicide"] = labelled["suicide"] + SUICIDE_SIGNS
         self.matcher = PhraseSet(nlp, {**labelled, "urgent": URGENT, "threat": THREAT, "exchange": exchange,
-                                       "idiom": IDIOMS})
+                                       "idiom": IDIOMS, "weak": SUICIDE_WEAK, "means": SUICIDE_MEANS})
 
     def find(self, doc: Doc, language: str | None = None) -> Flags:
         """Flags in a folded doc. In Romanian "nu" means "not" (a negation, never "now")."""
@@ -141,7 +155,7 @@ class RedFlagRules:
                 continue
             if label in ("suicide", "immediate_danger") and _inside(idioms, start, end):
                 continue
-            if label == "suicide" and _long_ago(lowered, start, end):
+            if label in ("suicide", "trafficking") and _long_ago(lowered, start, end):
                 continue
             if label == "immediate_danger" and _over(lowered, start, end):
                 continue
@@ -149,7 +163,7 @@ class RedFlagRules:
                 continue
             if label == "exchange":
                 found.exchange.append(doc[start:end].text)
-            elif label in ("urgent", "threat"):
+            elif label in ("urgent", "threat", "weak", "means"):
                 signals.append((start, end, label))
             else:
                 found.add(label, doc[start:end].text)
@@ -158,6 +172,7 @@ class RedFlagRules:
         if urgent and threats:
             (us, ue), (ts, te) = urgent[0], threats[0]
             found.add("immediate_danger", f"{doc[us:ue].text} + {doc[ts:te].text}")
+        _unspoken_suicide(found, doc, signals)
         if "immediate_danger" in found.flags and JOKE_MARKERS & set(lowered):
             found.flags.discard("immediate_danger")
         for flag, substrings in SUBSTRINGS.items():
@@ -221,6 +236,12 @@ class RedFlagRules:
 
 PAST_TIME = frozenset({"yesterday", "igar", "ago", "ieri", "вчера", "aseara", "forra", "forrgar", "tidigare",
                        "earlier", "innan", "before", "sedan", "ayer", "wczoraj", "hier"})
+CONJUNCTIONS = frozenset({"да", "att", "i", "you", "he", "she", "han", "hon", "sa", "ca"})
+"""After these, "before" starts a clause ("преди да тръгна", "before he comes"): no time in the past."""
+SAFE_NOW = frozenset({("ok", "now"), ("okay", "now"), ("fine", "now"), ("safe", "now"), ("bra", "nu"), ("okej", "nu"),
+                      ("trygg", "nu"), ("съм", "добре"), ("sunt", "bine"), ("in", "siguranta"), ("i", "sakerhet")})
+"""Said next to violence, these tell it is over ("strangled me last night, I'm ok now")."""
+PRESENT_PLACES = frozenset({"utanfor", "outside", "afara", "отвън", "usa", "usii", "dorren", "door", "вратата"})
 PAST_WORDS = frozenset({"forra", "julas", "преди", "миналата", "миналия", "aseara", "trecuta", "trecut", "was"})
 URGENT_WORDS = frozenset({"nu", "now", "tonight", "ikvall", "inatt", "acum", "сега", "довечера", "igen", "again",
                           "iar", "пак", "still", "fortfarande", "inca", "още", "rn"})
@@ -249,14 +270,26 @@ def _born_under_18(lowered: list[str], this_year: int | None = None) -> list[tup
     return found
 
 
+def _unspoken_suicide(found: Flags, doc: Doc, signals: list[tuple[int, int, str]]) -> None:
+    """Two weak signs of suicide ("I've decided", "sorry for everything"), or one with a means or a time."""
+    weak = [doc[s:e].text for s, e, label in signals if label == "weak"]
+    means = [doc[s:e].text for s, e, label in signals if label == "means"]
+    if len(set(weak)) >= 2 or (weak and means):
+        found.add("suicide", " + ".join(sorted(set(weak))[:2] + means[:1]))
+
+
 def _over(lowered: list[str], start: int, end: int) -> bool:
     """Violence told as past ("ме би преди десетина дни", "strangled me last night"), with nothing urgent by it."""
     window = _sentence(lowered, start, end, 8)
-    if any(t in URGENT_WORDS for t in window):
-        return False
-    if any(t in PAST_TIME or t in PAST_WORDS for t in window):
+    pairs = list(zip(window, window[1:], strict=False))
+    if any(pair in SAFE_NOW for pair in pairs):
         return True
-    return any(a == "last" and b in PAST_PERIODS for a, b in zip(window, window[1:], strict=False))
+    if any(t in URGENT_WORDS or t in PRESENT_PLACES for t in window):
+        return False
+    if any((t in PAST_TIME or t in PAST_WORDS) and nxt not in CONJUNCTIONS
+           for t, nxt in zip(window, window[1:] + [""], strict=True)):
+        return True
+    return any(a == "last" and b in PAST_PERIODS for a, b in pairs)
 
 
 def _duration(before: list[str], after: str) -> bool:
@@ -279,6 +312,8 @@ def _long_ago(lowered: list[str], start: int, end: int, this_year: int | None = 
     """A suicide phrase said of a time long past: "years ago", "acum 2 ani", "in 2019"."""
     year = this_year or date.today().year
     window = _sentence(lowered, start, end, 8)
+    if any(t in AGAIN for t in window):
+        return False
     if any(pair in LONG_AGO for pair in zip(window, window[1:], strict=False)):
         return True
     if any(a in LONG_AGO_STARTS and c in LONG_AGO_UNITS for a, c in zip(window, window[2:], strict=False)):
