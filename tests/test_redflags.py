@@ -130,3 +130,23 @@ def test_danger_in_everyday_wording(text: str) -> None:
 ])
 def test_danger_idioms_and_violence_that_is_over(text: str) -> None:
     assert "immediate_danger" not in flags(text)
+
+
+@pytest.mark.parametrize("text", [
+    "I've decided. sorry for everything", "har bestämt mig. tabletterna ligger framme", "am hotarat, diseara iau pastilele",
+    "сбогом, съжалявам за всичко",
+])
+def test_two_weak_signs_or_one_with_a_means_are_suicide(text: str) -> None:
+    assert "suicide" in flags(text)
+
+
+@pytest.mark.parametrize("text", [
+    "I've decided to quit escorting", "sorry for everything I wrote earlier, can I ask about STI tests?",
+    "I need to talk to someone tonight",
+])
+def test_one_weak_sign_alone_is_not_suicide(text: str) -> None:
+    assert "suicide" not in flags(text)
+
+
+def test_a_threat_long_ago_is_not_danger_now() -> None:
+    assert "immediate_danger" not in flags("jag blev hotad med kniv av en kund för ett halvår sen. vill prata om det nu")

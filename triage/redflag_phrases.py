@@ -688,3 +688,38 @@ _merge("trafficking", {"bg": ["za pata", "za patya", "lichnata karta", "vze mi",
 _merge("immediate_danger", {
     "sv": ["tog mina klader"], "en": ["took my clothes"], "ro": ["mi-a luat hainele"], "bg": ["взе ми дрехите"],
 })
+_merge("suicide", {
+    "sv": ["orkar inte att leva", "orkar inte ens leva", "med ett rep", "har ett rep", "inte vara har nar", "skar sig i armarna"],
+    "en": ["if i wasnt around", "if i wasn't around", "if i werent around", "if i weren't around", "wont be here when",
+           "won't be here when", "sleep forever", "cut her arm~", "cut my arm~", "cut his arm~"],
+    "ro": ["mai bine fara mine", "mai fericiti fara mine", "fara mine ar fi", "nu voi mai fi aici", "sa dorm pentru totdeauna"],
+    "bg": ["ако ме няма", "по-добре без мен", "няма да съм тук", "да заспя завинаги"],
+    "de": ["nur noch sterben", "will ... sterben"],
+})
+_merge("immediate_danger", {
+    "sv": ["vill inte kora tillbaka mig", "last in mig pa toa", "last in mig i badrummet"],
+    "en": ["wont take me back", "won't take me back", "locked myself in"],
+    "ro": ["nu vrea sa ma duca inapoi", "m-am incuiat in baie", "m-am inchis in baie"],
+    "bg": ["не иска да ме върне", "заключих се в"],
+    "es": ["no me deja salir"],
+    "ar": ["مختبئة", "مختبئ في", "لا يريد أن يخرج"],
+})
+_merge("immediate_danger", {
+    "sv": ["vagrar ga", "vagrar att ga", "vagrar lamna", "full och arg", "full o arg", "slar sonder"],
+    "en": ["refus~ to leave", "drunk and angry", "drunk and aggressive", "smashing things", "breaking things"],
+    "ro": ["nu vrea sa plece", "beat si agresiv", "beat si nervos", "sparge lucruri"],
+    "bg": ["не си тръгва", "не иска да си тръгне", "пиян и агресивен", "чупи неща"],
+})
+URGENT += ["vilken minut som helst", "any minute", "in orice moment", "всеки момент"]
+_merge("immediate_danger", {
+    "sv": ["blockerar dorren", "framfor ytterdorren", "ingen vet att jag ar har", "tog mina skor"],
+    "en": ["blocking the door", "nobody knows im here", "nobody knows i'm here", "no one knows im here", "took my shoes",
+           "chasing me", "chasing her"],
+    "ro": ["blocheaza usa", "nimeni nu stie ca sunt aici", "mi-a luat pantofii", "ma fugareste"],
+    "bg": ["блокира вратата", "никой не знае че съм тук", "взеха ми обувките", "гони ме"],
+})
+_merge("minor", {
+    "sv": ["ser valdigt ung ut", "sag valdigt ung ut"], "en": ["looks very young", "looked very young"],
+    "ro": ["pare foarte tanara", "parea foarte tanara"], "bg": ["изглежда много млада"],
+})
+URGENT += ["5 min", "10 min", "5 minutes", "10 minutes"]

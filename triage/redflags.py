@@ -245,6 +245,8 @@ PRESENT_PLACES = frozenset({"utanfor", "outside", "afara", "отвън", "usa", 
 PAST_WORDS = frozenset({"forra", "julas", "преди", "миналата", "миналия", "aseara", "trecuta", "trecut", "was"})
 URGENT_WORDS = frozenset({"nu", "now", "tonight", "ikvall", "inatt", "acum", "сега", "довечера", "igen", "again",
                           "iar", "пак", "still", "fortfarande", "inca", "още", "rn"})
+AGO_UNITS = frozenset({"ar", "halvar", "manader", "manad", "veckor", "vecka", "dagar"})
+"""Before "sen"/"sedan" these make a time ago ("för ett halvår sen")."""
 PAST_PERIODS = frozenset({"night", "week", "weekend", "year", "month", "time", "summer", "winter"})
 
 
@@ -252,6 +254,8 @@ def _in_the_past(lowered: list[str], start: int, end: int) -> bool:
     """A threat word with a past time next to it ("strangled me last night") is not happening now."""
     window = lowered[max(0, start - 3):end + 4]
     if any(t in PAST_TIME for t in window):
+        return True
+    if _ago(_sentence(lowered, start, end, 8)):
         return True
     return any(a == "last" and b in PAST_PERIODS for a, b in zip(window, window[1:], strict=False))
 
@@ -286,6 +290,8 @@ def _over(lowered: list[str], start: int, end: int) -> bool:
         return True
     if any(t in URGENT_WORDS or t in PRESENT_PLACES for t in window):
         return False
+    if _ago(window):
+        return True
     if any((t in PAST_TIME or t in PAST_WORDS) and nxt not in CONJUNCTIONS
            for t, nxt in zip(window, window[1:] + [""], strict=True)):
         return True
@@ -302,6 +308,11 @@ def _duration(before: list[str], after: str) -> bool:
 
 
 AGE_VERBS = frozenset({"am", "m", "'m", "was", "e", "ar", "är", "is", "s", "'s", "sunt", "съм", "е", "blir", "fyller"})
+
+
+def _ago(window: list[str]) -> bool:
+    """"för ett halvår sen", "3 veckor sedan": a time ago in these words."""
+    return any(a in AGO_UNITS and b in ("sen", "sedan") for a, b in zip(window, window[1:], strict=False))
 
 
 def _inside(spans: list[tuple[int, int]], start: int, end: int) -> bool:
