@@ -74,3 +74,79 @@ def test_the_words_that_fired_are_reported() -> None:
 ])
 def test_language_detection(text: str, language: str | None) -> None:
     assert LanguageDetector().detect(text) == language
+
+
+@pytest.mark.parametrize("text", [
+    "jag e 15 o en gubbe swishar mig för bilder", "im 16 and a guy pays me to meet him", "am 15 ani si un barbat imi da bani",
+    "на 15 съм и един мъж ми дава пари за снимки", "född 2011, en kille erbjuder mig pengar för att ses",
+])
+def test_a_minor_paid_for_sex_or_images_is_trafficked(text: str) -> None:
+    assert {"minor", "trafficking"} <= flags(text)
+
+
+@pytest.mark.parametrize("text", [
+    "har köpt sex i 10 år och vill sluta", "living in sweden 6 years, i go to women for money",
+    "jag e 16 o min pappa köper sex",
+])
+def test_durations_and_a_minor_who_is_not_exploited_raise_no_trafficking(text: str) -> None:
+    assert "trafficking" not in flags(text)
+
+
+@pytest.mark.parametrize("text", [
+    "jag vill inte finnas längre", "orkar inte leva mer", "ska ta alla tabletter ikväll", "nobody would miss me anyway",
+    "vreau sa mor", "искам да умра", "не ми се живее вече", "nu mai vreau sa traiesc asa", "ne mi se jivee",
+    "wish i wasnt here anymore tbh",
+])
+def test_suicide_in_everyday_wording(text: str) -> None:
+    assert "suicide" in flags(text)
+
+
+@pytest.mark.parametrize("text", [
+    "не мисля да се самоубивам, не се притеснявайте",
+    "försökte ta livet av mig för 3 år sen men mår bra nu", "five years ago I tried to end my life, I'm stable now",
+    "killing myself laughing at this lol", "ma omor de ras", "my husband says id rather die than go to therapy",
+    "sexuellt självskadebeteende, finns det hjälp för det?",
+])
+def test_suicide_negations_idioms_and_long_ago(text: str) -> None:
+    assert "suicide" not in flags(text)
+
+
+def test_romanian_nu_negates_across_particles() -> None:
+    assert "suicide" not in flags("nu vreau sa ma sinucid, sunt doar obosita", "ro")
+
+
+@pytest.mark.parametrize("text", [
+    "han står utanför dörren", "he's going to kill me tonight", "they won't let me leave the flat",
+    "client wont stop the car and i dont know where we are going", "nu ma lasa sa ies din camera",
+    "не ме пуска да изляза, заключи вратата", "någon försöker ta sig in genom fönstret just nu",
+])
+def test_danger_in_everyday_wording(text: str) -> None:
+    assert "immediate_danger" in flags(text)
+
+
+@pytest.mark.parametrize("text", [
+    "ma omoara spatele de la statul in picioare", "can i get the police non emergency number",
+    "преди десетина дни един клиент ме би, вече съм добре",
+])
+def test_danger_idioms_and_violence_that_is_over(text: str) -> None:
+    assert "immediate_danger" not in flags(text)
+
+
+@pytest.mark.parametrize("text", [
+    "I've decided. sorry for everything", "har bestämt mig. tabletterna ligger framme", "am hotarat, diseara iau pastilele",
+    "сбогом, съжалявам за всичко",
+])
+def test_two_weak_signs_or_one_with_a_means_are_suicide(text: str) -> None:
+    assert "suicide" in flags(text)
+
+
+@pytest.mark.parametrize("text", [
+    "I've decided to quit escorting", "sorry for everything I wrote earlier, can I ask about STI tests?",
+    "I need to talk to someone tonight",
+])
+def test_one_weak_sign_alone_is_not_suicide(text: str) -> None:
+    assert "suicide" not in flags(text)
+
+
+def test_a_threat_long_ago_is_not_danger_now() -> None:
+    assert "immediate_danger" not in flags("jag blev hotad med kniv av en kund för ett halvår sen. vill prata om det nu")

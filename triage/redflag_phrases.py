@@ -134,11 +134,13 @@ PHRASES: dict[str, dict[str, list[str]]] = {
         "sv": ["minderarig~", "under 18", "inte fyllt 18", "inte 18 an", "ar inte myndig", "inte myndig", "tonaring~",
                "gar i sjuan", "gar i attan", "gar i nian", "gar i sexan", "gar i femman", "i sjuan", "i attan", "i nian",
                "ak 6", "ak 7", "ak 8", "ak 9", "ak6", "ak7", "ak8", "ak9", "arskurs 6", "arskurs 7", "arskurs 8",
-               "arskurs 9", "hogstadiet", "hogstadie~", "mellanstadiet", "gar forsta aret pa gymnasiet", "ettan pa gymnasiet",
+               "arskurs 9", "hogstadiet", "hogstadie~", "mellanstadiet", "gar forsta aret pa gymnasiet", "forsta aret pa gymnasiet", "andra aret pa gymnasiet", "elev i ettan",
+               "elev i tvaan", "fyller inte 18", "fyller 18 forst", "inte 18 forran", "ettan pa gymnasiet",
                "tvaan pa gymnasiet", "gar i ettan pa", "gar i tvaan pa", "pa hogstadiet", "skolan imorgon", "mamma och pappa vet inte", "elev i sjuan",
                "elev i attan", "elev i nian", "15-aring~", "14-aring~", "16-aring~", "17-aring~", "13-aring~"],
         "en": ["underage", "under age", "under 18", "under eighteen", "not 18 yet", "im a minor", "i'm a minor", "i am a minor",
-               "is a minor", "she's a minor", "he's a minor", "still a minor", "minors", "teenager", "teen girl", "teen boy",
+               "is a minor", "she's a minor", "9th grader~", "8th grader~", "7th grader~", "10th grader~",
+               "won't be 18", "wont be 18", "not 18 until", "turn 18 next", "turning 18 next", "he's a minor", "still a minor", "minors", "teenager", "teen girl", "teen boy",
                "my teen", "9th grade", "8th grade", "7th grade", "10th grade", "11th grade", "ninth grade", "eighth grade",
                "year 8", "year 9", "year 10", "year 11", "middle school", "high school", "junior high", "my parents dont know",
                "my parents don't know", "my mom cant know", "my mom can't know", "still in school", "schoolgirl",
@@ -152,7 +154,7 @@ PHRASES: dict[str, dict[str, list[str]]] = {
         "es": ["menor de edad", "soy menor", "es menor", "adolescente", "estoy en la escuela", "en el colegio"],
         "ru": ["несовершеннолет~", "неповнолітн~", "школьница", "школьник", "школярка", "в 9 классе", "в 8 классе",
                "подросток"],
-        "pl": ["niepelnolet~", "jestem w gimnazjum", "w liceum", "nastolat~"],
+        "pl": ["niepelnolet~", "jestem w gimnazjum", "w liceum", "nastolat~", "klasy liceum", "uczennic~"],
         "fr": ["mineure", "mineur", "j'ai pas 18", "au college", "au lycee", "adolescente"],
         "pt": ["menor de idade", "sou menor", "adolescente"],
         "de": ["minderjahrig", "unter 18", "noch nicht 18", "schulerin"],
@@ -392,11 +394,11 @@ BROAD: dict[str, dict[str, list[str]]] = {
         "ru": ["он здесь"],
     },
     "trafficking": {
-        "sv": ["pestele", "madam", "mamasan", "mama-san", "smugglare", "manniskosmugglare", "maffia~", "gang~", "kopte mig",
+        "sv": ["pestele", "madam", "mamasan", "mama-san", "smugglare", "manniskosmugglare", "maffia~", "ganget", "kopte mig",
                "salde mig", "sald", "lanade pengar av honom", "lan av honom", "jobb som stad~", "jobb som barnvakt",
                "jobb pa restaurang", "modelljobb", "overvakar", "kameror", "vakter", "flera tjejer", "andra tjejer",
                "far inte prata med", "far inte ringa", "tog min telefon", "kontroll~"],
-        "en": ["pestele", "madam", "mamasan", "mama-san", "trafficker", "smuggler", "mafia", "gang", "bought me",
+        "en": ["pestele", "madam", "mamasan", "mama-san", "trafficker", "smuggler", "mafia", "the gang", "a gang", "gang members", "bought me",
                "debt bondage", "work it off", "loan from him", "borrowed money from", "fake job", "modeling job",
                "nanny job", "cleaning job", "restaurant job", "they watch us", "watch us", "cameras", "guards",
                "other girls", "many girls", "not allowed to talk", "not allowed to call", "not allowed to have",
@@ -429,8 +431,7 @@ FAREWELL: dict[str, list[str]] = {
            "not be here next", "giving her clothes away", "giving away my", "gave away my", "gave my dog", "settled his affairs",
            "settled my affairs", "wrote a note", "wrote a letter to my family", "pills lined up", "have pills",
            "sleeping pills", "paracetamol", "how many ... it takes", "ways to die", "looking up ways", "tired of being alive",
-           "cant live with myself", "can't live with myself", "burned myself", "burning myself", "stop for good",
-           "for good", "sorting it out for good", "follow her", "sleep for a very long time", "dont try to find me",
+           "cant live with myself", "can't live with myself", "burned myself", "burning myself", "sorting it out for good", "follow her", "sleep for a very long time", "dont try to find me",
            "don't try to find me", "wont see me again", "won't see me again", "rather be dead", "not worth it anymore"],
     "ro": ["nu mai vrea sa traiasca", "nu mai are niciun rost", "am incercat", "nu mai am nevoie de ele", "m-am taiat",
            "m am taiat", "mai bine mor", "n-o sa mai fiu aici", "n o sa mai fiu", "nu o sa mai fiu aici", "mesaj de adio",
@@ -442,3 +443,283 @@ FAREWELL: dict[str, list[str]] = {
     "ru": ["больше не может жить", "больше не могу жить", "прощальное"],
 }
 _merge("suicide", FAREWELL)
+
+# Sex or sexual images for money, goods, drugs or a bed: with a minor this is exploitation, so
+# `minor` + one of these raises `trafficking` too (DOMAIN.md: no coercion needed for a child).
+EXCHANGE: dict[str, list[str]] = {
+    "sv": ["for pengar", "mot pengar", "mot betalning", "mot ersattning", "mot betalt", "tar betalt", "far betalt",
+           "fick betalt", "fatt betalt", "betalt i", "betalar mig", "betalade mig", "betalat mig", "betalar henne",
+           "betalar honom", "betalade henne", "ger mig pengar", "gav mig pengar", "gett mig pengar", "ger henne pengar",
+           "gett henne pengar", "ger honom pengar", "erbjuder ... pengar", "erbjudit ... pengar", "erbjod ... pengar",
+           "swish~", "for bilder", "mot bilder", "for bilderna", "saljer bilder", "salt bilder", "vbucks", "v-bucks",
+           "robux", "spelvaluta", "for snus", "i snus", "saljer sex", "salt sex", "salja sex", "saljer sig", "saljer mig",
+           "salt mig", "sugardadd~", "sugar daddy", "sugardejt~", "onlyfans", "annons~", "eskort~", "kunder", "torsk~",
+           "kopt sex av", "kopte sex av", "salde sex", "pengar for sex", "far pengar av", "fatt pengar", "fick pengar av", "pengar av en", "pengar och kladder", "pengar o klader", "klader och pengar", "klader o pengar", "ger mig grejer", "ger henne grejer", "betalar ... kr", "kr om", "en kund", "sida for vuxna", "vuxensid~", "tjanat", "taxipengar", "presentkort", "later mig sova", "lat mig sova", "sova hos honom", "ny mobil av", "av en vuxen man",
+           "av en aldre man", "fa sova hos", "fa bo hos", "boende om", "som tack",
+           "dyra grejer", "for pengarna", "tjana pengar"],
+    "en": ["for money", "for cash", "pays me", "paid me", "paying me", "pays her", "paid her", "paying her", "pays him",
+           "gives me money", "gave me money", "gives her money", "gave her money", "give her money", "gives him money",
+           "sends me money", "sends her money", "sends him", "offered ... money", "offering ... money", "offers ... money",
+           "for pics", "for nudes", "for photos", "for pictures", "for videos", "robux", "vbucks", "v-bucks",
+           "gift cards", "game currency", "sugar daddy", "sugardaddy", "sugar dating", "onlyfans", "escort~", "clients",
+           "customers", "sell~ sex", "sold sex", "selling myself", "sells herself", "sells himself", "bought sex from",
+           "the girl i paid", "the girl i booked", "buys her", "gifts and money", "money and gifts", "back with money", "offered her", "offered him", "offered me", "swish~", "for snus", "for weed", "for vodka", "makes money off",
+           "easy money", "from an older man", "place to sleep", "lets me sleep", "let me sleep", "lets me stay", "let me stay", "pays my", "pays for my", "pays her way",
+           "ads online", "escort site", "for money and", "in exchange"],
+    "ro": ["pentru bani", "pt bani", "pe bani", "imi da bani", "ii da bani", "ii trimite bani", "imi trimite bani",
+           "ma plateste", "o plateste", "clienti~", "vand sex", "ma prostituez", "pe strada", "sugar daddy",
+           "pentru poze", "pt poze", "loc de dormit", "lucrez cu barbati", "cu barbati la", "cu barbati pt", "cu barbati pentru", "de la un barbat"],
+    "bg": ["за пари", "плаща ми", "плащат ми", "дава ми пари", "праща ми пари", "праща пари",
+           "клиенти", "ходи с мъже", "от един мъж", "от възрастен мъж", "продавам секс", "проституира~", "за снимки", "на улицата", "za pari", "plashta mi", "dava mi pari"],
+    "other": ["por dinero", "me paga", "за деньги", "за секс", "деньги и", "za seks", "платит", "дає гроші", "za pieniadze", "placi jej", "kase",
+              "pour de l'argent", "penzt ad", "فلوس", "lacag", "مقابل"],
+}
+
+# Figures of speech that contain a suicide phrase: a suicide match inside one does not count.
+IDIOMS = [
+    "killing myself laughing", "kill myself laughing", "rather die than", "id rather die than", "i'd rather die than",
+    "would rather die than", "dying of laughter", "die of embarrassment", "die of shame", "want to die of",
+    "wanna die of", "kill myself if i have to", "sexuellt sjalvskad~", "sexuell sjalvskad~", "sexual self-harm", "sexual self harm", "ma omor de ras", "mor de ras", "ma omor dupa", "sa mor de ras",
+    "умирам от смях", "ще умра от смях", "ще умра от срам", "dor av skratt", "do av skratt", "do av skam",
+    "vill do av skam", "hellre do an", "skulle hellre do an", "hellre dor an", "overdose of", "blade runner",
+    "ma omoara spatele", "ma omoara durerea", "ma omoara picioarele", "ma omoara capul", "my back is killing me",
+    "my feet are killing me", "this is killing me", "its killing me", "it's killing me", "it is killing me",
+    "suicidprevent~", "suicidriskbed~", "suicide prevention", "suicide risk assessment", "suicide awareness",
+    "non emergency", "non-emergency", "not an emergency", "inte akut", "dodar mig inte",
+]
+
+# How people say they want to die or are in danger now, written from how people write in each
+# language (slang, SMS spelling, no diacritics, indirect wording), not from the examples.
+GENERAL: dict[str, dict[str, list[str]]] = {
+    "suicide": {
+        "sv": ["vill do|dö", "vill bara do", "vill helst do", "ville bara do", "onskar att jag var dod", "onskar jag var dod",
+               "onskar att jag inte fanns", "onskar jag inte fanns", "orkar inte leva~", "orkar ej leva", "orkar inte med livet",
+               "pallar inte leva", "pallar inte livet", "palla inte leva", "vill inte leva~", "vill ej leva", "vill inte finnas",
+               "inte finnas kvar", "tanker inte finnas", "vill inte vara kvar", "ta livet av~", "tar livet av~", "tog livet av",
+               "ta mitt liv", "ta sitt liv", "ta sitt eget liv", "sjalvmordstank~", "suicidtank~", "suicid~", "ska ta alla",
+               "ta alla mina tabletter", "ta alla tabletter~", "tagit alla tabletter~", "svalt ... tabletter", "svalja ... piller",
+               "massa tabletter", "en burk tabletter", "hoppa fran bron", "hoppa fran taket", "hoppa fran balkongen",
+               "hoppa framfor", "stalla mig pa sparet", "lagga mig pa sparet", "hanga mig", "dranka mig", "skjuta mig",
+               "lika bra att jag dor", "lika bra att do", "battre om jag var dod", "battre om jag dog", "battre om jag inte fanns",
+               "alla vore gladare utan mig", "ingen skulle sakna mig", "ingen skulle marka om jag", "ingen skulle bry sig om jag dog",
+               "vill sova och aldrig vakna", "vill inte vakna", "hoppas jag inte vaknar", "orkar inte vakna", "skara mig",
+               "skar mig", "skurit mig", "skurit upp", "rispa~ mig", "rispat mig", "skada mig sjalv", "skadar mig sjalv",
+               "tar farval", "sager hejda for alltid", "hejda for alltid", "det har ar mitt sista", "mitt sista sms",
+               "gora slut pa mitt liv", "gora slut pa allt", "avsluta mitt liv", "avsluta livet", "ge upp livet",
+               "livet ar inte vart", "vill inte va med", "inte va med langre", "varfor ska jag leva", "varfor ska jag ens leva", "battre utan mig", "battre utan honom", "battre utan henne", "om jag var borta", "om jag forsvann", "inte bromsa", "framfor en lastbil", "skrev ett brev till mamma", "skrev ett brev till pappa", "inte vart att leva", "ingen ide att leva", "vill do nu", "vill inte leva langre"],
+        "en": ["want to die", "wanna die", "want 2 die", "wana die", "just want to die", "want to be dead", "wish i was dead",
+               "wish i were dead", "wish i wasnt here", "wish i wasn't here", "wish i didnt exist", "wish i didn't exist",
+               "want to kill myself", "wanna kill myself", "going to kill myself", "gonna kill myself", "kill my self",
+               "kys myself", "unalive myself", "end my life", "end my own life", "take my own life", "taking my own life",
+               "taking her own life", "taking his own life", "thought about taking", "thoughts of suicide", "suicidal",
+               "dont want to live", "don't want to live", "dont wanna live", "don't wanna live", "dont want to be alive",
+               "dont want to wake up", "don't want to wake up", "hope i dont wake up", "hope i don't wake up",
+               "no reason to live", "nothing to live for", "no point in living", "no point anymore", "whats the point anymore",
+               "nobody would miss me", "no one would miss me", "noone would miss me", "no one will miss me",
+               "better off without me", "better off dead", "take all my pills", "take all the pills", "took all my pills",
+               "swallowed ... pills", "took a bunch of pills", "overdose", "jump off", "jump in front of", "throw myself",
+               "hang myself", "slit my", "cut myself", "cutting myself", "cut again", "hurt myself", "hurting myself",
+               "hurt herself", "hurting herself", "harm myself", "self harm~", "self-harm~", "end it all", "end it tonight",
+               "ending it tonight", "this is goodbye", "say goodbye", "saying goodbye", "my last message", "my final message",
+               "cant go on", "can't go on", "cannot go on", "cant live like this anymore", "can't live like this anymore",
+               "done living", "tired of living", "if i was gone", "if i were gone", "if i disappeared", "why should i live", "why should i even live", "better off without him", "better off without her", "not safe with myself", "not safe from myself", "dont trust myself tonight", "dont want to be here anymore", "don't want to be here anymore"],
+        "ro": ["vreau sa mor", "vreau sa mori", "as vrea sa mor", "vreau doar sa mor", "mai bine as muri", "mai bine mor",
+               "mai bine moarta", "mai bine mort", "sa ma sinucid", "ma sinucid", "sinucid~", "ma omor", "sa ma omor",
+               "imi iau viata", "sa-mi iau viata", "sa mi iau viata", "imi iau zilele", "sa-mi iau zilele", "sa mi iau zilele",
+               "nu mai vreau sa traiesc", "nu vreau sa mai traiesc", "nu mai pot sa traiesc", "nu mai pot trai",
+               "nu mai vreau sa fiu", "nu mai vreau sa exist", "m-am saturat de viata", "m am saturat de viata",
+               "nu mai am putere sa traiesc", "nu mai am pentru ce", "vreau sa dispar", "sa ma arunc", "ma arunc",
+               "sa ma spanzur", "ma spanzur", "toate pastilele", "am strans pastile", "sa iau toate", "ma tai", "m-am taiat",
+               "sa ma tai", "nu are rost sa traiesc", "n-are rost sa traiesc", "viata nu are sens", "nimeni nu ar observa",
+               "mesaj de adio", "de ce sa mai traiesc", "daca as disparea", "se arunca de", "se arunce de", "sa se arunce", "sa se omoare", "se sinucide", "imi pun capat", "sa-mi pun capat zilelor", "ultimul meu mesaj"],
+        "bg": ["искам да умра", "искам да умра вече", "искам да съм мъртва", "искам да съм мъртъв", "ще се самоубия",
+               "да се самоубия", "самоубийств~", "самоуби~", "ще се убия", "да се убия", "не искам да живея",
+               "не искам повече да живея", "не искам вече да живея", "не ми се живее", "не ми се живее вече",
+               "писна ми да живея", "писна ми от живота", "омръзна ми от живота", "омръзна ми да живея", "ще сложа край",
+               "да сложа край", "ще се хвърля", "да се хвърля", "ще скоча", "да се обеся", "ще се обеся",
+               "ще изпия всички хапчета", "да изпия всички", "изпих всички", "нарязах се", "режа се", "порязах се",
+               "по-добре да умра", "по добре да умра", "по-добре да ме няма", "по-добре да го няма", "по-добре да я няма", "искам да ме няма", "да ме няма",
+               "няма смисъл да живея", "защо да живея", "ако изчезна", "няма смисъл от живота", "никой няма да ми липсва", "никой няма да забележи",
+               "iskam da umra", "iskam da umra", "ne mi se jivee", "ne mi se zhivee", "ne mi se jivee veche",
+               "shte se samoubiq", "shte se samoubiya", "shte se ubiq", "da se ubiq", "iskam da me nqma", "iskam da me nyama",
+               "ne iskam da jiveq", "ne iskam da zhiveya"],
+    },
+    "immediate_danger": {
+        "sv": ["kommer hit ikvall", "kommer ikvall", "kommer hit inatt", "kommer i natt", "ar pa vag hit", "pa vag hit",
+               "vantar utanfor", "vantar ute", "star utanfor", "star i trappan", "star i trapphuset", "forsoker ta sig in",
+               "forsoker komma in", "bryter sig in", "sparka in dorren", "slar sonder dorren", "bankar pa dorren",
+               "gommer mig", "gomt mig", "slapper inte ut mig", "slapper mig inte", "later mig inte ga", "haller mig kvar",
+               "haller henne kvar", "haller kvar", "last in mig", "laste in mig", "lastes in", "lasta in", "stannar inte bilen",
+               "vill inte stanna", "vill inte slappa av mig", "slapper inte av mig", "kor ivag med mig", "vet inte var jag ar",
+               "vet inte vart vi ska", "vet inte vart han kor", "slog mig nyss", "slar mig", "stryper mig",
+               "slar ihjal mig", "sla ihjal mig", "doda mig", "dodar mig", "morda mig", "mordar mig", "valdtog mig nyss",
+               "blor", "blader", "blöder", "snalla hjalp", "hjalp mig snabbt", "hjalp mig nu", "ring polisen", "ring 112",
+               "radd for mitt liv", "vet var jag bor", "hittat mig", "kommer hamta mig", "ska hamta mig"],
+        "en": ["coming here tonight", "coming tonight", "coming for me", "coming after me", "on his way", "on their way",
+               "waiting outside", "waiting for me outside", "is outside", "are outside", "outside my door", "outside the door",
+               "trying to get in", "trying to break in", "breaking in", "break down the door", "kick the door in",
+               "kicking the door", "banging on the door", "im hiding", "i'm hiding", "hiding from him", "hiding in the",
+               "wont let me leave", "won't let me leave", "wont let me out", "won't let me out", "wont let me go",
+               "won't let me go", "keeping me here", "locked me in", "locked in the", "locked the door", "doors are locked",
+               "wont stop the car", "won't stop the car", "will not stop the car", "doesnt stop the car", "driving me somewhere",
+               "dont know where i am", "don't know where i am", "dont know where we are going", "don't know where we're going",
+               "dont know where theyre taking", "taking me somewhere", "just hit me", "just beat me", "hit me again",
+               "choking me", "is raping", "has a knife", "has a gun", "with a knife",
+               "pulled a knife", "threatened me with", "going to kill me", "gonna kill me", "will kill me", "kill me if",
+               "going to hurt me", "gonna hurt me", "im bleeding", "i'm bleeding",
+               "send police", "send the police", "call the police", "call 112", "call 911", "fear for my life",
+               "scared for my life", "afraid for my life", "knows where i live", "found me"],
+        "ro": ["nu ma lasa sa ies", "nu ma lasa sa plec", "nu ma lasa sa ma duc", "nu vrea sa opreasca", "nu opreste masina",
+               "ma tine in masina", "ma bate", "ma loveste", "ma cauta",
+               "vine dupa mine", "vine diseara", "vine acum", "vine la mine", "asteapta afara", "asteapta jos", "e afara",
+               "ma ascund", "m-am ascuns", "sparge usa", "bate in usa", "ma ameninta", "ma omoara", "o sa ma omoare",
+               "ma violeaza", "sangerez", "sunati la politie", "ajutor urgent",
+               "chemati politia", "nu stiu unde sunt", "nu stiu unde ma duce", "nu stiu unde ne duce", "ma sufoca", "ma strange de gat",
+               "m-a inchis", "m a inchis", "m-au inchis", "sunt inchisa", "sunt incuiata", "mi-e frica ca ma omoara"],
+        "bg": ["не ме пуска да изляза", "не ме пуска да си тръгна", "не спира колата", "не иска да спре", "заключи вратите",
+               "заключи вратата", "заключи ме", "заключиха ме", "заключена съм", "чака ме отвън", "чака отвън", "чака долу",
+               "идва насам", "идва довечера", "ще дойде довечера", "идват насам", "крия се", "скрих се", "ще ме пребие",
+               "пребива ме", "бие ме", "изнасилва ме", "кървя", "души ме",
+               "не знам къде съм", "не знам къде ме води", "не знам къде ни водят", "моля помогнете",
+               "обадете се на полицията", "извикайте полиция", "ще ме убие", "ще ме убият", "иска да ме убие", "има нож",
+               "има пистолет", "страх ме е за живота", "ne me puska", "chaka me otvan", "chaka otvun", "kria se", "krija se",
+               "skrih se", "shte me ubie", "shte me prebie", "bie me", "ne znam kade sam"],
+    },
+}
+for _flag, _languages in GENERAL.items():
+    _merge(_flag, _languages)
+
+# Suicide said without the word: a farewell, a burden, a dose or a place to jump is enough alone
+# (`SIGNS`); a decision, an apology for everything or "no way out" counts with a time or a means.
+SUICIDE_SIGNS = [
+    "lethal dose", "deadly dose", "how many pills", "how many sleeping pills", "bought a rope", "got a rope",
+    "standing on the bridge", "on the bridge now", "on the roof now", "tell my mom i love her", "tell my mum i love her",
+    "tell my family i love", "when i'm gone", "when im gone", "after i'm gone", "after im gone", "won't hear from me again",
+    "wont hear from me again", "im a burden", "i'm a burden", "i am a burden", "want the pain to stop", "want it all to stop",
+    "want everything to stop", "wont be here tomorrow", "won't be here tomorrow", "not be alive tomorrow",
+    "dodlig dos", "hur manga tabletter", "kopt ett rep", "star pa bron", "sitter pa bron", "star pa taket",
+    "saga till mamma att jag alskar", "sag till mamma att jag alskar", "nar jag ar borta", "nar jag inte finns",
+    "kommer inte hora fran mig igen", "hor aldrig av mig igen", "ar en borda", "bara en borda", "vill att allt ska ta slut",
+    "vill att det ska ta slut", "vill bara att det ska ta slut", "inte finnas imorgon", "inte leva imorgon",
+    "doza letala", "cate pastile", "sunt pe pod", "pe acoperis acum", "spune-i mamei ca o iubesc", "spuneti-i mamei",
+    "cand nu voi mai fi", "nu o sa mai auziti de mine", "n-o sa mai auziti de mine", "sunt o povara", "vreau sa se termine totul",
+    "sa se termine totul", "maine nu mai sunt",
+    "смъртоносна доза", "колко хапчета", "на моста съм", "на покрива съм", "кажете на мама че я обичам", "когато ме няма",
+    "няма да чуете повече за мен", "бреме съм", "в тежест съм", "искам всичко да свърши", "утре няма да ме има",
+]
+SUICIDE_WEAK = [
+    "im done", "i'm done", "gave my", "tired of everything", "trott pa allt", "allt tog slut", "ser ingen annan vag",
+    "ingen annan vag", "nu mai am putere", "sa termin", "satula de tot", "satul de tot", "писна ми от всичко",
+    "take care of mum", "take care of mom", "take care of my", "gave me his", "gave me her", "gave away",
+    "ta hand om mamma", "ta hand om min", "gav mig sin", "gett bort", "ai grija de mama", "ai grija de", "грижи се за",
+    "ive decided", "i've decided", "i have decided", "made up my mind", "sorry for everything", "forgive me",
+    "no way out", "cant do this anymore", "can't do this anymore", "cannot do this anymore", "goodbye", "bye forever",
+    "bestamt mig", "forlat for allt", "forlat mig", "ingen utvag", "ingen vag ut", "klarar inte det har langre", "hejda",
+    "am hotarat", "m-am hotarat", "m am hotarat", "imi pare rau pentru tot", "iertati-ma", "iarta-ma", "nicio iesire",
+    "nu mai suport", "adio", "реших", "взех решение", "съжалявам за всичко", "простете ми", "прости ми", "няма изход",
+    "не издържам повече", "сбогом",
+]
+SUICIDE_MEANS = [
+    "pills", "tablets", "tabletter~", "piller", "pastile~", "хапчета~", "bridge", "bron", "podul", "pod", "моста",
+    "train", "taget", "trenul", "влака", "rope", "repet", "franghie", "въже~", "razor", "rakblad~", "lama", "бръснач~",
+    "balcony", "balkong~", "balcon~", "балкона", "roof", "taket", "acoperis", "покрива", "asleep", "somnat", "sover",
+    "doarme", "заспи", "tonight", "ikvall", "inatt", "diseara", "в нощта", "довечера", "tomorrow", "imorgon", "maine", "утре",
+]
+
+# More ways people tell of control: a passport held in any wording, a debt to pay before going home,
+# locked in by someone, men sent to the room.
+_merge("trafficking", {
+    "en": ["take~ ... passport~", "took ... passport~", "has|have|keeps|kept|holds ... passport~", "until she pays",
+           "until i pay", "until we pay", "pays back the", "sends men to", "send men to"],
+    "sv": ["tills hon betalat", "tills jag betalat", "tills vi betalat", "inte far ga darifran", "inte far ga harifran",
+           "inte far lamna", "skickar man till", "skickar hem man"],
+    "ro": ["pana platesc", "pana nu platesc", "pana nu dau", "m-a inchis", "ne-a inchis", "ma tine inchisa"],
+    "bg": ["докато не платя", "докато не върна", "докато не изплатя"],
+})
+_merge("immediate_danger", {
+    "sv": ["vet var hon bor"], "en": ["knows where she lives"], "ro": ["stie unde sta"], "bg": ["знае къде живее"],
+})
+
+# Hope to die, not deserving to live, "doing something stupid", writing in secret: common ways of
+# saying it in sv/en/ro/bg that the lists above miss.
+_merge("suicide", {
+    "sv": ["hoppas jag dor", "hoppas att jag dor", "borde inte leva", "borde inte fa leva", "fortjanar inte att leva",
+           "ta mig av daga", "ta sig av daga", "gora nat dumt", "gora nagot dumt", "vill bara forsvinna", "hellre inte finnas",
+           "mitt liv ar over", "tagit en massa", "tog en massa tabletter", "pratar om att do", "tanker pa att do"],
+    "en": ["hope i die", "dont deserve to live", "don't deserve to live", "shouldnt be alive", "shouldn't be alive",
+           "want to disappear", "wanna disappear", "thinking about dying", "think about dying", "talks about dying",
+           "talking about dying", "do something stupid", "took a lot of pills", "swallowed pills", "my life is over"],
+    "ro": ["sper sa mor", "nu merit sa traiesc", "ma gandesc la moarte", "ma gandesc sa mor", "sa-mi fac rau",
+           "sa mi fac rau", "imi fac rau", "sa pun capat", "pun capat la tot", "sa fac o prostie", "vreau sa termin cu tot",
+           "viata mea s-a terminat", "am luat multe pastile", "vorbeste despre moarte"],
+    "bg": ["надявам се да умра", "не заслужавам да живея", "мисля за смъртта", "да си сложа край", "да се нараня",
+           "наранявам се", "да си направя нещо", "ще си направя нещо", "ще направя глупост", "да свърша с всичко",
+           "да приключа с всичко", "животът ми свърши", "говори за смърт"],
+})
+_merge("immediate_danger", {
+    "sv": ["skriver i smyg", "kan inte andas", "hotar att doda min familj", "hotar min familj"],
+    "en": ["writing secretly", "texting secretly", "texting in secret", "cant breathe", "can't breathe",
+           "threatens my family", "threatened my family", "kill my family"],
+    "ro": ["scriu pe ascuns", "nu pot respira", "ameninta familia", "omoara familia"],
+    "bg": ["пиша тайно", "пиша скришно", "не мога да дишам", "заплашва семейството ми", "ще убие семейството ми"],
+})
+_merge("suicide", {
+    "sv": ["sluta existera", "fa det att ta slut", "min sista natt", "alla tabletter~", "alla mina tabletter", "alla piller",
+           "slar mig sjalv", "vara med mamma igen", "brev till mina barn"],
+    "en": ["do it properly", "do it right this time", "stop existing", "make it stop", "make it end", "my last night",
+           "all the pills", "all my pills", "hit myself", "be with my mom again", "be with my mum again",
+           "letters to my kids", "attempted suicide", "suicide attempt"],
+    "ro": ["s-o fac cum trebuie", "ultima mea noapte", "ma lovesc singura", "toate pastilele", "sa fiu cu mama"],
+    "bg": ["да го направя както трябва", "да спра да съществувам", "последната ми нощ", "всички хапчета", "удрям се"],
+})
+_merge("immediate_danger", {
+    "sv": ["i bilen med en", "letar efter mig", "tar mig till en", "kor mig till"],
+    "en": ["looking for me", "searching for me", "taking me to", "in the car with"],
+    "ro": ["in masina cu un", "ma duce undeva", "ma duc undeva"],
+    "bg": ["в колата съм", "v kolata sam", "търси ме", "водят ме", "карат ме някъде"],
+})
+_merge("suicide", {
+    "sv": ["om jag vill finnas kvar", "om jag vill leva", "om allt tog slut"],
+    "en": ["letters for my kids", "letters to my children"],
+    "ro": ["scrisori pentru copii~", "de ce sa traiasca", "de ce sa traiesc", "pentru ce sa traiesc"],
+    "bg": ["писма на децата", "писма за децата"],
+})
+_merge("trafficking", {"bg": ["za pata", "za patya", "lichnata karta", "vze mi", "dalja", "dalzha"]})
+_merge("immediate_danger", {
+    "sv": ["tog mina klader"], "en": ["took my clothes"], "ro": ["mi-a luat hainele"], "bg": ["взе ми дрехите"],
+})
+_merge("suicide", {
+    "sv": ["orkar inte att leva", "orkar inte ens leva", "med ett rep", "har ett rep", "inte vara har nar", "skar sig i armarna"],
+    "en": ["if i wasnt around", "if i wasn't around", "if i werent around", "if i weren't around", "wont be here when",
+           "won't be here when", "sleep forever", "cut her arm~", "cut my arm~", "cut his arm~"],
+    "ro": ["mai bine fara mine", "mai fericiti fara mine", "fara mine ar fi", "nu voi mai fi aici", "sa dorm pentru totdeauna"],
+    "bg": ["ако ме няма", "по-добре без мен", "няма да съм тук", "да заспя завинаги"],
+    "de": ["nur noch sterben", "will ... sterben"],
+})
+_merge("immediate_danger", {
+    "sv": ["vill inte kora tillbaka mig", "last in mig pa toa", "last in mig i badrummet"],
+    "en": ["wont take me back", "won't take me back", "locked myself in"],
+    "ro": ["nu vrea sa ma duca inapoi", "m-am incuiat in baie", "m-am inchis in baie"],
+    "bg": ["не иска да ме върне", "заключих се в"],
+    "es": ["no me deja salir"],
+    "ar": ["مختبئة", "مختبئ في", "لا يريد أن يخرج"],
+})
+_merge("immediate_danger", {
+    "sv": ["vagrar ga", "vagrar att ga", "vagrar lamna", "full och arg", "full o arg", "slar sonder"],
+    "en": ["refus~ to leave", "drunk and angry", "drunk and aggressive", "smashing things", "breaking things"],
+    "ro": ["nu vrea sa plece", "beat si agresiv", "beat si nervos", "sparge lucruri"],
+    "bg": ["не си тръгва", "не иска да си тръгне", "пиян и агресивен", "чупи неща"],
+})
+URGENT += ["vilken minut som helst", "any minute", "in orice moment", "всеки момент"]
+_merge("immediate_danger", {
+    "sv": ["blockerar dorren", "framfor ytterdorren", "ingen vet att jag ar har", "tog mina skor"],
+    "en": ["blocking the door", "nobody knows im here", "nobody knows i'm here", "no one knows im here", "took my shoes",
+           "chasing me", "chasing her"],
+    "ro": ["blocheaza usa", "nimeni nu stie ca sunt aici", "mi-a luat pantofii", "ma fugareste"],
+    "bg": ["блокира вратата", "никой не знае че съм тук", "взеха ми обувките", "гони ме"],
+})
+_merge("minor", {
+    "sv": ["ser valdigt ung ut", "sag valdigt ung ut"], "en": ["looks very young", "looked very young"],
+    "ro": ["pare foarte tanara", "parea foarte tanara"], "bg": ["изглежда много млада"],
+})
+URGENT += ["5 min", "10 min", "5 minutes", "10 minutes"]

@@ -9,19 +9,41 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 
 from spacy.language import Language
 from spacy.tokens import Doc
 
 from triage.phrases import PhraseSet
-from triage.redflag_phrases import PHRASES, SUBSTRINGS, THREAT, URGENT
+from triage.redflag_phrases import (
+    EXCHANGE,
+    IDIOMS,
+    PHRASES,
+    SUBSTRINGS,
+    SUICIDE_MEANS,
+    SUICIDE_SIGNS,
+    SUICIDE_WEAK,
+    THREAT,
+    URGENT,
+)
 
 NEGATORS = frozenset({
     "inte", "ej", "aldrig", "ingen", "inget", "not", "never", "no", "dont", "don't", "nobody", "noone", "isnt",
-    "isn't", "wasnt", "arent", "nimeni", "niciodata", "не", "никой", "никога", "нет", "ні", "nunca",
+    "isn't", "wasnt", "arent", "inga", "niciun", "nicio", "никакви", "nimeni", "niciodata", "не", "никой", "никога", "нет", "ні", "nunca",
     "nadie", "nie", "nigdy", "ne", "pas", "jamais", "nao", "nicht", "kein", "keine", "nem", "لا", "ليس",
 })
 NEGATION_WINDOW = 3
+PARTICLES = frozenset({"sa", "ma", "mai", "да", "се", "ще", "to", "att", "vreau", "искам", "мисля", "смятам", "want",
+                       "wanna", "gonna", "going", "planning", "vill", "tanker", "ska", "am", "de"})
+LONG_AGO = frozenset({("ar", "sen"), ("ar", "sedan"), ("years", "ago"), ("year", "ago"), ("yrs", "ago"),
+                      ("forra", "aret"), ("last", "year"), ("anul", "trecut"), ("миналата", "година"),
+                      ("when", "i"), ("nar", "jag"), ("as", "a"), ("som", "tonaring"), ("i", "tonaren")})
+"""Next to a suicide phrase these place it in the past ("försökte ta livet av mig för 3 år sen")."""
+AGAIN = frozenset({"igen", "again", "iar", "пак", "still", "fortfarande", "inca", "още", "tonight", "ikvall", "inatt",
+                   "diseara", "довечера"})
+"""Next to a past time, these bring the matter back to now ("tried two years ago and will again tonight")."""
+LONG_AGO_STARTS = frozenset({"acum", "преди"})
+LONG_AGO_UNITS = frozenset({"ani", "години", "godini"})
 SENTENCE_END = frozenset({".", "!", "?", ";", ":", "\n", "..", "...", "!!", "??", ",", "-", "–"})
 JOKE_MARKERS = frozenset({"lol", "haha", "hahaha", "xd", "😂", "🤣", "jk", "skamt", "skojar"})
 """Where these stand, "he's gonna kill me" is a figure of speech: no danger flag from phrases."""
@@ -68,6 +90,9 @@ PAST_MARKERS = frozenset({
 })
 PAST_VERBS = frozenset({"var", "was", "were", "aveam", "avea", "era", "бях", "bqh", "bях"})
 FIRST_PERSON = frozenset({"jag", "ja", "i", "eu", "аз", "az", "yo", "я"})
+DURATION_LEADS = frozenset({"i", "in", "for", "pa", "sedan", "since", "od", "от", "за", "efter", "after", "inom",
+                            "within", "over"})
+"""Before a number of years these make a duration ("köpt sex i 10 år", "in sweden 6 years"), not an age."""
 ORDINAL_AGE = re.compile(r"^(1[0-7])(th|e|:e|-arsdag\w*|arsdag\w*)$")
 AGE_RANGE = re.compile(r"^(1[0-7])[-–](1[0-7])$")
 GUESS_LEADS = frozenset({
@@ -93,11 +118,18 @@ class Flags:
     words: list[str] = field(default_factory=list)
     cues: dict[str, int] = field(default_factory=dict)
     """Group cue hits (triage.cue_phrases), filled in by the featurizer."""
+    exchange: list[str] = field(default_factory=list)
+    """Words that speak of sex or images for money, goods or a bed (redflag_phrases.EXCHANGE)."""
 
     def add(self, flag: str, words: str) -> None:
         self.flags.add(flag)
         if words not in self.words:
             self.words.append(words)
+
+    def exploited_minor(self) -> None:
+        """A minor in an exchange of sex for money or goods is a trafficking victim (DOMAIN.md)."""
+        if "minor" in self.flags and self.exchange and "trafficking" not in self.flags:
+            self.add("trafficking", f"minor + {self.exchange[0]}")
 
 
 class RedFlagRules:
@@ -105,7 +137,10 @@ class RedFlagRules:
 
     def __init__(self, nlp: Language) -> None:
         labelled = {flag: [p for ps in by_language.values() for p in ps] for flag, by_language in PHRASES.items()}
-        self.matcher = PhraseSet(nlp, {**labelled, "urgent": URGENT, "threat": THREAT})
+        exchange = [p for ps in EXCHANGE.values() for p in ps]
+        labelled["suicide"] = labelled["suicide"] + SUICIDE_SIGNS
+        self.matcher = PhraseSet(nlp, {**labelled, "urgent": URGENT, "threat": THREAT, "exchange": exchange,
+                                       "idiom": IDIOMS, "weak": SUICIDE_WEAK, "means": SUICIDE_MEANS})
 
     def find(self, doc: Doc, language: str | None = None) -> Flags:
         """Flags in a folded doc. In Romanian "nu" means "not" (a negation, never "now")."""
@@ -113,12 +148,22 @@ class RedFlagRules:
         lowered = [t.lower_ for t in doc]
         negators = NEGATORS | {"nu"} if language == "ro" else NEGATORS
         signals: list[tuple[int, int, str]] = []
-        for label, start, end in sorted(self.matcher(doc), key=lambda m: (m[1], m[2])):
-            if self._negated(lowered, start, negators):
+        matches = sorted(self.matcher(doc), key=lambda m: (m[1], m[2]))
+        idioms = [(s, e) for label, s, e in matches if label == "idiom"]
+        for label, start, end in matches:
+            if label == "idiom" or self._negated(lowered, start, negators):
+                continue
+            if label in ("suicide", "immediate_danger") and _inside(idioms, start, end):
+                continue
+            if label in ("suicide", "trafficking") and _long_ago(lowered, start, end):
+                continue
+            if label == "immediate_danger" and _over(lowered, start, end):
                 continue
             if label == "urgent" and language == "ro" and doc[start:end].text == "nu":
                 continue
-            if label in ("urgent", "threat"):
+            if label == "exchange":
+                found.exchange.append(doc[start:end].text)
+            elif label in ("urgent", "threat", "weak", "means"):
                 signals.append((start, end, label))
             else:
                 found.add(label, doc[start:end].text)
@@ -127,25 +172,33 @@ class RedFlagRules:
         if urgent and threats:
             (us, ue), (ts, te) = urgent[0], threats[0]
             found.add("immediate_danger", f"{doc[us:ue].text} + {doc[ts:te].text}")
+        _unspoken_suicide(found, doc, signals)
         if "immediate_danger" in found.flags and JOKE_MARKERS & set(lowered):
             found.flags.discard("immediate_danger")
         for flag, substrings in SUBSTRINGS.items():
             for sub in substrings:
                 if sub in doc.text:
                     found.add(flag, sub)
-        for i, words in self._ages_under_18(lowered):
+        for i, words in self._ages_under_18(lowered) + _born_under_18(lowered):
             if not self._negated(lowered, i, negators):
                 found.add("minor", words)
+        found.exploited_minor()
         return found
 
     @staticmethod
     def _negated(lowered: list[str], start: int, negators: frozenset[str]) -> bool:
-        """A negation among the few words before, within the same sentence."""
-        for token in reversed(lowered[max(0, start - NEGATION_WINDOW):start]):
+        """A negation among the few words before, within the same sentence; particles and verbs of
+        wanting do not count towards the few ("nu vreau să mă sinucid", "не мисля да се самоубивам")."""
+        counted = 0
+        for token in reversed(lowered[:start]):
             if token in SENTENCE_END:
                 return False
             if token in negators:
                 return True
+            if token not in PARTICLES:
+                counted += 1
+            if counted >= NEGATION_WINDOW:
+                return False
         return False
 
     @staticmethod
@@ -165,6 +218,8 @@ class RedFlagRules:
                 continue
             if len(before) >= 2 and before[-1] in PAST_VERBS and before[-2] in FIRST_PERSON:
                 continue
+            if _duration(before, after):
+                continue
             future = any(t in FUTURE_MARKERS for t in before[-2:])
             limit = 18 if future else 17
             if not 6 <= age <= limit:
@@ -181,6 +236,17 @@ class RedFlagRules:
 
 PAST_TIME = frozenset({"yesterday", "igar", "ago", "ieri", "вчера", "aseara", "forra", "forrgar", "tidigare",
                        "earlier", "innan", "before", "sedan", "ayer", "wczoraj", "hier"})
+CONJUNCTIONS = frozenset({"да", "att", "i", "you", "he", "she", "han", "hon", "sa", "ca"})
+"""After these, "before" starts a clause ("преди да тръгна", "before he comes"): no time in the past."""
+SAFE_NOW = frozenset({("ok", "now"), ("okay", "now"), ("fine", "now"), ("safe", "now"), ("bra", "nu"), ("okej", "nu"),
+                      ("trygg", "nu"), ("съм", "добре"), ("sunt", "bine"), ("in", "siguranta"), ("i", "sakerhet")})
+"""Said next to violence, these tell it is over ("strangled me last night, I'm ok now")."""
+PRESENT_PLACES = frozenset({"utanfor", "outside", "afara", "отвън", "usa", "usii", "dorren", "door", "вратата"})
+PAST_WORDS = frozenset({"forra", "julas", "преди", "миналата", "миналия", "aseara", "trecuta", "trecut", "was"})
+URGENT_WORDS = frozenset({"nu", "now", "tonight", "ikvall", "inatt", "acum", "сега", "довечера", "igen", "again",
+                          "iar", "пак", "still", "fortfarande", "inca", "още", "rn"})
+AGO_UNITS = frozenset({"ar", "halvar", "manader", "manad", "veckor", "vecka", "dagar"})
+"""Before "sen"/"sedan" these make a time ago ("för ett halvår sen")."""
 PAST_PERIODS = frozenset({"night", "week", "weekend", "year", "month", "time", "summer", "winter"})
 
 
@@ -189,7 +255,99 @@ def _in_the_past(lowered: list[str], start: int, end: int) -> bool:
     window = lowered[max(0, start - 3):end + 4]
     if any(t in PAST_TIME for t in window):
         return True
+    if _ago(_sentence(lowered, start, end, 8)):
+        return True
     return any(a == "last" and b in PAST_PERIODS for a, b in zip(window, window[1:], strict=False))
+
+
+BIRTH_LEADS = frozenset({"fodd", "born", "nascut", "nascuta", "роден", "родена", "urodzona", "urodzony", "geboren",
+                         "nacida", "nacido", "née", "nee"})
+
+
+def _born_under_18(lowered: list[str], this_year: int | None = None) -> list[tuple[int, str]]:
+    """"född 2010", "born 2009": a birth year that makes the person under 18 now."""
+    year = this_year or date.today().year
+    found = []
+    for i, token in enumerate(lowered[1:], start=1):
+        if lowered[i - 1] in BIRTH_LEADS and token.isdigit() and len(token) == 4 and year - 17 <= int(token) <= year:
+            found.append((i, f"{lowered[i - 1]} {token}"))
+    return found
+
+
+def _unspoken_suicide(found: Flags, doc: Doc, signals: list[tuple[int, int, str]]) -> None:
+    """Two weak signs of suicide ("I've decided", "sorry for everything"), or one with a means or a time."""
+    weak = [doc[s:e].text for s, e, label in signals if label == "weak"]
+    means = [doc[s:e].text for s, e, label in signals if label == "means"]
+    if len(set(weak)) >= 2 or (weak and means):
+        found.add("suicide", " + ".join(sorted(set(weak))[:2] + means[:1]))
+
+
+def _over(lowered: list[str], start: int, end: int) -> bool:
+    """Violence told as past ("ме би преди десетина дни", "strangled me last night"), with nothing urgent by it."""
+    window = _sentence(lowered, start, end, 8)
+    pairs = list(zip(window, window[1:], strict=False))
+    if any(pair in SAFE_NOW for pair in pairs):
+        return True
+    if any(t in URGENT_WORDS or t in PRESENT_PLACES for t in window):
+        return False
+    if _ago(window):
+        return True
+    if any((t in PAST_TIME or t in PAST_WORDS) and nxt not in CONJUNCTIONS
+           for t, nxt in zip(window, window[1:] + [""], strict=True)):
+        return True
+    return any(a == "last" and b in PAST_PERIODS for a, b in pairs)
+
+
+def _duration(before: list[str], after: str) -> bool:
+    """"köpt sex i 10 år", "in sweden 6 years": a number of years that is a time span, not an age."""
+    if not (after in AGE_UNITS or after == "år") or not before:
+        return False
+    if before[-1] in DURATION_LEADS:
+        return True
+    return len(before) >= 2 and before[-2] in DURATION_LEADS and before[-1] not in AGE_VERBS
+
+
+AGE_VERBS = frozenset({"am", "m", "'m", "was", "e", "ar", "är", "is", "s", "'s", "sunt", "съм", "е", "blir", "fyller"})
+
+
+def _ago(window: list[str]) -> bool:
+    """"för ett halvår sen", "3 veckor sedan": a time ago in these words."""
+    return any(a in AGO_UNITS and b in ("sen", "sedan") for a, b in zip(window, window[1:], strict=False))
+
+
+def _inside(spans: list[tuple[int, int]], start: int, end: int) -> bool:
+    return any(s <= start and end <= e or start <= s < end for s, e in spans)
+
+
+def _long_ago(lowered: list[str], start: int, end: int, this_year: int | None = None) -> bool:
+    """A suicide phrase said of a time long past: "years ago", "acum 2 ani", "in 2019"."""
+    year = this_year or date.today().year
+    window = _sentence(lowered, start, end, 8)
+    if any(t in AGAIN for t in window):
+        return False
+    if any(pair in LONG_AGO for pair in zip(window, window[1:], strict=False)):
+        return True
+    if any(a in LONG_AGO_STARTS and c in LONG_AGO_UNITS for a, c in zip(window, window[2:], strict=False)):
+        return True
+    return any(t.isdigit() and len(t) == 4 and 1950 < int(t) < year for t in window)
+
+
+def _sentence(lowered: list[str], start: int, end: int, reach: int) -> list[str]:
+    """Up to `reach` words on either side of a match, not past the end of its sentence."""
+    before: list[str] = []
+    for token in reversed(lowered[max(0, start - reach):start]):
+        if token in SENTENCE_STOPS:
+            break
+        before.insert(0, token)
+    after: list[str] = []
+    for token in lowered[end:end + reach]:
+        if token in SENTENCE_STOPS:
+            break
+        after.append(token)
+    return before + lowered[start:end] + after
+
+
+SENTENCE_STOPS = frozenset({".", "!", "?", "\n", "..", "...", "!!", "??"})
 
 
 def _age_value(token: str) -> tuple[int | None, bool]:
