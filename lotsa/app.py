@@ -13,7 +13,12 @@ from aiohttp import WSCloseCode, web
 
 from bot import webchat
 from handoff import console
+from handoff.directory import Directory
+from handoff.dropoff import sweep_forever
+from handoff.out_of_hours import OutOfHours
 from handoff.queues import QueueDirectory
+from handoff.service import Handoff
+from handoff.waits import WaitInfo
 from lotsa import appkeys, logs
 from lotsa.auth import SessionTimes
 from lotsa.channels import OutboundChannel
@@ -98,12 +103,16 @@ def create_app(settings: Settings, *, channels: Iterable[OutboundChannel] = (),
     logs.silence_content_loggers()
     keyring = Keyring(settings.secret_bytes())
     scripts = TriageScripts(load_scripts(settings.config_dir / "triage"))
-    queues = QueueDirectory.load(settings.config_dir / "queues.yaml")
+    directory = Directory.load(settings.config_dir)
+    queues = QueueDirectory.load(settings.config_dir / "queues.yaml", known_referrals=set(directory.referrals))
+    handoff = Handoff(queues, directory, WaitInfo(queues), timedelta(seconds=settings.handoff_dropoff_seconds),
+                      settings.handoff_sweep_seconds)
     outbound = {c.name: c for c in channels}
 
     app = web.Application(middlewares=[security_headers, error_middleware], client_max_size=MAX_BODY)
     app[appkeys.SETTINGS] = settings
     app[appkeys.KEYRING] = keyring
+    app[appkeys.HANDOFF] = handoff
     app[appkeys.SESSION_TIMES] = SessionTimes(idle=timedelta(minutes=settings.session_idle_minutes),
                                               absolute=timedelta(hours=settings.session_max_hours))
     aiohttp_jinja2.setup(app, loader=jinja2.ChoiceLoader([
@@ -123,14 +132,21 @@ def create_app(settings: Settings, *, channels: Iterable[OutboundChannel] = (),
             events = EventBus()
             relay = OutboxRelay(db, keyring, outbound, idle_poll=relay_poll)
             pipeline = Pipeline(db, events, scripts, queues, keyring, assessor, outbox_channels=outbound,
-                                max_chars=settings.max_message_chars, on_outbox=relay.wake)
+                                max_chars=settings.max_message_chars, on_outbox=relay.wake,
+                                out_of_hours=OutOfHours(queues, directory).answer)
+            pipeline.wait_describer = lambda session, conversation: handoff.waits.describe(
+                pipeline, session, conversation)
             for channel in outbound.values():
                 if hasattr(channel, "pipeline"):
                     channel.pipeline = pipeline
             app[appkeys.DB], app[appkeys.EVENTS], app[appkeys.PIPELINE] = db, events, pipeline
             app[appkeys.OUTBOX] = relay
             task = asyncio.create_task(relay.run(), name="outbox-relay")
+            sweeper = asyncio.create_task(sweep_forever(pipeline, handoff.drop_after, handoff.sweep_every),
+                                          name="drop-off-sweep")
             yield
+            sweeper.cancel()
+            await asyncio.gather(sweeper, return_exceptions=True)
             relay.stop()
             try:
                 await asyncio.wait_for(task, 10)
