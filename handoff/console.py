@@ -112,6 +112,9 @@ async def login_post(request: web.Request) -> web.StreamResponse:
         response.set_status(401)
         return response
     log.info("console log-in", extra={"staff": user.id})
+    async with request.app[appkeys.DB].write() as session:   # a log-in starts a shift: available
+        await session.execute(update(StaffUser).where(StaffUser.id == user.id).values(presence="available")
+                              .execution_options(synchronize_session=False))
     response = web.HTTPSeeOther("/console")
     response.set_cookie(COOKIE, cookie, httponly=True, secure=settings.cookie_secure, samesite="Strict",
                         path="/", max_age=settings.session_max_hours * 3600)

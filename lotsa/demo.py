@@ -56,6 +56,9 @@ def run_demo(config_dir: Path | None, port: int) -> None:
                 await pipeline.accept(InboundMessage(
                     channel="webchat", contact_key=key, provider_message_id=f"demo-{n}-{step}",
                     text=said, choice=choice, language=lang, greeted=True))
+
+    def banner(_: str) -> None:
+        """Printed by run_app once the server listens, so the URLs work when they appear."""
         base = settings.public_url
         print(f"\nLotsa demo is running (database: {database_url})\n"
               f"  web chat:  {base}/chat\n  console:   {base}/console\n  log-ins:", flush=True)
@@ -65,4 +68,4 @@ def run_demo(config_dir: Path | None, port: int) -> None:
 
     app.on_startup.append(seed)
     web.run_app(app, host=settings.host, port=settings.port, access_log_class=logs.AccessLogger,
-                shutdown_timeout=5, print=None)
+                shutdown_timeout=5, print=banner)
