@@ -92,6 +92,7 @@ class ChatConnection:
         self.state = "new"
         self.position: int | None = None
         self.state_sent = False
+        self.wait: dict[str, Any] | None = None
         self.last_sent = 0
         self.greeted = False
         self.source: str | None = None
@@ -147,10 +148,14 @@ class ChatConnection:
                     select(Message).where(Message.conversation_id == self.conversation_id,
                                           Message.id > self.last_sent).order_by(Message.id))).scalars().all()
                 position = await self.pipeline.queue_position(session, conversation) if conversation else None
+                wait = await self.pipeline.wait_frame(session, conversation) if conversation else None
             for message in messages:
                 await self._send_message(message_json(message))
             if conversation is not None:
                 await self._state(conversation.state, position)
+            if wait is not None and wait != self.wait:
+                self.wait = wait
+                await self.send(wait)
 
     async def _send_message(self, payload: dict[str, Any]) -> None:
         if not (payload["greeting"] and self.greeting_shown_for == self.conversation_id):

@@ -1,4 +1,4 @@
-"""Claiming, reading and closing queued conversations."""
+"""Claiming ("take next" and a chosen conversation), reading and closing conversations."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,8 +7,20 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handoff.skills import active_count, lock_staff, skill_filter, skilled_for, supervises
+from handoff.wrapup import WrapUpForm
 from lotsa.crypto import pseudonym
-from lotsa.models import Contact, Conversation, ConversationState, Message, Role, StaffUser, utcnow
+from lotsa.models import (
+    LINE_NORMAL,
+    Contact,
+    Conversation,
+    ConversationState,
+    Message,
+    Note,
+    StaffUser,
+    WrapUp,
+    utcnow,
+)
 from lotsa.pipeline import Pipeline, message_json
 
 CLOSING_TEXT = {
@@ -29,11 +41,14 @@ class NotAllowed(Exception):
 class Claim:
     ok: bool
     conversation: Conversation | None
+    reason: str = ""
+    """Why not: already_claimed, at_capacity, not_skilled, nothing_waiting."""
 
 
 def summary(conversation: Conversation, contact_key: str, pipeline: Pipeline, lang: str,
-            claimed_by: str | None = None) -> dict[str, Any]:
+            claimed_by: str | None = None, user: StaffUser | None = None) -> dict[str, Any]:
     triage = conversation.triage or {}
+    queue = pipeline.queues.get(conversation.queue)
     return {
         "id": conversation.id,
         "pseudonym": pseudonym(contact_key),
@@ -50,40 +65,96 @@ def summary(conversation: Conversation, contact_key: str, pipeline: Pipeline, la
         "waiting_since": conversation.queued_at.isoformat() if conversation.queued_at else None,
         "claimed_by": claimed_by,
         "last_message_at": conversation.last_message_at.isoformat(),
+        "front": conversation.line_rank < LINE_NORMAL,
+        "max_wait_s": int(queue.max_wait.total_seconds()) if queue else None,
+        "can_take": skilled_for(user, conversation.queue, conversation.language) if user is not None else None,
     }
+
+
+def _waiting_order() -> tuple[Any, ...]:
+    return (Conversation.risk_rank, Conversation.line_rank, Conversation.queued_at, Conversation.id)
 
 
 async def queue_lists(session: AsyncSession, pipeline: Pipeline, user: StaffUser, lang: str
                       ) -> dict[str, list[dict[str, Any]]]:
-    """Waiting conversations by risk then waiting time, and the ones this counsellor holds."""
+    """Waiting conversations by risk, then first-in-line, then waiting time; and the ones this
+    counsellor holds."""
     waiting = (await session.execute(
         select(Conversation, Contact.key).join(Contact)
         .where(Conversation.state == ConversationState.QUEUED)
-        .order_by(Conversation.risk_rank, Conversation.queued_at, Conversation.id))).all()
+        .order_by(*_waiting_order()))).all()
     mine = (await session.execute(
         select(Conversation, Contact.key).join(Contact)
         .where(Conversation.state == ConversationState.ACTIVE, Conversation.counsellor_id == user.id)
         .order_by(Conversation.claimed_at))).all()
     return {
-        "waiting": [summary(c, key, pipeline, lang) for c, key in waiting],
-        "mine": [summary(c, key, pipeline, lang, user.name) for c, key in mine],
+        "waiting": [summary(c, key, pipeline, lang, user=user) for c, key in waiting],
+        "mine": [summary(c, key, pipeline, lang, user.name, user=user) for c, key in mine],
     }
 
 
+async def _take(pipeline: Pipeline, session: AsyncSession, conversation_id: int, user: StaffUser) -> bool:
+    """The conditional UPDATE: of several counsellors claiming at once exactly one wins."""
+    now = utcnow()
+    result = await session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.state == ConversationState.QUEUED)
+        .values(state=ConversationState.ACTIVE, counsellor_id=user.id, claimed_at=now, line_rank=LINE_NORMAL)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        return False
+    await session.execute(update(StaffUser).where(StaffUser.id == user.id).values(console_seen_at=now)
+                          .execution_options(synchronize_session=False))
+    return True
+
+
+async def _after_claim(pipeline: Pipeline, session: AsyncSession, conversation_id: int
+                       ) -> tuple[Conversation, Message]:
+    conversation = await session.get(Conversation, conversation_id, populate_existing=True)
+    assert conversation is not None
+    message = await pipeline.system_message(
+        session, conversation, CLAIMED_TEXT.get(conversation.language or "sv", CLAIMED_TEXT["en"]))
+    return conversation, message
+
+
 async def claim(pipeline: Pipeline, conversation_id: int, user: StaffUser) -> Claim:
-    """Atomic: a conditional UPDATE, so of two counsellors claiming at once exactly one wins."""
+    """Claim one chosen conversation: within the counsellor's skills (a supervisor may take any)
+    and capacity."""
     async with pipeline.db.write() as session:
-        result = await session.execute(
-            update(Conversation)
-            .where(Conversation.id == conversation_id, Conversation.state == ConversationState.QUEUED)
-            .values(state=ConversationState.ACTIVE, counsellor_id=user.id, claimed_at=utcnow())
-            .execution_options(synchronize_session=False))
-        if result.rowcount != 1:
-            return Claim(False, None)
-        conversation = await session.get(Conversation, conversation_id, populate_existing=True)
-        assert conversation is not None
-        message = await pipeline.system_message(
-            session, conversation, CLAIMED_TEXT.get(conversation.language or "sv", CLAIMED_TEXT["en"]))
+        staff = await lock_staff(session, user.id)
+        if staff is None:
+            return Claim(False, None, "not_skilled")
+        target = await session.get(Conversation, conversation_id)
+        if target is None or target.state != ConversationState.QUEUED:
+            return Claim(False, None, "already_claimed")
+        if not supervises(staff) and not skilled_for(staff, target.queue, target.language):
+            return Claim(False, None, "not_skilled")
+        if await active_count(session, staff.id) >= staff.max_chats:
+            return Claim(False, None, "at_capacity")
+        if not await _take(pipeline, session, conversation_id, staff):
+            return Claim(False, None, "already_claimed")
+        conversation, message = await _after_claim(pipeline, session, conversation_id)
+    pipeline.publish_changes([(conversation, [message], True)])
+    return Claim(True, conversation)
+
+
+async def take_next(pipeline: Pipeline, user: StaffUser) -> Claim:
+    """The first waiting conversation this counsellor may take (risk, first-in-line, wait)."""
+    async with pipeline.db.write() as session:
+        staff = await lock_staff(session, user.id)
+        if staff is None:
+            return Claim(False, None, "not_skilled")
+        if await active_count(session, staff.id) >= staff.max_chats:
+            return Claim(False, None, "at_capacity")
+        candidates = (await session.execute(
+            select(Conversation.id).where(Conversation.state == ConversationState.QUEUED, *skill_filter(staff))
+            .order_by(*_waiting_order()).limit(10).with_for_update(skip_locked=True))).scalars().all()
+        for candidate in candidates:
+            if await _take(pipeline, session, candidate, staff):
+                conversation, message = await _after_claim(pipeline, session, candidate)
+                break
+        else:
+            return Claim(False, None, "nothing_waiting")
     pipeline.publish_changes([(conversation, [message], True)])
     return Claim(True, conversation)
 
@@ -96,33 +167,49 @@ async def load(session: AsyncSession, conversation_id: int, user: StaffUser
     if row is None:
         raise LookupError(conversation_id)
     conversation, key = row
-    allowed = (user.role in (Role.SUPERVISOR, Role.ADMIN)
-               or conversation.state == ConversationState.QUEUED
+    allowed = (supervises(user) or conversation.state == ConversationState.QUEUED
                or conversation.counsellor_id == user.id)
     if not allowed:
         raise NotAllowed(conversation_id)
     messages = list((await session.execute(
         select(Message).where(Message.conversation_id == conversation_id).order_by(Message.id))).scalars())
     ids = {m.author_id for m in messages if m.author_id}
+    if conversation.counsellor_id:
+        ids.add(conversation.counsellor_id)
     names = dict((await session.execute(select(StaffUser.id, StaffUser.name)
                                         .where(StaffUser.id.in_(ids)))).tuples().all()) if ids else {}
     return conversation, key, messages, names
+
+
+async def notes_of(session: AsyncSession, conversation_id: int) -> list[dict[str, Any]]:
+    rows = (await session.execute(
+        select(Note, StaffUser.name).outerjoin(StaffUser, Note.author_id == StaffUser.id)
+        .where(Note.conversation_id == conversation_id).order_by(Note.id))).all()
+    return [note_json(note, name) for note, name in rows]
+
+
+def note_json(note: Note, author_name: str | None) -> dict[str, Any]:
+    return {"id": note.id, "kind": note.kind, "author_name": author_name, "text": note.text,
+            "at": note.created_at.isoformat()}
 
 
 def transcript(messages: list[Message], names: dict[int, str]) -> list[dict[str, Any]]:
     return [message_json(m, names.get(m.author_id or 0)) for m in messages]
 
 
-async def close(pipeline: Pipeline, conversation_id: int, user: StaffUser) -> Conversation:
+async def close(pipeline: Pipeline, conversation_id: int, user: StaffUser, wrapup: WrapUpForm) -> Conversation:
+    """Close a conversation the counsellor holds (a supervisor: any active one), with its wrap-up."""
     async with pipeline.db.write() as session:
         conversation = await session.get(Conversation, conversation_id, with_for_update=True)
         if conversation is None:
             raise LookupError(conversation_id)
-        holder = conversation.counsellor_id == user.id or user.role in (Role.SUPERVISOR, Role.ADMIN)
+        holder = conversation.counsellor_id == user.id or supervises(user)
         if conversation.state != ConversationState.ACTIVE or not holder:
             raise NotAllowed(conversation_id)
         conversation.state = ConversationState.CLOSED
         conversation.closed_at = utcnow()
+        session.add(WrapUp(conversation_id=conversation.id, counsellor_id=user.id, outcome=wrapup.outcome,
+                           referrals=list(wrapup.referrals), needs=list(wrapup.needs)))
         message = await pipeline.system_message(
             session, conversation, CLOSING_TEXT.get(conversation.language or "sv", CLOSING_TEXT["en"]))
     pipeline.publish_changes([(conversation, [message], True)])

@@ -5,18 +5,26 @@ import asyncio
 import hmac
 import json
 import logging
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import WSMsgType, web
+from sqlalchemy import select, update
 from yarl import URL
 
 from handoff import claims
+from handoff.dropoff import heartbeat
+from handoff.notes import NoteRefused, add_note
+from handoff.skills import supervises
+from handoff.supervision import PRESENCES, chat_counts, me_json, overview, queues_json
+from handoff.transfer import TransferRefused, TransferRequest, transfer
+from handoff.wrapup import OUTCOMES, WrapUpInvalid, parse_wrapup
 from lotsa import appkeys
 from lotsa.auth import AuthError, authenticate, login, logout
 from lotsa.events import CONSOLE_TOPIC, QUEUE_TOPIC, Event, conversation_topic
-from lotsa.models import Role, StaffUser
+from lotsa.models import Role, StaffUser, utcnow
 from lotsa.pipeline import MessageRefused
 
 log = logging.getLogger(__name__)
@@ -57,11 +65,19 @@ def _json_error(status: type[web.HTTPException], code: str, message: str = "") -
     return status(text=json.dumps({"error": code, "message": message}), content_type="application/json")
 
 
-async def require_staff(request: web.Request, *, state_changing: bool) -> tuple[str, StaffUser]:
+STAFF = (Role.COUNSELLOR, Role.SUPERVISOR, Role.ADMIN)
+SUPERVISORS = (Role.SUPERVISOR, Role.ADMIN)
+
+
+async def require_staff(request: web.Request, *, state_changing: bool,
+                        roles: Collection[str] = STAFF) -> tuple[str, StaffUser]:
+    """The logged-in staff member, with one of `roles`; state-changing requests need the CSRF token."""
     found = await current_staff(request)
     if found is None:
         raise _json_error(web.HTTPUnauthorized, "login_required", "Log in first.")
     sid, user = found
+    if user.role not in roles:
+        raise _json_error(web.HTTPForbidden, "role", "Your role may not do this.")
     if state_changing:
         expected = request.app[appkeys.KEYRING].csrf_token(sid)
         given = request.headers.get("X-CSRF-Token", "")
@@ -96,6 +112,9 @@ async def login_post(request: web.Request) -> web.StreamResponse:
         response.set_status(401)
         return response
     log.info("console log-in", extra={"staff": user.id})
+    async with request.app[appkeys.DB].write() as session:   # a log-in starts a shift: available
+        await session.execute(update(StaffUser).where(StaffUser.id == user.id).values(presence="available")
+                              .execution_options(synchronize_session=False))
     response = web.HTTPSeeOther("/console")
     response.set_cookie(COOKIE, cookie, httponly=True, secure=settings.cookie_secure, samesite="Strict",
                         path="/", max_age=settings.session_max_hours * 3600)
@@ -143,22 +162,47 @@ async def api_conversation(request: web.Request) -> web.Response:
             raise _json_error(web.HTTPNotFound, "not_found") from None
         except claims.NotAllowed:
             raise _json_error(web.HTTPForbidden, "not_yours") from None
-    holder = user.name if conversation.counsellor_id == user.id else None
+        notes = await claims.notes_of(session, conversation.id)
+    holder = names.get(conversation.counsellor_id or 0)
     log.info("conversation opened", extra={"staff": user.id, "conversation": conversation.id})
-    return web.json_response({"conversation": claims.summary(conversation, key, pipeline, _lang(request), holder),
-                              "messages": claims.transcript(messages, names)})
+    return web.json_response({
+        "conversation": claims.summary(conversation, key, pipeline, _lang(request), holder, user=user),
+        "messages": claims.transcript(messages, names), "notes": notes})
+
+
+CLAIM_REFUSALS = {
+    "already_claimed": (web.HTTPConflict, "Someone else took this conversation."),
+    "at_capacity": (web.HTTPConflict, "You have as many chats as you can take."),
+    "not_skilled": (web.HTTPForbidden, "This conversation needs a language or queue you do not take."),
+}
+
+
+async def _claimed(request: web.Request, user: StaffUser, result: claims.Claim) -> web.Response:
+    if not result.ok:
+        status, message = CLAIM_REFUSALS[result.reason]
+        raise _json_error(status, result.reason, message)
+    assert result.conversation is not None
+    log.info("conversation claimed", extra={"staff": user.id, "conversation": result.conversation.id})
+    pipeline = request.app[appkeys.PIPELINE]
+    async with pipeline.db.read() as session:
+        conversation, key, _, _ = await claims.load(session, result.conversation.id, user)
+    return web.json_response({"conversation": claims.summary(conversation, key, pipeline, _lang(request),
+                                                             user.name, user=user)})
 
 
 async def api_claim(request: web.Request) -> web.Response:
     _, user = await require_staff(request, state_changing=True)
-    pipeline = request.app[appkeys.PIPELINE]
-    result = await claims.claim(pipeline, _conversation_id(request), user)
-    if not result.ok:
-        raise _json_error(web.HTTPConflict, "already_claimed", "Someone else took this conversation.")
-    log.info("conversation claimed", extra={"staff": user.id, "conversation": result.conversation.id})
-    async with pipeline.db.read() as session:
-        conversation, key, _, _ = await claims.load(session, result.conversation.id, user)
-    return web.json_response({"conversation": claims.summary(conversation, key, pipeline, _lang(request), user.name)})
+    result = await claims.claim(request.app[appkeys.PIPELINE], _conversation_id(request), user)
+    return await _claimed(request, user, result)
+
+
+async def api_take_next(request: web.Request) -> web.Response:
+    """The first waiting conversation this counsellor may take; `conversation` null when none."""
+    _, user = await require_staff(request, state_changing=True)
+    result = await claims.take_next(request.app[appkeys.PIPELINE], user)
+    if result.reason == "nothing_waiting":
+        return web.json_response({"conversation": None})
+    return await _claimed(request, user, result)
 
 
 async def _json_body(request: web.Request) -> dict[str, Any]:
@@ -190,16 +234,97 @@ async def api_send(request: web.Request) -> web.Response:
 
 
 async def api_close(request: web.Request) -> web.Response:
+    """Close with the wrap-up (outcome, referrals given, needs confirmed): required."""
     _, user = await require_staff(request, state_changing=True)
     pipeline = request.app[appkeys.PIPELINE]
+    handoff = request.app[appkeys.HANDOFF]
+    body = await _json_body(request) if request.can_read_body else None
     try:
-        conversation = await claims.close(pipeline, _conversation_id(request), user)
+        wrapup = parse_wrapup(body, set(handoff.directory.referrals))
+    except WrapUpInvalid as e:
+        raise _json_error(web.HTTPBadRequest, "wrapup_required", str(e)) from None
+    try:
+        conversation = await claims.close(pipeline, _conversation_id(request), user, wrapup)
     except LookupError:
         raise _json_error(web.HTTPNotFound, "not_found") from None
     except claims.NotAllowed:
         raise _json_error(web.HTTPConflict, "not_yours", "You do not hold this conversation.") from None
     log.info("conversation closed", extra={"staff": user.id, "conversation": conversation.id})
     return web.json_response({"conversation": {"id": conversation.id, "state": conversation.state}})
+
+
+async def api_note(request: web.Request) -> web.Response:
+    _, user = await require_staff(request, state_changing=True)
+    text = (await _json_body(request)).get("text")
+    if not isinstance(text, str):
+        raise _json_error(web.HTTPBadRequest, "bad_text", "text is a string.")
+    try:
+        note = await add_note(request.app[appkeys.PIPELINE], _conversation_id(request), user, text)
+    except NoteRefused as e:
+        raise _status_error(e.status, e.code, str(e)) from None
+    log.info("note added", extra={"staff": user.id, "conversation": int(request.match_info["id"])})
+    return web.json_response({"note": note}, status=201)
+
+
+def _status_error(status: int, code: str, message: str) -> web.HTTPException:
+    kinds: dict[int, type[web.HTTPException]] = {400: web.HTTPBadRequest, 403: web.HTTPForbidden,
+                                                 404: web.HTTPNotFound, 409: web.HTTPConflict}
+    return _json_error(kinds.get(status, web.HTTPBadRequest), code, message)
+
+
+async def api_transfer(request: web.Request) -> web.Response:
+    """To a queue (`queue`) or a colleague (`to`), with a `note`. A supervisor may move any
+    open conversation: that is how they reassign."""
+    _, user = await require_staff(request, state_changing=True)
+    body = await _json_body(request)
+    queue, to, note = body.get("queue"), body.get("to"), body.get("note", "")
+    if not all(v is None or isinstance(v, str) for v in (queue, to)) or not isinstance(note, str):
+        raise _json_error(web.HTTPBadRequest, "bad_target", "queue, to and note are strings.")
+    try:
+        conversation = await transfer(request.app[appkeys.PIPELINE], _conversation_id(request), user,
+                                      TransferRequest(note=note, queue=queue, to=to))
+    except TransferRefused as e:
+        raise _status_error(e.status, e.code, str(e)) from None
+    log.info("conversation transferred", extra={"staff": user.id, "conversation": conversation.id})
+    return web.json_response({"conversation": {"id": conversation.id, "state": conversation.state,
+                                               "queue": conversation.queue}})
+
+
+async def api_presence(request: web.Request) -> web.Response:
+    _, user = await require_staff(request, state_changing=True)
+    presence = (await _json_body(request)).get("presence")
+    if presence not in PRESENCES:
+        raise _json_error(web.HTTPBadRequest, "bad_presence", f"presence is one of {', '.join(PRESENCES)}.")
+    db = request.app[appkeys.DB]
+    async with db.write() as session:
+        await session.execute(update(StaffUser).where(StaffUser.id == user.id).values(presence=presence)
+                              .execution_options(synchronize_session=False))
+    # Everyone's lists show presence: tell the consoles, as for any queue change.
+    request.app[appkeys.EVENTS].publish(QUEUE_TOPIC, Event("presence", 0, {}))
+    return web.json_response({"presence": presence})
+
+
+async def api_directory(request: web.Request) -> web.Response:
+    """Canned replies, referrals, wrap-up outcomes, queues and colleagues for the console's tools."""
+    _, user = await require_staff(request, state_changing=False)
+    lang = _lang(request)
+    handoff = request.app[appkeys.HANDOFF]
+    async with request.app[appkeys.DB].read() as session:
+        colleagues = (await session.execute(select(StaffUser.name).where(
+            StaffUser.active.is_(True), StaffUser.id != user.id).order_by(StaffUser.name))).scalars().all()
+    return web.json_response({
+        "canned": handoff.directory.canned_list(lang), "referrals": handoff.directory.referral_list(lang),
+        "outcomes": list(OUTCOMES), "queues": queues_json(request.app[appkeys.PIPELINE], lang, utcnow()),
+        "colleagues": list(colleagues)})
+
+
+async def api_overview(request: web.Request) -> web.Response:
+    """Supervisors: every open conversation and every counsellor's presence."""
+    await require_staff(request, state_changing=False, roles=SUPERVISORS)
+    pipeline = request.app[appkeys.PIPELINE]
+    handoff = request.app[appkeys.HANDOFF]
+    async with pipeline.db.read() as session:
+        return web.json_response(await overview(session, pipeline, _lang(request), handoff.drop_after))
 
 
 class ConsoleConnection:
@@ -213,13 +338,24 @@ class ConsoleConnection:
 
     @property
     def sees_all(self) -> bool:
-        return self.user.role in (Role.SUPERVISOR, Role.ADMIN)
+        return supervises(self.user)
 
     async def send_queue(self) -> None:
+        handoff = self.request.app[appkeys.HANDOFF]
+        now = utcnow()
         async with self.pipeline.db.read() as session:
+            user = await session.get(StaffUser, self.user.id)
+            if user is not None:
+                self.user = user
             lists = await claims.queue_lists(session, self.pipeline, self.user, self.lang)
+            counts = await chat_counts(session)
+            frame: dict[str, Any] = {
+                "type": "queue", **lists, "queues": queues_json(self.pipeline, self.lang, now),
+                "me": me_json(self.user, counts.get(self.user.id, 0), now - handoff.drop_after)}
+            if self.sees_all:
+                frame["supervisor"] = await overview(session, self.pipeline, self.lang, handoff.drop_after)
         self.held = {c["id"] for c in lists["mine"]}
-        await self.ws.send_json({"type": "queue", **lists})
+        await self.ws.send_json(frame)
 
     async def on_event(self, event: Event) -> None:
         visible = event.conversation_id in self.held or self.sees_all
@@ -228,19 +364,34 @@ class ConsoleConnection:
                                      "message": event.data["message"]})
         elif event.kind == "typing" and visible:
             await self.ws.send_json({"type": "typing", "conversation": event.conversation_id})
+        elif event.kind == "note" and visible:
+            await self.ws.send_json({"type": "note", "conversation": event.conversation_id,
+                                     "note": event.data["note"]})
+
+    async def beat(self) -> None:
+        """Stamp this counsellor as present while the socket is open (drop-off detection)."""
+        every = self.request.app[appkeys.HANDOFF].heartbeat_every
+        while True:
+            try:
+                await heartbeat(self.pipeline.db, self.user.id)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("console heartbeat failed", extra={"staff": self.user.id})
+            await asyncio.sleep(every)
 
     async def pump(self) -> None:
         bus = self.pipeline.events
         async with bus.subscribe(QUEUE_TOPIC, CONSOLE_TOPIC) as sub:
             await self.send_queue()
             async for event in sub:
-                if event.kind == "state":
+                if event.kind in ("state", "presence"):
                     # Coalesce a burst of queue changes into one fresh list.
                     while not sub.queue.empty():
                         queued = sub.queue.get_nowait()
                         if queued is None:
                             return
-                        if queued.kind != "state":
+                        if queued.kind not in ("state", "presence"):
                             await self.on_event(queued)
                     await self.send_queue()
                 else:
@@ -267,14 +418,17 @@ async def console_socket(request: web.Request) -> web.WebSocketResponse:
     await ws.prepare(request)
     request.app[appkeys.SOCKETS].add(ws)
     conn = ConsoleConnection(request, ws, found[1])
+    await heartbeat(conn.pipeline.db, conn.user.id)
     pump = asyncio.create_task(conn.pump())
+    beat = asyncio.create_task(conn.beat())
     try:
         async for msg in ws:
             if msg.type == WSMsgType.TEXT:
                 await conn.on_frame(msg.data)
     finally:
         pump.cancel()
-        await asyncio.gather(pump, return_exceptions=True)
+        beat.cancel()
+        await asyncio.gather(pump, beat, return_exceptions=True)
         request.app[appkeys.SOCKETS].discard(ws)
     return ws
 
@@ -289,4 +443,10 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/api/console/conversations/{id}/claim", api_claim)
     app.router.add_post("/api/console/conversations/{id}/messages", api_send)
     app.router.add_post("/api/console/conversations/{id}/close", api_close)
+    app.router.add_post("/api/console/conversations/{id}/notes", api_note)
+    app.router.add_post("/api/console/conversations/{id}/transfer", api_transfer)
+    app.router.add_post("/api/console/next", api_take_next)
+    app.router.add_post("/api/console/presence", api_presence)
+    app.router.add_get("/api/console/directory", api_directory)
+    app.router.add_get("/api/console/overview", api_overview)
     app.router.add_static("/static/console/", STATIC)

@@ -14,7 +14,12 @@ from aiohttp import WSCloseCode, web
 from bot import hooks, telegram, twilio_sms, webchat
 from bot.hooks import ProviderChannel
 from handoff import blocks, console, deadletters
+from handoff.directory import Directory
+from handoff.dropoff import sweep_forever
+from handoff.out_of_hours import OutOfHours
 from handoff.queues import QueueDirectory
+from handoff.service import Handoff
+from handoff.waits import WaitInfo
 from lotsa import appkeys, logs
 from lotsa.auth import SessionTimes
 from lotsa.channels import OutboundChannel
@@ -100,13 +105,17 @@ def create_app(settings: Settings, *, channels: Iterable[OutboundChannel] = (),
     logs.silence_content_loggers()
     keyring = Keyring(settings.secret_bytes())
     scripts = TriageScripts(load_scripts(settings.config_dir / "triage"))
-    queues = QueueDirectory.load(settings.config_dir / "queues.yaml")
+    directory = Directory.load(settings.config_dir)
+    queues = QueueDirectory.load(settings.config_dir / "queues.yaml", known_referrals=set(directory.referrals))
+    handoff = Handoff(queues, directory, WaitInfo(queues), timedelta(seconds=settings.handoff_dropoff_seconds),
+                      settings.handoff_sweep_seconds)
     providers = provider_channels(settings, keyring)
     outbound = {c.name: c for c in [*channels, *providers]}
 
     app = web.Application(middlewares=[security_headers, error_middleware], client_max_size=MAX_BODY)
     app[appkeys.SETTINGS] = settings
     app[appkeys.KEYRING] = keyring
+    app[appkeys.HANDOFF] = handoff
     app[appkeys.SESSION_TIMES] = SessionTimes(idle=timedelta(minutes=settings.session_idle_minutes),
                                               absolute=timedelta(hours=settings.session_max_hours))
     aiohttp_jinja2.setup(app, loader=jinja2.ChoiceLoader([
@@ -130,7 +139,10 @@ def create_app(settings: Settings, *, channels: Iterable[OutboundChannel] = (),
                                 max_chars=settings.max_message_chars, on_outbox=relay.wake,
                                 safe_contact_channels=SAFE_CONTACT_CHANNELS & set(outbound),
                                 safe_contact_after=timedelta(minutes=settings.safe_contact_after_minutes),
-                                messages_per_minute=settings.contact_messages_per_minute)
+                                messages_per_minute=settings.contact_messages_per_minute,
+                                out_of_hours=OutOfHours(queues, directory).answer)
+            pipeline.wait_describer = lambda session, conversation: handoff.waits.describe(
+                pipeline, session, conversation)
             for channel in outbound.values():
                 if hasattr(channel, "pipeline"):
                     channel.pipeline = pipeline
@@ -141,14 +153,18 @@ def create_app(settings: Settings, *, channels: Iterable[OutboundChannel] = (),
             retention = asyncio.create_task(run_periodically(
                 db, timedelta(minutes=settings.purge_interval_minutes), settings.retention_days,
                 settings.reply_address_grace_hours), name="retention")
+            sweeper = asyncio.create_task(sweep_forever(pipeline, handoff.drop_after, handoff.sweep_every),
+                                          name="drop-off-sweep")
             stop_polling = asyncio.Event()
             polling = [asyncio.create_task(telegram.poll(p, stop_polling), name="telegram-polling")
                        for p in providers if isinstance(p, telegram.TelegramChannel) and settings.telegram_polling]
             yield
             stop_polling.set()
             retention.cancel()
+            sweeper.cancel()
             for poller in polling:
                 poller.cancel()
+            await asyncio.gather(sweeper, return_exceptions=True)
             relay.stop()
             try:
                 await asyncio.wait_for(task, 10)

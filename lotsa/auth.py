@@ -40,7 +40,11 @@ def _session_id(cookie: str) -> str:
     return hashlib.sha256(cookie.encode()).hexdigest()
 
 
-async def add_user(db: Database, name: str, password: str, role: str) -> StaffUser:
+async def add_user(db: Database, name: str, password: str, role: str, *, languages: list[str] | None = None,
+                   queues: list[str] | None = None, max_chats: int = 3) -> StaffUser:
+    """A staff account; `languages` and `queues` (empty: any) and `max_chats` are counsellor skills."""
+    if not 1 <= max_chats <= 50:
+        raise AuthError("max chats is between 1 and 50")
     if role not in set(Role):
         raise AuthError(f"role must be one of {', '.join(Role)}")
     if not name or len(name) > 64 or not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
@@ -48,7 +52,8 @@ async def add_user(db: Database, name: str, password: str, role: str) -> StaffUs
     async with db.write() as session:
         if (await session.execute(select(StaffUser).where(StaffUser.name == name))).scalar():
             raise AuthError(f"a user named {name!r} exists already")
-        user = StaffUser(name=name, password_hash=hash_password(password), role=role)
+        user = StaffUser(name=name, password_hash=hash_password(password), role=role,
+                         languages=list(languages or []), queues=list(queues or []), max_chats=max_chats)
         session.add(user)
     return user
 

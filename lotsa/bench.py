@@ -73,7 +73,8 @@ class Bench:
         n, staff_count = self.args.conversations, self.args.counsellors
         self._lotsa("db", "upgrade")
         for i in range(staff_count):
-            self._lotsa("user", "add", f"bench{i}", "--role", "counsellor", stdin=PASSWORD + "\n")
+            self._lotsa("user", "add", f"bench{i}", "--role", "counsellor", "--max-chats", "50",
+                        stdin=PASSWORD + "\n")
         server = subprocess.Popen([sys.executable, "-m", "lotsa.cli", "serve"], env=self.env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         contacts: list[ChatClient] = []

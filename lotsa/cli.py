@@ -55,17 +55,32 @@ def _read_password() -> str:
     return first
 
 
+def _csv(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def _check_queues(settings: Settings, queues: list[str]) -> None:
+    from handoff.queues import QueueDirectory
+
+    known = QueueDirectory.load(settings.config_dir / "queues.yaml").queues
+    unknown = [q for q in queues if q not in known]
+    if unknown:
+        raise ConfigError(f"--queues: {unknown} are not in {settings.config_dir / 'queues.yaml'}")
+
+
 def cmd_user_add(args: argparse.Namespace) -> int:
     from lotsa.auth import AuthError, add_user
     from lotsa.db import Database
 
     settings = _settings(args)
+    _check_queues(settings, _csv(args.queues))
     password = _read_password()
 
     async def run() -> None:
         db = Database(settings.effective_database_url)
         try:
-            await add_user(db, args.name, password, args.role)
+            await add_user(db, args.name, password, args.role, languages=_csv(args.languages),
+                           queues=_csv(args.queues), max_chats=args.max_chats)
         finally:
             await db.close()
 
@@ -134,6 +149,9 @@ def parser() -> argparse.ArgumentParser:
     add = with_config(user.add_parser("add", help="create a staff account (password from stdin or asked)"))
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=["counsellor", "supervisor", "admin"])
+    add.add_argument("--languages", help="languages counselled in, e.g. sv,en (default: any)")
+    add.add_argument("--queues", help="queue ids taken from, e.g. sells,acute (default: every queue)")
+    add.add_argument("--max-chats", type=int, default=3, help="most simultaneous chats (default: 3)")
     add.set_defaults(func=cmd_user_add)
     from lotsa.bench import add_arguments
     from lotsa.triage_cli import add_commands

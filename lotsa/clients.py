@@ -191,10 +191,35 @@ class ConsoleClient:
             r.raise_for_status()
             return (await r.json())["message"]
 
-    async def close_conversation(self, conversation_id: int) -> int:
+    async def close_conversation(self, conversation_id: int, wrapup: dict[str, Any] | None = None) -> int:
+        """Close with a wrap-up (by default: a support talk, no referrals); `{}` sends none."""
+        body = {"outcome": "supported", "referrals": [], "needs": []} if wrapup is None else wrapup
         async with self.session.post(self.base.with_path(f"/api/console/conversations/{conversation_id}/close"),
-                                     headers=self._headers()) as r:
+                                     json=body, headers=self._headers()) as r:
             return r.status
+
+    async def post(self, path: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
+        """A state-changing console request: (status, JSON answer)."""
+        async with self.session.post(self.base.with_path(path), json=body, headers=self._headers()) as r:
+            return r.status, await r.json()
+
+    async def get(self, path: str) -> tuple[int, dict[str, Any]]:
+        async with self.session.get(self.base.with_path(path)) as r:
+            return r.status, await r.json()
+
+    async def take_next(self) -> tuple[int, dict[str, Any]]:
+        return await self.post("/api/console/next")
+
+    async def note(self, conversation_id: int, text: str) -> tuple[int, dict[str, Any]]:
+        return await self.post(f"/api/console/conversations/{conversation_id}/notes", {"text": text})
+
+    async def transfer(self, conversation_id: int, note: str, queue: str | None = None,
+                       to: str | None = None) -> tuple[int, dict[str, Any]]:
+        return await self.post(f"/api/console/conversations/{conversation_id}/transfer",
+                               {"note": note, "queue": queue, "to": to})
+
+    async def set_presence(self, presence: str) -> tuple[int, dict[str, Any]]:
+        return await self.post("/api/console/presence", {"presence": presence})
 
     async def connect(self) -> dict[str, Any]:
         self.ws = await self.session.ws_connect(self.base.with_path("/console/ws"), origin=str(self.base))

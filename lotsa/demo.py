@@ -14,6 +14,8 @@ from lotsa.db import is_sqlite, upgrade
 from lotsa.settings import load_settings
 
 DEMO_STAFF = (("anna", "counsellor"), ("bo", "counsellor"), ("sara", "supervisor"), ("admin", "admin"))
+DEMO_SKILLS = {"anna": {"languages": ["sv", "en"]},
+               "bo": {"languages": ["sv"], "queues": ["buys", "relatives", "professionals", "general"]}}
 # (language, group choice, what the person wrote)
 DEMO_CONTACTS = (
     ("sv", "sells", "Hej. Jag har träffat män för pengar ett tag och vill prata med någon om det."),
@@ -47,13 +49,16 @@ def run_demo(config_dir: Path | None, port: int) -> None:
     async def seed(app: web.Application) -> None:
         db, pipeline, keyring = app[appkeys.DB], app[appkeys.PIPELINE], app[appkeys.KEYRING]
         for name, role in DEMO_STAFF:
-            await add_user(db, name, passwords[name], role)
+            await add_user(db, name, passwords[name], role, **DEMO_SKILLS.get(name, {}))
         for n, (lang, group, text) in enumerate(DEMO_CONTACTS):
             key = keyring.contact_key("webchat", secrets.token_urlsafe(32))
             for step, (choice, said) in enumerate(((lang, ""), (group, ""), (None, text))):
                 await pipeline.accept(InboundMessage(
                     channel="webchat", contact_key=key, provider_message_id=f"demo-{n}-{step}",
                     text=said, choice=choice, language=lang, greeted=True))
+
+    def banner(_: str) -> None:
+        """Printed by run_app once the server listens, so the URLs work when they appear."""
         base = settings.public_url
         print(f"\nLotsa demo is running (database: {database_url})\n"
               f"  web chat:  {base}/chat\n  console:   {base}/console\n  log-ins:", flush=True)
@@ -63,4 +68,4 @@ def run_demo(config_dir: Path | None, port: int) -> None:
 
     app.on_startup.append(seed)
     web.run_app(app, host=settings.host, port=settings.port, access_log_class=logs.AccessLogger,
-                shutdown_timeout=5, print=None)
+                shutdown_timeout=5, print=banner)

@@ -85,6 +85,7 @@ class OutboxState(enum.StrEnum):
 
 
 RISK_RANK = {"acute": 0, "elevated": 1, "routine": 2}
+LINE_FRONT, LINE_NORMAL = 0, 1
 
 
 class Contact(Base):
@@ -125,6 +126,14 @@ class StaffUser(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    languages: Mapped[list[Any]] = mapped_column(default=list)
+    """Languages (ISO 639-1) this person counsels in; empty: any."""
+    queues: Mapped[list[Any]] = mapped_column(default=list)
+    """Queue ids this person takes from; empty: every queue."""
+    max_chats: Mapped[int] = mapped_column(Integer, default=3)
+    presence: Mapped[str] = mapped_column(String(16), default="away")
+    console_seen_at: Mapped[datetime | None] = mapped_column(default=None)
+    """Last heartbeat of any open console socket (any worker process): drop-off detection."""
 
 
 class StaffSession(Base):
@@ -148,6 +157,8 @@ class Conversation(Base):
     queue: Mapped[str | None] = mapped_column(String(32), default=None)
     risk: Mapped[str] = mapped_column(String(16), default="routine")
     risk_rank: Mapped[int] = mapped_column(Integer, default=RISK_RANK["routine"])
+    line_rank: Mapped[int] = mapped_column(Integer, default=LINE_NORMAL)
+    """Within a risk level, 0 (LINE_FRONT) goes before 1: conversations handed back to the queue."""
     group: Mapped[str | None] = mapped_column(String(16), default=None)
     triage: Mapped[dict[str, Any]] = mapped_column(default=dict)
     triage_state: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -164,6 +175,7 @@ class Conversation(Base):
     __table_args__ = (
         Index("ix_conversations_queue_order", "state", "risk_rank", "queued_at"),
         Index("ix_conversations_contact_state", "contact_id", "state"),
+        Index("ix_conversations_queue_claimed", "queue", "claimed_at"),
     )
 
 
@@ -205,3 +217,29 @@ class OutboxItem(Base):
     message: Mapped[Message] = relationship(lazy="raise")
 
     __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),)
+
+
+class Note(Base):
+    """A counsellor's private note on a conversation (also transfer notes): never sent to the contact."""
+
+    __tablename__ = "conversation_notes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), default=None)
+    kind: Mapped[str] = mapped_column(String(16), default="note")
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WrapUp(Base):
+    """What a counsellor records before closing: outcome, referrals given, needs confirmed."""
+
+    __tablename__ = "wrapups"
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True)
+    counsellor_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), default=None)
+    outcome: Mapped[str] = mapped_column(String(32))
+    referrals: Mapped[list[Any]] = mapped_column(default=list)
+    needs: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -50,6 +50,13 @@ log = logging.getLogger(__name__)
 VOICE_CHANNEL = "voice"
 GROUP_CONFIDENCE = 0.5
 """How sure the classifier must be of a group the person did not choose themselves."""
+
+
+OutOfHoursAnswer = Callable[[str | None, str | None, bool, datetime], str | None]
+"""(queue, language, acute, now) -> the text for a person whose queue is closed, or None when open."""
+
+
+WaitDescriber = Callable[[AsyncSession, Conversation], Awaitable[dict[str, Any] | None]]
 
 
 class MessageRefused(Exception):
@@ -121,7 +128,7 @@ class Pipeline(ContactRequests):
                  keyring: Keyring, assessor: Assessor, *, outbox_channels: Iterable[str] = (),
                  max_chars: int = 4000, on_outbox: Callable[[], None] | None = None,
                  safe_contact_channels: Iterable[str] = (), safe_contact_after: timedelta = timedelta(minutes=30),
-                 messages_per_minute: int = 30) -> None:
+                 messages_per_minute: int = 30, out_of_hours: OutOfHoursAnswer | None = None) -> None:
         self.db = db
         self.assessor = assessor
         self.events = events
@@ -134,6 +141,9 @@ class Pipeline(ContactRequests):
         self.safe_contact_channels = set(safe_contact_channels)
         self.safe_contact_after = safe_contact_after
         self.messages_per_minute = messages_per_minute
+        self.out_of_hours = out_of_hours
+        self.wait_describer: WaitDescriber | None = None
+        """Set by the app: the position and wait estimate a waiting person is shown."""
 
     def check_text(self, text: str) -> str:
         text = text.replace("\r\n", "\n").strip()
@@ -236,6 +246,7 @@ class Pipeline(ContactRequests):
                 conversation.language = turn.state["language"]
                 if turn.result is not None:
                     self._enqueue(conversation, turn)
+                    new_messages += self._out_of_hours_message(session, conversation)
                     state_changed = True
                 elif turn.closed:
                     conversation.state = ConversationState.CLOSED
@@ -351,6 +362,13 @@ class Pipeline(ContactRequests):
         conversation.state = ConversationState.QUEUED
         conversation.queued_at = utcnow()
 
+    def _out_of_hours_message(self, session: AsyncSession, conversation: Conversation) -> list[Message]:
+        """The queue's out-of-hours answer when it is closed now (DESIGN.md step 4)."""
+        if self.out_of_hours is None:
+            return []
+        text = self.out_of_hours(conversation.queue, conversation.language, conversation.risk == "acute", utcnow())
+        return [self._outgoing(session, conversation, Author.BOT, text)] if text else []
+
     def _bot_messages(self, session: AsyncSession, conversation: Conversation,
                       replies: Iterable[Reply], greeting: bool = False) -> list[Message]:
         messages = []
@@ -464,5 +482,14 @@ class Pipeline(ContactRequests):
                 Conversation.queue == conversation.queue,
                 (Conversation.risk_rank < conversation.risk_rank)
                 | ((Conversation.risk_rank == conversation.risk_rank)
+                   & (Conversation.line_rank < conversation.line_rank))
+                | ((Conversation.risk_rank == conversation.risk_rank)
+                   & (Conversation.line_rank == conversation.line_rank)
                    & (Conversation.queued_at < conversation.queued_at))))
         return int(ahead or 0) + 1
+
+    async def wait_frame(self, session: AsyncSession, conversation: Conversation) -> dict[str, Any] | None:
+        """Position and wait estimate for a queued conversation (None otherwise, or when not wired)."""
+        if self.wait_describer is None or conversation.state != ConversationState.QUEUED:
+            return None
+        return await self.wait_describer(session, conversation)

@@ -37,6 +37,9 @@ class Settings(BaseModel):
     session_max_hours: int = Field(default=12, ge=1)
     max_message_chars: int = Field(default=4000, ge=1, le=20000)
     quick_exit_url: str = "https://www.google.com/"
+    handoff_dropoff_seconds: int = Field(default=120, ge=5, le=3600)
+    """A counsellor with no console open for this long gets their conversations put back in the queue."""
+    handoff_sweep_seconds: float = Field(default=10.0, gt=0, le=600)
     log_level: str = "INFO"
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None

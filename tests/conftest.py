@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -91,8 +92,9 @@ class RunningServer:
     memory: MemoryChannel
     settings: Settings
 
-    async def add_staff(self, name: str, role: str = "counsellor") -> None:
-        await add_user(self.app[appkeys.DB], name, PASSWORD, role)
+    async def add_staff(self, name: str, role: str = "counsellor", **skills: Any) -> None:
+        """`skills`: languages, queues, max_chats (see lotsa.auth.add_user)."""
+        await add_user(self.app[appkeys.DB], name, PASSWORD, role, **skills)
 
 
 async def start_server(settings: Settings) -> tuple[TestServer, RunningServer]:

@@ -46,7 +46,7 @@ async def test_no_identifier_reaches_database_logs_or_staff_pages(tmp_path: Path
     pages: list[str] = []
     session = aiohttp.ClientSession()
     try:
-        await server.add_staff("anna")
+        await server.add_staff("anna", max_chats=20)
         await server.add_staff("sara", role="supervisor")
         async with server.app[appkeys.DB].write() as db:
             await db.execute(update(StaffUser).values(phone="+46709990000"))

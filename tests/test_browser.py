@@ -101,7 +101,9 @@ async def test_contact_and_counsellor_talk_in_two_browsers(server: RunningServer
     await expect(person.locator(".msg-contact")).to_have_count(await person.locator(".msg-contact").count())
     assert await person.locator(".msg-contact", has_text="I need help").count() == 1
 
-    await anna.click("#close-conv")
+    await anna.click("#close-conv")  # opens the wrap-up form: an outcome is required before closing
+    await anna.select_option("#wrapup-outcome", "supported")
+    await anna.click("#wrapup-submit")
     await expect(person.locator("#status")).to_contain_text("ended")
     assert not [e for e in errors if "Content Security Policy" in e or "Uncaught" in e], errors
 

@@ -9,6 +9,9 @@
       connecting: "Ansluter…", reconnecting: "Anslutningen bröts. Ansluter igen…", connected: "Ansluten",
       queued: "Du står i kö. En samtalsstödjare svarar så snart som möjligt.",
       queuePos: "Du är nummer {n} i kön",
+      waitAbout: "Beräknad väntetid: cirka {m} min.", waitUnknown: "Vi kan inte uppskatta väntetiden just nu.",
+      waitClosed: "Vi har stängt just nu. Du står kvar i kön.", waitOpens: "Vi öppnar {when}.",
+      waitDanger: "I fara? Ring 112.",
       active: "En samtalsstödjare är här", closed: "Samtalet är avslutat. Du kan skriva igen om du vill.",
       typing: "Skriver…", inputLabel: "Ditt meddelande", placeholder: "Skriv här…", send: "Skicka",
       privacy: "Du är anonym. Du behöver inte skriva ditt namn.", choicesLabel: "Svarsalternativ",
@@ -23,6 +26,9 @@
       connecting: "Connecting…", reconnecting: "Connection lost. Reconnecting…", connected: "Connected",
       queued: "You are in the queue. A counsellor will answer as soon as possible.",
       queuePos: "You are number {n} in the queue",
+      waitAbout: "Estimated wait: about {m} min.", waitUnknown: "We cannot estimate the wait right now.",
+      waitClosed: "We are closed right now. You stay in the queue.", waitOpens: "We open {when}.",
+      waitDanger: "In danger? Call 112.",
       active: "A counsellor is here", closed: "The conversation has ended. You can write again if you want.",
       typing: "Typing…", inputLabel: "Your message", placeholder: "Write here…", send: "Send",
       privacy: "You are anonymous. You do not need to give your name.", choicesLabel: "Answer options",
@@ -43,7 +49,7 @@
 
   let lang = pickLang();
   let ws = null, connected = false, everConnected = false; // connected: `welcome` seen on this socket
-  let state = null, position = null, leaving = false;
+  let state = null, position = null, wait = null, leaving = false;
   let backoff = 1000, reconnectTimer = null;
   let maxId = 0, choicesEl = null;
   let lastTypingSent = 0, typingTimer = null, alertTimer = null, pinned = true;
@@ -121,14 +127,38 @@
     let text;
     if (!connected) text = t(everConnected ? "reconnecting" : "connecting");
     else if (state === "closed") text = t("closed");
-    else if (state === "queued") text = position ? t("queuePos", { n: position }) : t("queued");
+    else if (state === "queued") {
+      text = [position ? t("queuePos", { n: position }) : t("queued"), waitText()].filter(Boolean).join(". ");
+    }
     else if (state === "active") text = t("active");
     else text = t("connected");
     ui.status.textContent = text;
     ui.status.dataset.state = connected ? (state || "new") : "offline";
   }
+  function waitText() { // the honest estimate the server sends in `wait` frames (docs/protocol.md)
+    if (!wait) return "";
+    const parts = [];
+    if (!wait.open) {
+      parts.push(t("waitClosed"));
+      const opens = wait.opens_at ? new Date(wait.opens_at) : null;
+      if (opens && !Number.isNaN(opens.getTime())) {
+        const when = opens.toLocaleString(lang === "sv" ? "sv-SE" : "en-GB",
+          { weekday: "long", hour: "2-digit", minute: "2-digit" });
+        parts.push(t("waitOpens", { when }));
+      }
+    } else if (typeof wait.minutes === "number") parts.push(t("waitAbout", { m: wait.minutes }));
+    else parts.push(t("waitUnknown"));
+    parts.push(t("waitDanger"));
+    return parts.join(" ");
+  }
+  function setWait(f) {
+    wait = f;
+    if (typeof f.position === "number") position = f.position;
+    renderStatus();
+  }
   function setState(newState, newPosition) {
     if (newState) state = newState;
+    if (state !== "queued") wait = null;
     position = typeof newPosition === "number" ? newPosition : null;
     if (state === "closed") clearChoices(); // the server greets again: writing starts a new conversation
     renderStatus();
@@ -302,6 +332,7 @@
     welcome: onWelcome, message: addMessage, typing: showTyping, error: onError,
     ack: (f) => { if (typeof f.cid === "string") acknowledge(f.cid, f.id); },
     state: (f) => setState(f.state, f.position),
+    wait: setWait,
   };
   // -- connection ----------------------------------------------------------------------------
   /** The campaign an entry link names (?source=...), so statistics can count where people came from. */

@@ -1,16 +1,16 @@
 """channels: contact preferences for safe contact, a counsellor's phone for voice, outbox leases,
 retention marks, contact blocks
 
-Revision ID: 0002_channels
-Revises: 0001
+Revision ID: 0003_channels
+Revises: 0002_handoff
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_channels"
-down_revision = "0001"
+revision = "0003_channels"
+down_revision = "0002_handoff"
 branch_labels = None
 depends_on = None
 
