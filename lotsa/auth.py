@@ -41,10 +41,13 @@ def _session_id(cookie: str) -> str:
 
 
 async def add_user(db: Database, name: str, password: str, role: str, *, languages: list[str] | None = None,
-                   queues: list[str] | None = None, max_chats: int = 3) -> StaffUser:
-    """A staff account; `languages` and `queues` (empty: any) and `max_chats` are counsellor skills."""
+                   queues: list[str] | None = None, max_chats: int = 3, phone: str | None = None) -> StaffUser:
+    """A staff account; `languages` and `queues` (empty: any) and `max_chats` are counsellor skills;
+    `phone` (E.164) is where calls this counsellor takes are put through."""
     if not 1 <= max_chats <= 50:
         raise AuthError("max chats is between 1 and 50")
+    if phone is not None and not (phone.startswith("+") and phone[1:].isdigit() and 8 <= len(phone) <= 16):
+        raise AuthError("a phone number is in E.164 form, e.g. +46701234567")
     if role not in set(Role):
         raise AuthError(f"role must be one of {', '.join(Role)}")
     if not name or len(name) > 64 or not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
@@ -53,7 +56,8 @@ async def add_user(db: Database, name: str, password: str, role: str, *, languag
         if (await session.execute(select(StaffUser).where(StaffUser.name == name))).scalar():
             raise AuthError(f"a user named {name!r} exists already")
         user = StaffUser(name=name, password_hash=hash_password(password), role=role,
-                         languages=list(languages or []), queues=list(queues or []), max_chats=max_chats)
+                         languages=list(languages or []), queues=list(queues or []), max_chats=max_chats,
+                         phone=phone)
         session.add(user)
     return user
 

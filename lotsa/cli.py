@@ -80,7 +80,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
         db = Database(settings.effective_database_url)
         try:
             await add_user(db, args.name, password, args.role, languages=_csv(args.languages),
-                           queues=_csv(args.queues), max_chats=args.max_chats)
+                           queues=_csv(args.queues), max_chats=args.max_chats, phone=args.phone)
         finally:
             await db.close()
 
@@ -152,6 +152,7 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("--languages", help="languages counselled in, e.g. sv,en (default: any)")
     add.add_argument("--queues", help="queue ids taken from, e.g. sells,acute (default: every queue)")
     add.add_argument("--max-chats", type=int, default=3, help="most simultaneous chats (default: 3)")
+    add.add_argument("--phone", help="where calls this counsellor takes are put through (E.164, e.g. +46701234567)")
     add.set_defaults(func=cmd_user_add)
     from lotsa.bench import add_arguments
     from lotsa.triage_cli import add_commands

@@ -10,13 +10,13 @@ from pathlib import Path
 import aiohttp
 import pytest
 from conftest import PASSWORD, RunningServer, make_settings, start_server
-from sqlalchemy import select, update
+from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
 from lotsa import appkeys
 from lotsa.clients import ConsoleClient
 from lotsa.fake_providers import FakeTwilio
-from lotsa.models import Conversation, StaffUser
+from lotsa.models import Conversation
 
 PUBLIC = "https://lotsa.example.org"
 OUR_NUMBER = "+46766860000"
@@ -91,9 +91,7 @@ async def test_call_greets_with_keypad_choices_from_the_triage_script(call: Call
 
 
 async def test_full_call_keypad_triage_hold_and_connect_to_the_counsellor(call: Call) -> None:
-    await call.server.add_staff("anna")
-    async with call.server.app[appkeys.DB].write() as session:
-        await session.execute(update(StaffUser).values(phone=COUNSELLOR_PHONE))
+    await call.server.add_staff("anna", phone=COUNSELLOR_PHONE)
     await call.twiml("/hooks/twilio/voice")
     who = await call.press("2", 1)
     assert "Press 1 for I sell or have sold sex" in said(who)
