@@ -173,6 +173,9 @@ class ChatConnection:
             if self.conversation_id is not None and self.state == ConversationState.ACTIVE:
                 self.pipeline.events.publish("console", Event("typing", self.conversation_id))
             return
+        if kind == "erase":
+            await self.erase()
+            return
         if kind not in ("say", "choose"):
             raise FrameError("bad_frame", "Unknown frame type.")
         if not self.limit.allow():
@@ -205,6 +208,14 @@ class ChatConnection:
             self.resubscribe.set()
         log.info("webchat message stored", extra={"conversation": accepted.conversation_id,
                                                   "message_id": accepted.message_id})
+
+    async def erase(self) -> None:
+        """The person deletes their conversation: transcript gone, statistics kept, token unlinked."""
+        erased = await self.pipeline.erase_contact(CHANNEL, self.contact_key)
+        log.info("webchat conversation erased by the contact", extra={"conversations": erased.conversations})
+        self.conversation_id, self.state, self.last_sent = None, "new", 0
+        self.resubscribe.set()
+        await self.send({"type": "erased"})
 
     async def on_event(self, event: Event) -> None:
         if event.kind == "message" and event.conversation_id == self.conversation_id:

@@ -86,6 +86,11 @@ async def index(request: web.Request) -> web.StreamResponse:
     raise web.HTTPFound("/chat")
 
 
+async def favicon(request: web.Request) -> web.Response:
+    """No icon: a browser tab with a hotline's logo is exactly what a shared screen should not show."""
+    return web.Response(status=204)
+
+
 async def neutral(request: web.Request) -> web.Response:
     return web.Response(text="<!doctype html><title>Väder</title><p>Väder</p>", content_type="text/html")
 
@@ -187,6 +192,7 @@ def create_app(settings: Settings, *, channels: Iterable[OutboundChannel] = (),
     app.router.add_get("/", index)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/neutral", neutral)
+    app.router.add_get("/favicon.ico", favicon)
     webchat.setup(app)
     console.setup(app)
     deadletters.setup(app)

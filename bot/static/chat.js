@@ -18,6 +18,8 @@
       you: "Du", bot: "Automatiskt svar", counsellor: "Samtalsstödjare", sending: "Skickas…",
       notSent: "Inte skickat",
       errorGeneric: "Något gick fel. Försök igen.",
+      erase: "Radera samtalet", eraseConfirm: "Tryck igen för att radera allt",
+      erased: "Ditt samtal är raderat hos oss. Du kan börja ett nytt när du vill.",
     },
     en: {
       quickExit: "Leave quickly", langToggle: "Svenska", langToggleLabel: "Change language to Swedish",
@@ -34,6 +36,8 @@
       privacy: "You are anonymous. You do not need to give your name.", choicesLabel: "Answer options",
       you: "You", bot: "Automatic reply", counsellor: "Counsellor", sending: "Sending…", notSent: "Not sent",
       errorGeneric: "Something went wrong. Please try again.",
+      erase: "Delete the conversation", eraseConfirm: "Press again to delete everything",
+      erased: "Your conversation has been deleted on our side. You can start a new one whenever you want.",
     },
   };
   const TOKEN_KEY = "lotsa.token", PENDING_KEY = "lotsa.pending", LANG_KEY = "lotsa.lang";
@@ -45,6 +49,7 @@
   const ui = {
     transcript: $("transcript"), status: $("status"), typing: $("typing"), alert: $("alert"),
     composer: $("composer"), input: $("input"), quickExit: $("quick-exit"), langToggle: $("lang-toggle"),
+    erase: $("erase"),
   };
 
   let lang = pickLang();
@@ -328,8 +333,32 @@
       if (oldest) fail(oldest.cid);
     }
   }
+  // -- erasing the conversation -----------------------------------------------------------------
+  let eraseTimer = null;
+  function askErase() { // two presses: the first only arms the button for a few seconds
+    if (!ui.erase.classList.contains("confirming")) {
+      ui.erase.classList.add("confirming");
+      ui.erase.textContent = t("eraseConfirm");
+      eraseTimer = setTimeout(disarmErase, 5000);
+      return;
+    }
+    disarmErase();
+    if (connected) sendRaw({ type: "erase" });
+  }
+  function disarmErase() {
+    clearTimeout(eraseTimer);
+    ui.erase.classList.remove("confirming");
+    ui.erase.textContent = t("erase");
+  }
+  function onErased() {
+    store(TOKEN_KEY, null);
+    store(PENDING_KEY, null);
+    resetTranscript();
+    restart();
+    showAlert(t("erased"));
+  }
   const HANDLERS = {
-    welcome: onWelcome, message: addMessage, typing: showTyping, error: onError,
+    welcome: onWelcome, erased: onErased, message: addMessage, typing: showTyping, error: onError,
     ack: (f) => { if (typeof f.cid === "string") acknowledge(f.cid, f.id); },
     state: (f) => setState(f.state, f.position),
     wait: setWait,
@@ -385,6 +414,7 @@
   function reconnectNow() { if (!ws && reconnectTimer && !leaving) connect(); }
   // -- wiring --------------------------------------------------------------------------------
   ui.quickExit.addEventListener("click", quickExit);
+  ui.erase.addEventListener("click", askErase);
   document.addEventListener("keydown", (ev) => { if (ev.key === "Escape" && !ev.isComposing) quickExit(); });
   ui.langToggle.addEventListener("click", toggleLang);
   ui.composer.addEventListener("submit", (ev) => { ev.preventDefault(); say(); });
