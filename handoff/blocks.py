@@ -13,9 +13,9 @@ from aiohttp import web
 from sqlalchemy import select
 
 from handoff.console import require_staff
-from lotsa import appkeys
+from lotsa import appkeys, audit
 from lotsa.events import CONSOLE_TOPIC, QUEUE_TOPIC, Event, conversation_topic
-from lotsa.models import Contact, Conversation, ConversationState, Role, utcnow
+from lotsa.models import Contact, Conversation, ConversationState, Role, StaffUser, utcnow
 
 MAX_HOURS = 24 * 30
 
@@ -24,14 +24,14 @@ def _error(status: type[web.HTTPException], code: str, message: str) -> web.HTTP
     return status(text=json.dumps({"error": code, "message": message}), content_type="application/json")
 
 
-async def _supervisor_and_conversation(request: web.Request) -> int:
+async def _supervisor_and_conversation(request: web.Request) -> tuple[StaffUser, int]:
     _, user = await require_staff(request, state_changing=True)
     if user.role not in (Role.SUPERVISOR, Role.ADMIN):
         raise _error(web.HTTPForbidden, "role", "Supervisors only.")
     raw = request.match_info["id"]
     if not raw.isdigit() or len(raw) > 12:
         raise _error(web.HTTPNotFound, "not_found", "No such conversation.")
-    return int(raw)
+    return user, int(raw)
 
 
 async def _hours(request: web.Request) -> int:
@@ -46,7 +46,7 @@ async def _hours(request: web.Request) -> int:
 
 
 async def block(request: web.Request) -> web.Response:
-    conversation_id = await _supervisor_and_conversation(request)
+    user, conversation_id = await _supervisor_and_conversation(request)
     hours = await _hours(request)
     async with request.app[appkeys.DB].write() as session:
         row = (await session.execute(select(Conversation, Contact).join(Contact).where(
@@ -59,6 +59,7 @@ async def block(request: web.Request) -> web.Response:
         closed = conversation.state != ConversationState.CLOSED
         if closed:
             conversation.state, conversation.closed_at = ConversationState.CLOSED, utcnow()
+        audit.add(session, user, "contact.blocked", f"conversation:{conversation_id}", hours=hours)
     if closed:
         event = Event("state", conversation_id, {"state": ConversationState.CLOSED})
         for topic in (conversation_topic(conversation_id), QUEUE_TOPIC, CONSOLE_TOPIC):
@@ -67,13 +68,14 @@ async def block(request: web.Request) -> web.Response:
 
 
 async def unblock(request: web.Request) -> web.Response:
-    conversation_id = await _supervisor_and_conversation(request)
+    user, conversation_id = await _supervisor_and_conversation(request)
     async with request.app[appkeys.DB].write() as session:
         contact = (await session.execute(select(Contact).join(Conversation).where(
             Conversation.id == conversation_id))).scalar()
         if contact is None:
             raise _error(web.HTTPNotFound, "not_found", "No such conversation.")
         contact.blocked_until = None
+        audit.add(session, user, "contact.unblocked", f"conversation:{conversation_id}")
     return web.json_response({"conversation": conversation_id, "blocked_until": None})
 
 

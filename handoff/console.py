@@ -21,7 +21,7 @@ from handoff.skills import supervises
 from handoff.supervision import PRESENCES, chat_counts, me_json, overview, queues_json
 from handoff.transfer import TransferRefused, TransferRequest, transfer
 from handoff.wrapup import OUTCOMES, WrapUpInvalid, parse_wrapup
-from lotsa import appkeys
+from lotsa import appkeys, audit
 from lotsa.auth import AuthError, authenticate, login, logout
 from lotsa.events import CONSOLE_TOPIC, QUEUE_TOPIC, Event, conversation_topic
 from lotsa.models import Role, StaffUser, utcnow
@@ -112,6 +112,7 @@ async def login_post(request: web.Request) -> web.StreamResponse:
         response.set_status(401)
         return response
     log.info("console log-in", extra={"staff": user.id})
+    await audit.record(request.app[appkeys.DB], user, "staff.login")
     async with request.app[appkeys.DB].write() as session:   # a log-in starts a shift: available
         await session.execute(update(StaffUser).where(StaffUser.id == user.id).values(presence="available")
                               .execution_options(synchronize_session=False))
@@ -130,6 +131,7 @@ async def logout_post(request: web.Request) -> web.StreamResponse:
         if not hmac.compare_digest(request.app[appkeys.KEYRING].csrf_token(sid), token):
             raise web.HTTPForbidden(text="Forbidden: missing CSRF token.")
         await logout(request.app[appkeys.DB], request.cookies[COOKIE])
+        await audit.record(request.app[appkeys.DB], found[1], "staff.logout")
     response = web.HTTPSeeOther("/console")
     response.del_cookie(COOKIE, path="/")
     raise response
@@ -165,6 +167,7 @@ async def api_conversation(request: web.Request) -> web.Response:
         notes = await claims.notes_of(session, conversation.id)
     holder = names.get(conversation.counsellor_id or 0)
     log.info("conversation opened", extra={"staff": user.id, "conversation": conversation.id})
+    await audit.record(pipeline.db, user, "conversation.opened", f"conversation:{conversation.id}")
     return web.json_response({
         "conversation": claims.summary(conversation, key, pipeline, _lang(request), holder, user=user),
         "messages": claims.transcript(messages, names), "notes": notes})
@@ -184,6 +187,7 @@ async def _claimed(request: web.Request, user: StaffUser, result: claims.Claim) 
     assert result.conversation is not None
     log.info("conversation claimed", extra={"staff": user.id, "conversation": result.conversation.id})
     pipeline = request.app[appkeys.PIPELINE]
+    await audit.record(pipeline.db, user, "conversation.claimed", f"conversation:{result.conversation.id}")
     async with pipeline.db.read() as session:
         conversation, key, _, _ = await claims.load(session, result.conversation.id, user)
     return web.json_response({"conversation": claims.summary(conversation, key, pipeline, _lang(request),
@@ -250,6 +254,7 @@ async def api_close(request: web.Request) -> web.Response:
     except claims.NotAllowed:
         raise _json_error(web.HTTPConflict, "not_yours", "You do not hold this conversation.") from None
     log.info("conversation closed", extra={"staff": user.id, "conversation": conversation.id})
+    await audit.record(pipeline.db, user, "conversation.closed", f"conversation:{conversation.id}")
     return web.json_response({"conversation": {"id": conversation.id, "state": conversation.state}})
 
 
@@ -286,6 +291,8 @@ async def api_transfer(request: web.Request) -> web.Response:
     except TransferRefused as e:
         raise _status_error(e.status, e.code, str(e)) from None
     log.info("conversation transferred", extra={"staff": user.id, "conversation": conversation.id})
+    await audit.record(request.app[appkeys.DB], user, "conversation.transferred", f"conversation:{conversation.id}",
+                       queue=queue, to=to)
     return web.json_response({"conversation": {"id": conversation.id, "state": conversation.state,
                                                "queue": conversation.queue}})
 

@@ -9,7 +9,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from handoff.console import require_staff
-from lotsa import appkeys
+from lotsa import appkeys, audit
 from lotsa.models import OutboxItem, OutboxState, Role, StaffUser, utcnow
 
 LIMIT = 200
@@ -47,6 +47,7 @@ async def retry(request: web.Request) -> web.Response:
             raise web.HTTPNotFound(text=json.dumps({"error": "not_found", "message": "No such dead letter."}),
                                    content_type="application/json")
         item.state, item.attempts, item.next_attempt_at, item.last_error = OutboxState.PENDING, 0, utcnow(), None
+        audit.add(session, user, "outbox.retried", f"outbox:{item.id}", conversation=item.conversation_id)
     request.app[appkeys.OUTBOX].wake()
     return web.json_response({"id": int(raw), "state": OutboxState.PENDING})
 

@@ -13,7 +13,7 @@ from aiohttp import WSCloseCode, web
 
 from bot import hooks, telegram, twilio_sms, webchat
 from bot.hooks import ProviderChannel
-from handoff import blocks, console, deadletters
+from handoff import audit_view, blocks, console, deadletters
 from handoff.directory import Directory
 from handoff.dropoff import sweep_forever
 from handoff.out_of_hours import OutOfHours
@@ -197,6 +197,7 @@ def create_app(settings: Settings, *, channels: Iterable[OutboundChannel] = (),
     console.setup(app)
     deadletters.setup(app)
     blocks.setup(app)
+    audit_view.setup(app)
     hooks.setup(app, settings, providers)
     return app
 

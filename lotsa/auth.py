@@ -10,6 +10,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 
+from lotsa import audit
 from lotsa.db import Database
 from lotsa.models import Role, StaffSession, StaffUser, utcnow
 
@@ -59,6 +60,8 @@ async def add_user(db: Database, name: str, password: str, role: str, *, languag
                          languages=list(languages or []), queues=list(queues or []), max_chats=max_chats,
                          phone=phone)
         session.add(user)
+        await session.flush()
+        audit.add(session, "cli", "staff.added", f"staff:{user.id}", name=name, role=role)
     return user
 
 

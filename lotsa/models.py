@@ -243,3 +243,18 @@ class WrapUp(Base):
     referrals: Mapped[list[Any]] = mapped_column(default=list)
     needs: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEntry(Base):
+    """Who did what to which conversation or setting: append-only (the database refuses UPDATE
+    and DELETE on this table), never message text or a contact's identifier."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    actor: Mapped[str] = mapped_column(String(64))
+    """The staff name, or "system" / "cli"."""
+    action: Mapped[str] = mapped_column(String(48))
+    target: Mapped[str] = mapped_column(String(64), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)

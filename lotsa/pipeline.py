@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import commands
 from handoff.queues import QueueDirectory
+from lotsa import audit
 from lotsa.channels import InboundMessage
 from lotsa.contact_requests import ContactRequests
 from lotsa.crypto import Keyring
@@ -91,6 +92,8 @@ class TriageScripts:
                 if await session.get(TriageScriptVersion, script.version) is None:
                     session.add(TriageScriptVersion(version=script.version, name=script.name,
                                                     content=script.content))
+                    audit.add(session, "system", "config.triage_script_published", f"script:{script.name}",
+                              version=script.version[:16])
 
     def for_new_conversation(self) -> TriageRunner:
         return self._runners[self.current[self.default].version]
