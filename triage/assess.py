@@ -19,9 +19,9 @@ from triage.language import LanguageDetector
 from triage.result import TriageResult
 from triage.vocabulary import FLAGS, GROUPS, NEEDS
 
-CUE_WEIGHT = 0.35
+CUE_WEIGHT = 0.25
 """How far group cue phrases pull the model's scores (chosen by cross-validation on the training split)."""
-FLAG_THRESHOLDS = {"minor": 0.35, "immediate_danger": 0.25, "suicide": 0.25, "trafficking": 0.3}
+FLAG_THRESHOLDS = {"minor": 0.35, "immediate_danger": 0.2, "suicide": 0.2, "trafficking": 0.3}
 """The model's say on a red flag counts from these scores: missing a flag costs more than a false alarm
 (chosen by 4-fold cross-validation on the training split, keeping precision well above 0.6)."""
 NEED_THRESHOLD = 0.5

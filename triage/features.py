@@ -31,17 +31,18 @@ class Featurizer:
     def __call__(self, texts: Sequence[str], languages: Sequence[str | None]) -> Iterable[tuple[Flags, Doc]]:
         for text, language in zip(texts, languages, strict=True):
             doc = self.nlp.make_doc(fold(text))
-            flags = self.rules.find(doc, language)
-            for group, _, _ in self.cues(doc):
+            words = [t.text for t in doc]
+            lowered = [w.lower() for w in words]
+            flags = self.rules.find(doc, language, lowered)
+            for group, _, _ in self.cues(doc, lowered):
                 flags.cues[group] = flags.cues.get(group, 0) + 1
             extra = sorted(f"zzcue_{group}" for group in flags.cues)
-            words = [t.text for t in doc]
             extra += [f"zzp_{w[:PREFIX]}" for w in words if len(w) > PREFIX + 1 and w.isalpha()]
             first = sum(w in FIRST_PERSON for w in words)
             third = sum(w in THIRD_PERSON for w in words)
             if first or third:
                 extra.append("zzself" if first > third else "zzother" if third > first else "zzboth")
             extra += [f"zzrule_{f}" for f in sorted(flags.flags)]
-            if sum(1 for t in doc if t.is_alpha) <= SHORT:
+            if sum(1 for w in words if w.isalpha()) <= SHORT:
                 extra.append("zzshort")
             yield flags, Doc(self.nlp.vocab, words=words + extra)

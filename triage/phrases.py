@@ -92,10 +92,11 @@ class PhraseSet:
             self.plain.add(label, docs)
         self.prefix_lengths = sorted({len(p) for p in self.by_prefix})
 
-    def __call__(self, doc: Doc) -> list[tuple[str, int, int]]:
+    def __call__(self, doc: Doc, words: list[str] | None = None) -> list[tuple[str, int, int]]:
+        """Matches in a doc; `words` are its lower-case tokens when the caller has them already."""
         strings = doc.vocab.strings
         found = [(strings[m], s, e) for m, s, e in self.plain(doc)]
-        words = [t.lower_ for t in doc]
+        words = words if words is not None else [t.lower_ for t in doc]
         for i, word in enumerate(words):
             candidates = list(self.by_word.get(word, ()))
             for length in self.prefix_lengths:

@@ -464,7 +464,7 @@ EXCHANGE: dict[str, list[str]] = {
            "gift cards", "game currency", "sugar daddy", "sugardaddy", "sugar dating", "onlyfans", "escort~", "clients",
            "customers", "sell~ sex", "sold sex", "selling myself", "sells herself", "sells himself", "bought sex from",
            "the girl i paid", "the girl i booked", "buys her", "gifts and money", "money and gifts", "back with money", "offered her", "offered him", "offered me", "swish~", "for snus", "for weed", "for vodka", "makes money off",
-           "easy money", "from an older man", "place to sleep", "lets me sleep", "let me sleep", "lets me stay", "let me stay", "pays my", "pays for my", "pays her way",
+           "easy money", "from an older man", "sell pics", "sell pictures", "selling pics", "sell nudes", "selling nudes", "place to sleep", "lets me sleep", "let me sleep", "lets me stay", "let me stay", "pays my", "pays for my", "pays her way",
            "ads online", "escort site", "for money and", "in exchange"],
     "ro": ["pentru bani", "pt bani", "pe bani", "imi da bani", "ii da bani", "ii trimite bani", "imi trimite bani",
            "ma plateste", "o plateste", "clienti~", "vand sex", "ma prostituez", "pe strada", "sugar daddy",
@@ -608,6 +608,8 @@ SUICIDE_SIGNS = [
     "няма да чуете повече за мен", "бреме съм", "в тежест съм", "искам всичко да свърши", "утре няма да ме има",
 ]
 SUICIDE_WEAK = [
+    "delat ut sina", "delat ut mina", "gett bort sina", "vila pa riktigt", "vila for alltid", "gave away her", "gave away his",
+    "a dat hainele", "am dat hainele", "раздаде", "раздадох",
     "im done", "i'm done", "gave my", "tired of everything", "trott pa allt", "allt tog slut", "ser ingen annan vag",
     "ingen annan vag", "nu mai am putere", "sa termin", "satula de tot", "satul de tot", "писна ми от всичко",
     "take care of mum", "take care of mom", "take care of my", "gave me his", "gave me her", "gave away",
@@ -723,3 +725,10 @@ _merge("minor", {
     "ro": ["pare foarte tanara", "parea foarte tanara"], "bg": ["изглежда много млада"],
 })
 URGENT += ["5 min", "10 min", "5 minutes", "10 minutes"]
+_merge("suicide", {
+    "sv": ["vill att det ska vara over", "tillrackligt med tabletter", "hoppa fran balkongen"],
+    "en": ["want it to be over", "want it all to be over", "enough pills", "pills saved", "jumping from", "jumping off",
+           "jump from"],
+    "ro": ["vreau sa se termine", "destule pastile", "sa sar de la", "se spanzure", "sa se spanzure"],
+    "bg": ["искам да свърши", "достатъчно хапчета", "да скоча", "скачам от"],
+})

@@ -142,13 +142,14 @@ class RedFlagRules:
         self.matcher = PhraseSet(nlp, {**labelled, "urgent": URGENT, "threat": THREAT, "exchange": exchange,
                                        "idiom": IDIOMS, "weak": SUICIDE_WEAK, "means": SUICIDE_MEANS})
 
-    def find(self, doc: Doc, language: str | None = None) -> Flags:
-        """Flags in a folded doc. In Romanian "nu" means "not" (a negation, never "now")."""
+    def find(self, doc: Doc, language: str | None = None, words: list[str] | None = None) -> Flags:
+        """Flags in a folded doc (`words`: its lower-case tokens, if the caller has them). In Romanian "nu"
+        means "not" (a negation, never "now")."""
         found = Flags()
-        lowered = [t.lower_ for t in doc]
+        lowered = words if words is not None else [t.lower_ for t in doc]
         negators = NEGATORS | {"nu"} if language == "ro" else NEGATORS
         signals: list[tuple[int, int, str]] = []
-        matches = sorted(self.matcher(doc), key=lambda m: (m[1], m[2]))
+        matches = sorted(self.matcher(doc, lowered), key=lambda m: (m[1], m[2]))
         idioms = [(s, e) for label, s, e in matches if label == "idiom"]
         for label, start, end in matches:
             if label == "idiom" or self._negated(lowered, start, negators):
@@ -175,15 +176,21 @@ class RedFlagRules:
         _unspoken_suicide(found, doc, signals)
         if "immediate_danger" in found.flags and JOKE_MARKERS & set(lowered):
             found.flags.discard("immediate_danger")
-        for flag, substrings in SUBSTRINGS.items():
-            for sub in substrings:
-                if sub in doc.text:
-                    found.add(flag, sub)
+        if not all(w.isascii() for w in lowered):
+            self._substrings(doc.text, found)
         for i, words in self._ages_under_18(lowered) + _born_under_18(lowered):
             if not self._negated(lowered, i, negators):
                 found.add("minor", words)
         found.exploited_minor()
         return found
+
+    @staticmethod
+    def _substrings(text: str, found: Flags) -> None:
+        """Scripts written without spaces (Thai); none of these phrases is ASCII, so ASCII text is skipped."""
+        for flag, substrings in SUBSTRINGS.items():
+            for sub in substrings:
+                if sub in text:
+                    found.add(flag, sub)
 
     @staticmethod
     def _negated(lowered: list[str], start: int, negators: frozenset[str]) -> bool:
