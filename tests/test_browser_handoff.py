@@ -171,3 +171,23 @@ async def test_a_supervisor_sees_an_acute_contact_arrive_and_is_alerted(
     await expect(sara.locator("#all-active .conv")).to_contain_text("anna")
     await expect(banner).to_be_hidden()
     assert not [e for e in errors if "Content Security Policy" in e or "Uncaught" in e], errors
+
+
+async def test_the_console_speaks_swedish(server: RunningServer, browser: object) -> None:  # noqa: F811
+    from playwright.async_api import expect
+
+    await server.add_staff("anna")
+    errors: list[str] = []
+    page = await (await browser.new_context(viewport=LAPTOP, locale="sv-SE")).new_page()
+    _collect_errors(page, errors)
+    await _login(page, server.url, "anna")
+    await expect(page.locator("#take-next")).to_contain_text("Ta nästa")
+    await expect(page.locator("#capacity")).to_contain_text("tillgänglig · 0 av 3 samtal")
+    await expect(page.locator("#tab-referrals")).to_have_text("Hänvisning")
+    await page.keyboard.press("Alt+5")
+    await expect(page.locator("#wrapup-outcome option[value=referred]")).to_have_text("Hänvisad vidare")
+    await page.keyboard.press("Alt+n")
+    await expect(page.locator("#console-alert")).to_contain_text("Ingen väntar som du kan ta just nu.")
+    await page.select_option("#presence", "away")
+    await expect(page.locator("#capacity")).to_contain_text("borta")
+    assert not [e for e in errors if "Content Security Policy" in e or "Uncaught" in e], errors
