@@ -39,12 +39,15 @@ async def requeue_dropped(pipeline: Pipeline, drop_after: timedelta, now: dateti
     now = now or utcnow()
     cutoff = now - drop_after
     changes: list[tuple[Conversation, list[Message], bool]] = []
+    dropped = (select(Conversation.id, Conversation.counsellor_id)
+               .join(StaffUser, Conversation.counsellor_id == StaffUser.id)
+               .where(Conversation.state == ConversationState.ACTIVE,
+                      or_(StaffUser.console_seen_at.is_(None), StaffUser.console_seen_at < cutoff)))
+    async with pipeline.db.read() as session:   # usually nobody: no write lock taken for nothing
+        if not (await session.execute(dropped.limit(1))).first():
+            return []
     async with pipeline.db.write() as session:
-        rows = (await session.execute(
-            select(Conversation.id, Conversation.counsellor_id).join(StaffUser, Conversation.counsellor_id == StaffUser.id)
-            .where(Conversation.state == ConversationState.ACTIVE,
-                   or_(StaffUser.console_seen_at.is_(None), StaffUser.console_seen_at < cutoff))
-            .with_for_update(of=Conversation, skip_locked=True))).all()
+        rows = (await session.execute(dropped.with_for_update(of=Conversation, skip_locked=True))).all()
         for conversation_id, counsellor_id in rows:
             result = await session.execute(
                 update(Conversation)

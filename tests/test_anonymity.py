@@ -18,7 +18,7 @@ PHONES = ["+46701112233", "+40721555666", "+359887123456"]
 async def test_identifiers_never_reach_the_database_logs_or_console(server: RunningServer,
                                                                    caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    await server.add_staff("anna", max_chats=10)
+    await server.add_staff("anna", max_chats=10)   # she takes every waiting conversation below
     memory = server.memory
     for phone in PHONES:
         await memory.write(phone, f"hej det är {phone[-4:]} här")

@@ -61,11 +61,11 @@ async def test_a_counsellor_shift(server: RunningServer, browser: object) -> Non
     await anna.fill("#reply", "Hi, I am here. Are you safe where you are now?")
     await anna.press("#reply", "Enter")
     await expect(person.locator(".msg-counsellor")).to_contain_text("Are you safe")
-    await person.type("#input", "yes")
+    # Typing frames go out at most every 2 s: each side types for longer than that.
+    await person.type("#input", "yes, I am safe now", delay=150)
     await expect(anna.locator("#console-typing")).to_be_visible()     # the person is typing
     await person.press("#input", "Enter")
-    await expect(transcript.locator(".msg-contact .msg-text").last).to_have_text("yes")
-    # Typing frames go out at most every 2 s: type for longer than that.
+    await expect(transcript.locator(".msg-contact .msg-text").last).to_have_text("yes, I am safe now")
     await anna.type("#reply", "Good, thank you for telling me.", delay=100)
     await expect(person.locator("#typing")).to_be_visible()           # the counsellor is typing
     await anna.fill("#reply", "")
@@ -91,6 +91,11 @@ async def test_a_counsellor_shift(server: RunningServer, browser: object) -> Non
     await anna.click("#note-add")
     await expect(anna.locator("#notes-list .note")).to_contain_text("trafficking indicators?")
     await anna.screenshot(path=ARTIFACTS / "handoff-console-shift.png", full_page=True)
+
+    await anna.reload()                                                 # a reloaded console restores its state
+    await expect(anna.locator("#console-transcript")).to_contain_text("Kronofogden")
+    await expect(anna.locator("#notes-list")).to_contain_text("trafficking indicators?")
+    await expect(anna.locator("#tab-notes")).to_have_attribute("aria-selected", "true")
 
     await anna.keyboard.press("Alt+4")                                  # transfer to a colleague
     await anna.select_option("#transfer-target", "to:bo")
@@ -134,6 +139,7 @@ async def test_a_supervisor_sees_an_acute_contact_arrive_and_is_alerted(
     for page in (sara, person):
         _collect_errors(page, errors)
 
+    await sara.clock.install()   # the page's own clock: a long wait is fast-forwarded, not waited for
     await _login(sara, server.url, "sara")
     await expect(sara.locator("#supervisor")).to_be_visible()
     await expect(sara.locator("#staff")).to_contain_text("anna")
@@ -153,6 +159,10 @@ async def test_a_supervisor_sees_an_acute_contact_arrive_and_is_alerted(
     await expect(item).to_contain_text("Acute")
     await expect(item).to_contain_text("hitting")                        # the red-flag words
     await sara.screenshot(path=ARTIFACTS / "handoff-supervisor-acute-alert.png", full_page=True)
+    await expect(banner).not_to_contain_text("longer than")
+    await sara.clock.fast_forward("03:00")                              # past the acute queue's 2 minutes
+    await expect(banner).to_contain_text("1 waited longer than their queue's limit")
+    await sara.screenshot(path=ARTIFACTS / "handoff-supervisor-wait-alert.png", full_page=True)
 
     await item.locator(".conv-open").click()                             # a supervisor reassigns it
     await sara.keyboard.press("Alt+4")
@@ -160,4 +170,24 @@ async def test_a_supervisor_sees_an_acute_contact_arrive_and_is_alerted(
     await sara.click("#transfer-submit")
     await expect(sara.locator("#all-active .conv")).to_contain_text("anna")
     await expect(banner).to_be_hidden()
+    assert not [e for e in errors if "Content Security Policy" in e or "Uncaught" in e], errors
+
+
+async def test_the_console_speaks_swedish(server: RunningServer, browser: object) -> None:  # noqa: F811
+    from playwright.async_api import expect
+
+    await server.add_staff("anna")
+    errors: list[str] = []
+    page = await (await browser.new_context(viewport=LAPTOP, locale="sv-SE")).new_page()
+    _collect_errors(page, errors)
+    await _login(page, server.url, "anna")
+    await expect(page.locator("#take-next")).to_contain_text("Ta nästa")
+    await expect(page.locator("#capacity")).to_contain_text("tillgänglig · 0 av 3 samtal")
+    await expect(page.locator("#tab-referrals")).to_have_text("Hänvisning")
+    await page.keyboard.press("Alt+5")
+    await expect(page.locator("#wrapup-outcome option[value=referred]")).to_have_text("Hänvisad vidare")
+    await page.keyboard.press("Alt+n")
+    await expect(page.locator("#console-alert")).to_contain_text("Ingen väntar som du kan ta just nu.")
+    await page.select_option("#presence", "away")
+    await expect(page.locator("#capacity")).to_contain_text("borta")
     assert not [e for e in errors if "Content Security Policy" in e or "Uncaught" in e], errors

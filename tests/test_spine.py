@@ -90,6 +90,8 @@ async def test_reload_resumes_the_same_conversation(server: RunningServer) -> No
     contact = await _contact_through_triage(server.url, lang="sv", group="buys")
     cid = await contact.say("Jag vill sluta")
     await contact.wait_acked(cid)
+    # The ack and the message's own frame travel separately: wait for both.
+    await contact.wait_for(lambda f: f["type"] == "message" and f.get("cid") == cid)
     before = contact.texts()
     await contact.disconnect()
 

@@ -585,7 +585,7 @@
     if (status !== 200) { if (status) showAlert((data && data.message) || S.failed); return; }
     ui.transferNote.value = "";
     showAlert(S.transferred);
-    if (!supervisor) { queue.mine = queue.mine.filter((c) => c.id !== id); clearPane(); }
+    if (!supervisor) { openSeq++; queue.mine = queue.mine.filter((c) => c.id !== id); clearPane(); }
     else openConversation(id);
   }
   async function closeConversation(ev) {
@@ -604,6 +604,7 @@
     const { status, data } = await api("POST", convPath(id, "close"), body);
     if (status !== 200) { if (status) showAlert((data && data.message) || S.failed); return; }
     given.delete(id);
+    openSeq++; // a reload of this conversation started by a queue frame must not show it again
     upsertMine((data && data.conversation) || { id, state: "closed" });
     if (current && current.id === id) clearPane(); else renderQueue();
   }
@@ -684,7 +685,8 @@
       setQueue(f);
     } else if (f.type === "message") {
       if (current && f.conversation === current.id) { appendMessage(f.message); hideTyping(); }
-      else if (!f.message || f.message.author !== "counsellor") unread.add(f.conversation);
+      else if ((!f.message || f.message.author !== "counsellor")
+        && !queue.waiting.some((c) => c.id === f.conversation)) unread.add(f.conversation); // unread: open chats only
       renderQueue();
     } else if (f.type === "note") {
       if (current && f.conversation === current.id) appendNote(f.note);
@@ -717,7 +719,7 @@
       onFrame(f);
       if (!restored && f && f.type === "queue") {
         restored = true; // after a (re)connect: reload the open conversation, messages may have been missed
-        const wanted = current ? current.id : loadState().current;
+        const wanted = current ? current.id : restore.current;
         if (wanted) openConversation(wanted);
       }
     });
@@ -786,7 +788,8 @@
   setInterval(tickTimers, 1000);
   window.addEventListener("online", () => { if (!ws && reconnectTimer) connect(); });
 
-  showTab(loadState().tab || "notes");
+  const restore = loadState(); // read before anything saves over it
+  showTab(restore.tab || "notes");
   renderQueue();
   loadDirectory();
   connect();
