@@ -175,6 +175,12 @@ async def test_radera_deletes_the_conversation_here_and_in_the_chat(rig: Telegra
     await rig.say("/start")
     await rig.press("sv")
     await rig.fake.wait_for("sendMessage", 2)
+    for _ in range(100):  # the relay has recorded the provider's ids of both messages
+        async with rig.server.app[appkeys.DB].read() as session:
+            states = (await session.execute(select(OutboxItem.state))).scalars().all()
+        if states == ["sent", "sent"]:
+            break
+        await asyncio.sleep(0.05)
     await rig.say("/radera")
     sent = await rig.fake.wait_for("sendMessage", 3)
     assert "raderat" in sent[-1]["text"]
