@@ -37,7 +37,7 @@ async def _supervisor_and_conversation(request: web.Request) -> int:
 async def _hours(request: web.Request) -> int:
     try:
         body: Any = await request.json()
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise _error(web.HTTPBadRequest, "bad_json", "Send a JSON object: {\"hours\": 24}.") from None
     hours = body.get("hours") if isinstance(body, dict) else None
     if not isinstance(hours, int) or isinstance(hours, bool) or not 1 <= hours <= MAX_HOURS:

@@ -210,7 +210,7 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
         raise _json_error(web.HTTPUnsupportedMediaType, "json_expected", "Send application/json.")
     try:
         body = await request.json()
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
         raise _json_error(web.HTTPBadRequest, "bad_json", "The body is not valid JSON.") from None
     if not isinstance(body, dict):
         raise _json_error(web.HTTPBadRequest, "bad_json", "The body is a JSON object.")
@@ -400,7 +400,7 @@ class ConsoleConnection:
     async def on_frame(self, data: str) -> None:
         try:
             frame = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):
             return
         if isinstance(frame, dict) and frame.get("type") == "typing":
             conversation = frame.get("conversation")
