@@ -210,6 +210,7 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
         raise _json_error(web.HTTPUnsupportedMediaType, "json_expected", "Send application/json.")
     try:
         body = await request.json()
+        json.dumps(body, ensure_ascii=False).encode()  # a lone surrogate ("\ud800") is not text: refused
     except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
         raise _json_error(web.HTTPBadRequest, "bad_json", "The body is not valid JSON.") from None
     if not isinstance(body, dict):
