@@ -96,10 +96,17 @@ async def console_page(request: web.Request) -> web.StreamResponse:
         "user": user, "csrf_token": request.app[appkeys.KEYRING].csrf_token(sid), "lang": _lang(request)})
 
 
+async def _form(request: web.Request) -> Any:
+    try:
+        return await request.post()
+    except (UnicodeDecodeError, ValueError):   # e.g. a body that is not UTF-8
+        raise web.HTTPBadRequest(text="The form cannot be read.") from None
+
+
 async def login_post(request: web.Request) -> web.StreamResponse:
     if not same_origin(request):
         raise web.HTTPForbidden(text="Forbidden: cross-site log-in.")
-    form = await request.post()
+    form = await _form(request)
     name = str(form.get("name", ""))[:64]
     password = str(form.get("password", ""))[:1024]
     settings = request.app[appkeys.SETTINGS]
@@ -122,7 +129,7 @@ async def login_post(request: web.Request) -> web.StreamResponse:
 
 
 async def logout_post(request: web.Request) -> web.StreamResponse:
-    form = await request.post()
+    form = await _form(request)
     found = await current_staff(request)
     if found is not None:
         sid, _ = found
