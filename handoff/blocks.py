@@ -29,7 +29,7 @@ async def _supervisor_and_conversation(request: web.Request) -> int:
     if user.role not in (Role.SUPERVISOR, Role.ADMIN):
         raise _error(web.HTTPForbidden, "role", "Supervisors only.")
     raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 12:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:   # "²".isdigit(), but int("²") fails
         raise _error(web.HTTPNotFound, "not_found", "No such conversation.")
     return int(raw)
 
