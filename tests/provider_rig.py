@@ -43,12 +43,14 @@ class ProviderRig:
 
 
 @asynccontextmanager
-async def provider_server(folder: Path) -> AsyncIterator[ProviderRig]:
+async def provider_server(folder: Path, database: str | None = None) -> AsyncIterator[ProviderRig]:
+    """`database`: a migrated database URL; by default a fresh SQLite file in `folder`."""
     telegram, twilio = FakeTelegram(), FakeTwilio()
     await telegram.start()
     await twilio.start()
-    database = f"sqlite+aiosqlite:///{folder / 'lotsa.db'}"
-    await asyncio.to_thread(upgrade, database)
+    if database is None:
+        database = f"sqlite+aiosqlite:///{folder / 'lotsa.db'}"
+        await asyncio.to_thread(upgrade, database)
     settings = make_settings(folder, database, telegram_token=telegram.token, telegram_webhook_secret=TELEGRAM_SECRET,
                              telegram_api_url=telegram.url, twilio_account_sid=twilio.account_sid,
                              twilio_auth_token=twilio.auth_token, twilio_from_number=OUR_NUMBER,
