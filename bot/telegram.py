@@ -267,7 +267,7 @@ async def webhook(request: web.Request) -> web.Response:
     channel = request.app[TELEGRAM]
     try:
         update = channel.parse(json.loads(await request.read()))
-    except (ValueError, UnicodeDecodeError, BadUpdate) as e:
+    except (ValueError, UnicodeDecodeError, RecursionError, BadUpdate) as e:
         log.info("telegram webhook: unreadable body", extra={"error": type(e).__name__})
         return web.json_response({"error": "bad_update", "message": "Not a Telegram update."}, status=400)
     try:

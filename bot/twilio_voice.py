@@ -314,7 +314,8 @@ def _handler(action: str) -> Any:
                 twiml = await calls.incoming(params)
             elif action == "gather":
                 step = request.query.get("step", "1")
-                twiml = await calls.gathered(params, int(step) if step.isdigit() and len(step) < 4 else 1)
+                twiml = await calls.gathered(params, int(step) if step.isascii() and step.isdigit() and len(step) < 4
+                                             else 1)
             elif action == "status":
                 await calls.status(params)
                 twiml = VoiceResponse()

@@ -34,7 +34,10 @@ async def verified_params(request: web.Request, validator: RequestValidator) -> 
         form = await request.post()
     except (UnicodeDecodeError, ValueError):
         raise web.HTTPBadRequest(text="The form cannot be read.") from None
-    if len(form) > MAX_PARAMS or any(not isinstance(v, str) for v in form.values()):
+    # Twilio sends no null character in ids and numbers; PostgreSQL cannot store or compare one.
+    # (A message Body with one is refused with an answer to the person, as on every channel.)
+    if len(form) > MAX_PARAMS or any(not isinstance(v, str) or "\x00" in k or ("\x00" in v and k != "Body")
+                                     for k, v in form.items()):
         raise web.HTTPBadRequest(text="Unexpected form content.")
     params = {key: str(value) for key, value in form.items()}
     if not signature or not validator.validate(public_url(request), params, signature):

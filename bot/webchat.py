@@ -258,7 +258,7 @@ class ChatConnection:
 def _parse(data: str) -> dict[str, Any]:
     try:
         frame = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         raise FrameError("bad_frame", "Frames are JSON objects.") from None
     if not isinstance(frame, dict):
         raise FrameError("bad_frame", "Frames are JSON objects.")

@@ -29,7 +29,7 @@ async def _supervisor_and_conversation(request: web.Request) -> tuple[StaffUser,
     if user.role not in (Role.SUPERVISOR, Role.ADMIN):
         raise _error(web.HTTPForbidden, "role", "Supervisors only.")
     raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 12:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:   # "²".isdigit(), but int("²") fails
         raise _error(web.HTTPNotFound, "not_found", "No such conversation.")
     return user, int(raw)
 
@@ -37,7 +37,7 @@ async def _supervisor_and_conversation(request: web.Request) -> tuple[StaffUser,
 async def _hours(request: web.Request) -> int:
     try:
         body: Any = await request.json()
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise _error(web.HTTPBadRequest, "bad_json", "Send a JSON object: {\"hours\": 24}.") from None
     hours = body.get("hours") if isinstance(body, dict) else None
     if not isinstance(hours, int) or isinstance(hours, bool) or not 1 <= hours <= MAX_HOURS:

@@ -96,10 +96,17 @@ async def console_page(request: web.Request) -> web.StreamResponse:
         "user": user, "csrf_token": request.app[appkeys.KEYRING].csrf_token(sid), "lang": _lang(request)})
 
 
+async def _form(request: web.Request) -> Any:
+    try:
+        return await request.post()
+    except (UnicodeDecodeError, ValueError):   # e.g. a body that is not UTF-8
+        raise web.HTTPBadRequest(text="The form cannot be read.") from None
+
+
 async def login_post(request: web.Request) -> web.StreamResponse:
     if not same_origin(request):
         raise web.HTTPForbidden(text="Forbidden: cross-site log-in.")
-    form = await request.post()
+    form = await _form(request)
     name = str(form.get("name", ""))[:64]
     password = str(form.get("password", ""))[:1024]
     settings = request.app[appkeys.SETTINGS]
@@ -123,7 +130,7 @@ async def login_post(request: web.Request) -> web.StreamResponse:
 
 
 async def logout_post(request: web.Request) -> web.StreamResponse:
-    form = await request.post()
+    form = await _form(request)
     found = await current_staff(request)
     if found is not None:
         sid, _ = found
@@ -214,7 +221,8 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
         raise _json_error(web.HTTPUnsupportedMediaType, "json_expected", "Send application/json.")
     try:
         body = await request.json()
-    except (ValueError, UnicodeDecodeError):
+        json.dumps(body, ensure_ascii=False).encode()  # a lone surrogate ("\ud800") is not text: refused
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
         raise _json_error(web.HTTPBadRequest, "bad_json", "The body is not valid JSON.") from None
     if not isinstance(body, dict):
         raise _json_error(web.HTTPBadRequest, "bad_json", "The body is a JSON object.")
@@ -407,7 +415,7 @@ class ConsoleConnection:
     async def on_frame(self, data: str) -> None:
         try:
             frame = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):
             return
         if isinstance(frame, dict) and frame.get("type") == "typing":
             conversation = frame.get("conversation")

@@ -39,7 +39,7 @@ async def retry(request: web.Request) -> web.Response:
     _, user = await require_staff(request, state_changing=True)
     _require_supervisor(user)
     raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 12:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:   # "²".isdigit(), but int("²") fails
         raise web.HTTPNotFound(text=json.dumps({"error": "not_found"}), content_type="application/json")
     async with request.app[appkeys.DB].write() as session:
         item = await session.get(OutboxItem, int(raw), with_for_update=True)

@@ -56,6 +56,8 @@ async def transfer(pipeline: Pipeline, conversation_id: int, actor: StaffUser, r
         raise TransferRefused("note_required", "Write a note for the next counsellor.", 400)
     if request.queue is not None and request.queue not in pipeline.queues.queues:
         raise TransferRefused("unknown_queue", "There is no such queue.", 400)
+    if request.to is not None and "\x00" in request.to:   # no name has one; PostgreSQL cannot compare it
+        raise TransferRefused("unknown_colleague", "There is no such colleague.", 400)
     async with pipeline.db.write() as session:
         conversation = await session.get(Conversation, conversation_id, with_for_update=True)
         if conversation is None:

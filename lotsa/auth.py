@@ -71,7 +71,9 @@ async def login(db: Database, name: str, password: str, times: SessionTimes) -> 
     A failure is counted in its own committed transaction before the error is raised."""
     refusal: str | None = None
     async with db.write() as session:
-        user = (await session.execute(select(StaffUser).where(StaffUser.name == name))).scalar()
+        # No name has a null character (and PostgreSQL cannot compare one): unknown, like any other.
+        user = None if "\x00" in name else (
+            await session.execute(select(StaffUser).where(StaffUser.name == name))).scalar()
         now = utcnow()
         if user is None or not user.active:
             _verify(_DUMMY_HASH, password)

@@ -60,6 +60,15 @@ OutOfHoursAnswer = Callable[[str | None, str | None, bool, datetime], str | None
 WaitDescriber = Callable[[AsyncSession, Conversation], Awaitable[dict[str, Any] | None]]
 
 
+def _encodable(text: str) -> bool:
+    """False for a lone surrogate ("\\ud800", which JSON can carry): it cannot be stored as UTF-8."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class MessageRefused(Exception):
     """The message cannot be taken (too long, empty, conversation closed): a clear 4xx answer."""
 
@@ -152,6 +161,8 @@ class Pipeline(ContactRequests):
         text = text.replace("\r\n", "\n").strip()
         if "\x00" in text:
             raise MessageRefused("bad_text", "The message contains a null character.")
+        if not text.isascii() and not _encodable(text):
+            raise MessageRefused("bad_text", "The message contains characters that are not text.")
         if len(text) > self.max_chars:
             raise MessageRefused("too_long", f"The message is longer than {self.max_chars} characters.")
         return text
