@@ -117,12 +117,21 @@ def _webhook(path: str) -> Probe:
     return Probe("webhook", everyone(Want(403)), path, body=form, form=True, note=UNSIGNED)
 
 
+PAGES = {"/console", "/admin/audit"}
+"""Staff pages: anonymous gets the log-in form (/console) or is sent to it, not a JSON 401."""
 WAIT_FREE = {"outcome": "supported", "referrals": [], "needs": []}
 MATRIX: dict[tuple[str, str], list[Probe]] = {
     # -- public by design ------------------------------------------------------------------------
     ("GET", "/"): [Probe("public", everyone(Want(302, location="/chat")), "/")],
     ("GET", "/healthz"): [Probe("public", everyone(Want(200, has="status")), "/healthz")],
     ("GET", "/neutral"): [Probe("public", everyone(page(has="Väder")), "/neutral")],
+    ("GET", "/favicon.ico"): [Probe("public", everyone(Want(204)), "/favicon.ico",
+                                    note="no icon: no logo on a shared screen")],
+    # -- admins only -----------------------------------------------------------------------------
+    ("GET", "/api/admin/audit"): [Probe("admin", admins(Want(200, has="entries")), "/api/admin/audit")],
+    ("GET", "/admin/audit"): [Probe("admin", {ANON: Want(303, location="/console"), COUNSELLOR: ROLE,
+                                              SUPERVISOR: ROLE, ADMIN: page(has="audit-table")},
+                                    "/admin/audit")],
     ("GET", "/chat"): [Probe("public", everyone(page(has="data-quick-exit")), "/chat")],
     ("GET", "/chat/ws"): [Probe("public", everyone(Want(101, has="token")), "/chat/ws", ws=True,
                                 head=dict.fromkeys(ROLES, 400))],
@@ -301,8 +310,10 @@ async def test_the_matrix_is_consistent() -> None:
     for (method, route), probes in MATRIX.items():
         for probe in probes:
             assert set(probe.expect) == set(ROLES), route
-            if probe.access in ("staff", "supervisor", "admin") and not probe.ws and route != "/console":
+            if probe.access in ("staff", "supervisor", "admin") and not probe.ws and route not in PAGES:
                 assert probe.expect[ANON] == LOGIN_REQUIRED, (method, route)
+            if route in PAGES and route != "/console":
+                assert probe.expect[ANON] == Want(303, location="/console"), (method, route)
             if probe.access in ("supervisor", "admin"):
                 assert probe.expect[COUNSELLOR] == ROLE, (method, route)
             if probe.access == "admin":
