@@ -4,8 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from handoff.skills import active_count, lock_staff, skill_filter, skilled_for, supervises
 from handoff.wrapup import WrapUpForm
@@ -45,8 +46,23 @@ class Claim:
     """Why not: already_claimed, at_capacity, not_skilled, nothing_waiting."""
 
 
+def earlier_count() -> Any:
+    """How many conversations the same pseudonymous contact had before this one (a correlated
+    subquery: "has written before: n times", never who they are)."""
+    before = aliased(Conversation)
+    return (select(func.count(before.id)).where(before.contact_id == Conversation.contact_id,
+                                                before.id < Conversation.id)
+            .correlate(Conversation).scalar_subquery())
+
+
+async def earlier_of(session: AsyncSession, conversation: Conversation) -> int:
+    return int(await session.scalar(select(func.count(Conversation.id)).where(
+        Conversation.contact_id == conversation.contact_id, Conversation.id < conversation.id)) or 0)
+
+
 def summary(conversation: Conversation, contact_key: str, pipeline: Pipeline, lang: str,
-            claimed_by: str | None = None, user: StaffUser | None = None) -> dict[str, Any]:
+            claimed_by: str | None = None, user: StaffUser | None = None, earlier: int | None = None
+            ) -> dict[str, Any]:
     triage = conversation.triage or {}
     queue = pipeline.queues.get(conversation.queue)
     return {
@@ -68,6 +84,7 @@ def summary(conversation: Conversation, contact_key: str, pipeline: Pipeline, la
         "front": conversation.line_rank < LINE_NORMAL,
         "max_wait_s": int(queue.max_wait.total_seconds()) if queue else None,
         "can_take": skilled_for(user, conversation.queue, conversation.language) if user is not None else None,
+        "earlier": earlier,
     }
 
 
@@ -80,16 +97,16 @@ async def queue_lists(session: AsyncSession, pipeline: Pipeline, user: StaffUser
     """Waiting conversations by risk, then first-in-line, then waiting time; and the ones this
     counsellor holds."""
     waiting = (await session.execute(
-        select(Conversation, Contact.key).join(Contact)
+        select(Conversation, Contact.key, earlier_count()).join(Contact)
         .where(Conversation.state == ConversationState.QUEUED)
         .order_by(*_waiting_order()))).all()
     mine = (await session.execute(
-        select(Conversation, Contact.key).join(Contact)
+        select(Conversation, Contact.key, earlier_count()).join(Contact)
         .where(Conversation.state == ConversationState.ACTIVE, Conversation.counsellor_id == user.id)
         .order_by(Conversation.claimed_at))).all()
     return {
-        "waiting": [summary(c, key, pipeline, lang, user=user) for c, key in waiting],
-        "mine": [summary(c, key, pipeline, lang, user.name, user=user) for c, key in mine],
+        "waiting": [summary(c, key, pipeline, lang, user=user, earlier=n) for c, key, n in waiting],
+        "mine": [summary(c, key, pipeline, lang, user.name, user=user, earlier=n) for c, key, n in mine],
     }
 
 

@@ -172,11 +172,13 @@ async def api_conversation(request: web.Request) -> web.Response:
         except claims.NotAllowed:
             raise _json_error(web.HTTPForbidden, "not_yours") from None
         notes = await claims.notes_of(session, conversation.id)
+        earlier = await claims.earlier_of(session, conversation)
     holder = names.get(conversation.counsellor_id or 0)
     log.info("conversation opened", extra={"staff": user.id, "conversation": conversation.id})
     await audit.record(pipeline.db, user, "conversation.opened", f"conversation:{conversation.id}")
     return web.json_response({
-        "conversation": claims.summary(conversation, key, pipeline, _lang(request), holder, user=user),
+        "conversation": claims.summary(conversation, key, pipeline, _lang(request), holder, user=user,
+                                       earlier=earlier),
         "messages": claims.transcript(messages, names), "notes": notes})
 
 

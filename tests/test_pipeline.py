@@ -151,3 +151,27 @@ async def test_sqlite_runs_in_wal_mode(server: RunningServer) -> None:
     async with server.app[appkeys.DB].read() as session:
         assert (await session.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
         assert (await session.execute(text("PRAGMA busy_timeout"))).scalar() == 10000
+
+
+async def test_counsellors_see_how_often_a_contact_wrote_before_never_who(server: RunningServer) -> None:
+    from conftest import PASSWORD
+
+    from lotsa.clients import ConsoleClient
+
+    await server.add_staff("anna", max_chats=10)
+    console = ConsoleClient(server.url)
+    try:
+        await console.login("anna", PASSWORD)
+        for _ in range(2):
+            accepted = await server.memory.write("+46700000031", "hej")
+            await server.memory.write("+46700000031", "0")
+            assert await console.claim(accepted.conversation_id) == 200
+            await console.close_conversation(accepted.conversation_id)
+        third = await server.memory.write("+46700000031", "hej igen")
+        await server.memory.write("+46700000031", "0")
+        [waiting] = (await console.queue())["waiting"]
+        assert waiting["id"] == third.conversation_id and waiting["earlier"] == 2
+        detail = await console.conversation(third.conversation_id)
+        assert detail["conversation"]["earlier"] == 2 and "+46700000031" not in str(detail)
+    finally:
+        await console.close()

@@ -4,6 +4,7 @@
 (() => {
   const STRINGS = {
     sv: {
+      earlier: "Har skrivit förut", earlierTimes: "{n} gånger",
       connected: "Ansluten", offline: "Frånkopplad – ansluter igen…", claim: "Ta samtalet",
       taken: "Någon annan tog samtalet", failed: "Det gick inte. Försök igen.",
       network: "Nätverksfel. Försök igen.", notFound: "Samtalet är inte ditt längre, eller finns inte.",
@@ -33,6 +34,7 @@
         trafficking: "Människohandel" },
     },
     en: {
+      earlier: "Has written before", earlierTimes: "{n} times",
       connected: "Connected", offline: "Disconnected – reconnecting…", claim: "Claim",
       taken: "Someone else took this conversation", failed: "That did not work. Please try again.",
       network: "Network error. Please try again.",
@@ -345,6 +347,7 @@
       [S.queue, c.queue_name || c.queue || S.none], [S.channel, c.channel || S.none],
     ];
     if (c.claimed_by) rows.push([S.holder, c.claimed_by]);
+    if (c.earlier) rows.push([S.earlier, S.earlierTimes.replace("{n}", String(c.earlier))]);
     if (Array.isArray(c.flags) && c.flags.length) rows.push([S.flags, list("flagsMap", c.flags)]);
     if (Array.isArray(c.flag_words) && c.flag_words.length) rows.push(["⚑", c.flag_words.join(", ")]);
     ui.summary.replaceChildren();
