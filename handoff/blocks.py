@@ -5,43 +5,33 @@ is closed without a word to the contact. Nothing about who they are is needed or
 """
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select
 
-from handoff.console import require_staff
+from handoff.console import SUPERVISORS, json_error, require_staff, route_id
 from lotsa import appkeys, audit
 from lotsa.events import CONSOLE_TOPIC, QUEUE_TOPIC, Event, conversation_topic
-from lotsa.models import Contact, Conversation, ConversationState, Role, StaffUser, utcnow
+from lotsa.models import Contact, Conversation, ConversationState, StaffUser, utcnow
 
 MAX_HOURS = 24 * 30
 
 
-def _error(status: type[web.HTTPException], code: str, message: str) -> web.HTTPException:
-    return status(text=json.dumps({"error": code, "message": message}), content_type="application/json")
-
-
 async def _supervisor_and_conversation(request: web.Request) -> tuple[StaffUser, int]:
-    _, user = await require_staff(request, state_changing=True)
-    if user.role not in (Role.SUPERVISOR, Role.ADMIN):
-        raise _error(web.HTTPForbidden, "role", "Supervisors only.")
-    raw = request.match_info["id"]
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:   # "²".isdigit(), but int("²") fails
-        raise _error(web.HTTPNotFound, "not_found", "No such conversation.")
-    return user, int(raw)
+    _, user = await require_staff(request, state_changing=True, roles=SUPERVISORS)
+    return user, route_id(request, "conversation")
 
 
 async def _hours(request: web.Request) -> int:
     try:
         body: Any = await request.json()
     except (ValueError, UnicodeDecodeError, RecursionError):
-        raise _error(web.HTTPBadRequest, "bad_json", "Send a JSON object: {\"hours\": 24}.") from None
+        raise json_error(web.HTTPBadRequest, "bad_json", "Send a JSON object: {\"hours\": 24}.") from None
     hours = body.get("hours") if isinstance(body, dict) else None
     if not isinstance(hours, int) or isinstance(hours, bool) or not 1 <= hours <= MAX_HOURS:
-        raise _error(web.HTTPBadRequest, "bad_hours", f"hours: a whole number from 1 to {MAX_HOURS}.")
+        raise json_error(web.HTTPBadRequest, "bad_hours", f"hours: a whole number from 1 to {MAX_HOURS}.")
     return hours
 
 
@@ -52,7 +42,7 @@ async def block(request: web.Request) -> web.Response:
         row = (await session.execute(select(Conversation, Contact).join(Contact).where(
             Conversation.id == conversation_id).with_for_update(of=Conversation))).first()
         if row is None:
-            raise _error(web.HTTPNotFound, "not_found", "No such conversation.")
+            raise json_error(web.HTTPNotFound, "not_found", "No such conversation.")
         conversation, contact = row
         until = utcnow() + timedelta(hours=hours)
         contact.blocked_until = until
@@ -73,7 +63,7 @@ async def unblock(request: web.Request) -> web.Response:
         contact = (await session.execute(select(Contact).join(Conversation).where(
             Conversation.id == conversation_id))).scalar()
         if contact is None:
-            raise _error(web.HTTPNotFound, "not_found", "No such conversation.")
+            raise json_error(web.HTTPNotFound, "not_found", "No such conversation.")
         contact.blocked_until = None
         audit.add(session, user, "contact.unblocked", f"conversation:{conversation_id}")
     return web.json_response({"conversation": conversation_id, "blocked_until": None})

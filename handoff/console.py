@@ -61,8 +61,17 @@ async def current_staff(request: web.Request) -> tuple[str, StaffUser] | None:
     return await authenticate(request.app[appkeys.DB], cookie, request.app[appkeys.SESSION_TIMES])
 
 
-def _json_error(status: type[web.HTTPException], code: str, message: str = "") -> web.HTTPException:
+def json_error(status: type[web.HTTPException], code: str, message: str = "") -> web.HTTPException:
     return status(text=json.dumps({"error": code, "message": message}), content_type="application/json")
+
+
+def route_id(request: web.Request, what: str) -> int:
+    """The `{id}` of a JSON route: ASCII digits only ("²".isdigit(), but int("²") fails), else a
+    JSON 404 naming `what`."""
+    raw = request.match_info["id"]
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:
+        raise json_error(web.HTTPNotFound, "not_found", f"No such {what}.")
+    return int(raw)
 
 
 STAFF = (Role.COUNSELLOR, Role.SUPERVISOR, Role.ADMIN)
@@ -74,15 +83,15 @@ async def require_staff(request: web.Request, *, state_changing: bool,
     """The logged-in staff member, with one of `roles`; state-changing requests need the CSRF token."""
     found = await current_staff(request)
     if found is None:
-        raise _json_error(web.HTTPUnauthorized, "login_required", "Log in first.")
+        raise json_error(web.HTTPUnauthorized, "login_required", "Log in first.")
     sid, user = found
     if user.role not in roles:
-        raise _json_error(web.HTTPForbidden, "role", "Your role may not do this.")
+        raise json_error(web.HTTPForbidden, "role", "Your role may not do this.")
     if state_changing:
         expected = request.app[appkeys.KEYRING].csrf_token(sid)
         given = request.headers.get("X-CSRF-Token", "")
         if not hmac.compare_digest(expected, given):
-            raise _json_error(web.HTTPForbidden, "csrf", "The CSRF token is missing or wrong.")
+            raise json_error(web.HTTPForbidden, "csrf", "The CSRF token is missing or wrong.")
     return sid, user
 
 
@@ -168,9 +177,9 @@ async def api_conversation(request: web.Request) -> web.Response:
         try:
             conversation, key, messages, names = await claims.load(session, _conversation_id(request), user)
         except LookupError:
-            raise _json_error(web.HTTPNotFound, "not_found") from None
+            raise json_error(web.HTTPNotFound, "not_found") from None
         except claims.NotAllowed:
-            raise _json_error(web.HTTPForbidden, "not_yours") from None
+            raise json_error(web.HTTPForbidden, "not_yours") from None
         notes = await claims.notes_of(session, conversation.id)
         earlier = await claims.earlier_of(session, conversation)
     holder = names.get(conversation.counsellor_id or 0)
@@ -192,7 +201,7 @@ CLAIM_REFUSALS = {
 async def _claimed(request: web.Request, user: StaffUser, result: claims.Claim) -> web.Response:
     if not result.ok:
         status, message = CLAIM_REFUSALS[result.reason]
-        raise _json_error(status, result.reason, message)
+        raise json_error(status, result.reason, message)
     assert result.conversation is not None
     log.info("conversation claimed", extra={"staff": user.id, "conversation": result.conversation.id})
     pipeline = request.app[appkeys.PIPELINE]
@@ -220,14 +229,14 @@ async def api_take_next(request: web.Request) -> web.Response:
 
 async def _json_body(request: web.Request) -> dict[str, Any]:
     if request.content_type != "application/json":
-        raise _json_error(web.HTTPUnsupportedMediaType, "json_expected", "Send application/json.")
+        raise json_error(web.HTTPUnsupportedMediaType, "json_expected", "Send application/json.")
     try:
         body = await request.json()
         json.dumps(body, ensure_ascii=False).encode()  # a lone surrogate ("\ud800") is not text: refused
     except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
-        raise _json_error(web.HTTPBadRequest, "bad_json", "The body is not valid JSON.") from None
+        raise json_error(web.HTTPBadRequest, "bad_json", "The body is not valid JSON.") from None
     if not isinstance(body, dict):
-        raise _json_error(web.HTTPBadRequest, "bad_json", "The body is a JSON object.")
+        raise json_error(web.HTTPBadRequest, "bad_json", "The body is a JSON object.")
     return body
 
 
@@ -236,13 +245,13 @@ async def api_send(request: web.Request) -> web.Response:
     body = await _json_body(request)
     text = body.get("text")
     if not isinstance(text, str):
-        raise _json_error(web.HTTPBadRequest, "bad_text", "text is a string.")
+        raise json_error(web.HTTPBadRequest, "bad_text", "text is a string.")
     pipeline = request.app[appkeys.PIPELINE]
     try:
         message = await pipeline.counsellor_message(_conversation_id(request), user, text)
     except MessageRefused as e:
         status = web.HTTPConflict if e.code == "not_yours" else web.HTTPBadRequest
-        raise _json_error(status, e.code, str(e)) from None
+        raise json_error(status, e.code, str(e)) from None
     payload = claims.transcript([message], {user.id: user.name})[0]
     return web.json_response({"message": payload}, status=201)
 
@@ -256,13 +265,13 @@ async def api_close(request: web.Request) -> web.Response:
     try:
         wrapup = parse_wrapup(body, set(handoff.directory.referrals))
     except WrapUpInvalid as e:
-        raise _json_error(web.HTTPBadRequest, "wrapup_required", str(e)) from None
+        raise json_error(web.HTTPBadRequest, "wrapup_required", str(e)) from None
     try:
         conversation = await claims.close(pipeline, _conversation_id(request), user, wrapup)
     except LookupError:
-        raise _json_error(web.HTTPNotFound, "not_found") from None
+        raise json_error(web.HTTPNotFound, "not_found") from None
     except claims.NotAllowed:
-        raise _json_error(web.HTTPConflict, "not_yours", "You do not hold this conversation.") from None
+        raise json_error(web.HTTPConflict, "not_yours", "You do not hold this conversation.") from None
     log.info("conversation closed", extra={"staff": user.id, "conversation": conversation.id})
     await audit.record(pipeline.db, user, "conversation.closed", f"conversation:{conversation.id}")
     return web.json_response({"conversation": {"id": conversation.id, "state": conversation.state}})
@@ -272,7 +281,7 @@ async def api_note(request: web.Request) -> web.Response:
     _, user = await require_staff(request, state_changing=True)
     text = (await _json_body(request)).get("text")
     if not isinstance(text, str):
-        raise _json_error(web.HTTPBadRequest, "bad_text", "text is a string.")
+        raise json_error(web.HTTPBadRequest, "bad_text", "text is a string.")
     try:
         note = await add_note(request.app[appkeys.PIPELINE], _conversation_id(request), user, text)
     except NoteRefused as e:
@@ -284,7 +293,7 @@ async def api_note(request: web.Request) -> web.Response:
 def _status_error(status: int, code: str, message: str) -> web.HTTPException:
     kinds: dict[int, type[web.HTTPException]] = {400: web.HTTPBadRequest, 403: web.HTTPForbidden,
                                                  404: web.HTTPNotFound, 409: web.HTTPConflict}
-    return _json_error(kinds.get(status, web.HTTPBadRequest), code, message)
+    return json_error(kinds.get(status, web.HTTPBadRequest), code, message)
 
 
 async def api_transfer(request: web.Request) -> web.Response:
@@ -294,7 +303,7 @@ async def api_transfer(request: web.Request) -> web.Response:
     body = await _json_body(request)
     queue, to, note = body.get("queue"), body.get("to"), body.get("note", "")
     if not all(v is None or isinstance(v, str) for v in (queue, to)) or not isinstance(note, str):
-        raise _json_error(web.HTTPBadRequest, "bad_target", "queue, to and note are strings.")
+        raise json_error(web.HTTPBadRequest, "bad_target", "queue, to and note are strings.")
     try:
         conversation = await transfer(request.app[appkeys.PIPELINE], _conversation_id(request), user,
                                       TransferRequest(note=note, queue=queue, to=to))
@@ -311,7 +320,7 @@ async def api_presence(request: web.Request) -> web.Response:
     _, user = await require_staff(request, state_changing=True)
     presence = (await _json_body(request)).get("presence")
     if presence not in PRESENCES:
-        raise _json_error(web.HTTPBadRequest, "bad_presence", f"presence is one of {', '.join(PRESENCES)}.")
+        raise json_error(web.HTTPBadRequest, "bad_presence", f"presence is one of {', '.join(PRESENCES)}.")
     db = request.app[appkeys.DB]
     async with db.write() as session:
         await session.execute(update(StaffUser).where(StaffUser.id == user.id).values(presence=presence)
