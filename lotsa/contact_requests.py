@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from bot import commands
 from lotsa.events import CONSOLE_TOPIC, QUEUE_TOPIC, Event, conversation_topic
@@ -24,11 +24,11 @@ from lotsa.models import (
     OutboxItem,
     utcnow,
 )
+from lotsa.retention import reduce_to_statistics
 
 if TYPE_CHECKING:
     from lotsa.pipeline import Pipeline
 
-KEPT_FOR_STATISTICS = ("group", "flags", "risk", "needs", "language", "queue", "source", "handoff")
 QUIET = re.compile(r"^(\d{1,2})\s*[-–:]\s*(\d{1,2})$")
 OFF_WORDS = {"av", "off", "nej", "no", "stop", "-"}
 
@@ -66,7 +66,6 @@ class ContactRequests:
         """Erase every transcript of this person, keep the anonymous statistics, and unlink them:
         the next message starts afresh, not recognised as a returning person."""
         erased = Erased()
-        closed: list[Conversation] = []
         async with self.db.write() as session:
             contact = (await session.execute(select(Contact).where(Contact.key == contact_key))).scalar()
             if contact is None:
@@ -82,20 +81,8 @@ class ContactRequests:
                     for pid in (value or "").split(",") if pid]
                 erased.inbound = [meta for (meta,) in (await session.execute(
                     select(Message.meta).where(Message.conversation_id.in_(ids), Message.direction == "in")))]
-                await session.execute(delete(OutboxItem).where(OutboxItem.conversation_id.in_(ids)))
-                await session.execute(delete(Message).where(Message.conversation_id.in_(ids)))
-            now = utcnow()
-            for conversation in conversations:
-                erased.language = conversation.language or erased.language
-                triage = conversation.triage or {}
-                conversation.triage = {k: triage[k] for k in KEPT_FOR_STATISTICS if k in triage} | {
-                    "erased_by_contact": True}
-                conversation.triage_state = {}
-                conversation.purged_at = now
-                if conversation.state != ConversationState.CLOSED:
-                    conversation.state = ConversationState.CLOSED
-                    conversation.closed_at = now
-                    closed.append(conversation)
+            erased.language = next((c.language for c in reversed(conversations) if c.language), None)
+            _, closed = await reduce_to_statistics(session, conversations, utcnow(), {"erased_by_contact": True})
             erased.conversations = len(conversations)
             contact.key = f"erased:{secrets.token_hex(16)}"
             contact.reply_address = None

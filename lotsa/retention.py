@@ -15,18 +15,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from lotsa.contact_requests import KEPT_FOR_STATISTICS
 from lotsa.db import Database
 from lotsa.models import Contact, Conversation, ConversationState, Message, OutboxItem, utcnow
 
 log = logging.getLogger(__name__)
 
 BATCH = 500
+KEPT_FOR_STATISTICS = ("group", "flags", "risk", "needs", "language", "queue", "source", "handoff", "outcome")
+"""What a conversation row keeps once its transcript is erased: the anonymous statistics."""
 
 
 @dataclass
@@ -38,6 +42,27 @@ class PurgeReport:
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
+
+
+async def reduce_to_statistics(session: AsyncSession, conversations: Sequence[Conversation], now: datetime,
+                               mark: dict[str, Any] | None = None) -> tuple[int, list[Conversation]]:
+    """Delete the transcripts and outbox of these conversations and keep only their statistics
+    (plus `mark`); close the open ones. Returns the messages deleted and the conversations closed."""
+    ids = [c.id for c in conversations]
+    if not ids:
+        return 0, []
+    await session.execute(delete(OutboxItem).where(OutboxItem.conversation_id.in_(ids)))
+    deleted = await session.execute(delete(Message).where(Message.conversation_id.in_(ids)))
+    closed = []
+    for conversation in conversations:
+        triage = conversation.triage or {}
+        conversation.triage = {k: triage[k] for k in KEPT_FOR_STATISTICS if k in triage} | (mark or {})
+        conversation.triage_state = {}
+        conversation.purged_at = now
+        if conversation.state != ConversationState.CLOSED:
+            conversation.state, conversation.closed_at = ConversationState.CLOSED, now
+            closed.append(conversation)
+    return int(deleted.rowcount or 0), closed
 
 
 async def purge(db: Database, *, retention_days: int, reply_address_grace_hours: int,
@@ -53,18 +78,8 @@ async def purge(db: Database, *, retention_days: int, reply_address_grace_hours:
                 .order_by(Conversation.id).limit(BATCH).with_for_update())).scalars().all()
             if not old:
                 break
-            ids = [c.id for c in old]
-            await session.execute(delete(OutboxItem).where(OutboxItem.conversation_id.in_(ids)))
-            deleted = await session.execute(delete(Message).where(Message.conversation_id.in_(ids)))
-            report.messages_deleted += int(deleted.rowcount or 0)
-            for conversation in old:
-                triage = conversation.triage or {}
-                conversation.triage = {k: triage[k] for k in (*KEPT_FOR_STATISTICS, "outcome") if k in triage}
-                conversation.triage_state = {}
-                conversation.purged_at = now
-                if conversation.state != ConversationState.CLOSED:
-                    conversation.state = ConversationState.CLOSED
-                    conversation.closed_at = now
+            deleted, _ = await reduce_to_statistics(session, old, now)
+            report.messages_deleted += deleted
             report.conversations_reduced += len(old)
 
     grace_cutoff = now - timedelta(hours=reply_address_grace_hours)
