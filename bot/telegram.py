@@ -22,6 +22,7 @@ from telegram.request import HTTPXRequest
 
 from bot import commands
 from bot.limits import PerAddressLimiter
+from bot.text import split_text
 from lotsa import appkeys
 from lotsa.channels import (
     DeliveryError,
@@ -52,28 +53,6 @@ class BadUpdate(Exception):
 def _retry_after(error: RetryAfter) -> float:
     value = error.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
-def split_text(text: str, limit: int) -> list[str]:
-    """Split a long message at paragraph, line, sentence or word boundaries, never mid-word when
-    a boundary exists in the second half of the piece."""
-    parts: list[str] = []
-    rest = text.strip()
-    while len(rest) > limit:
-        window = rest[:limit]
-        cut = -1
-        for mark in ("\n\n", "\n", ". ", "? ", "! ", " "):
-            at = window.rfind(mark)
-            if at >= limit // 2:
-                cut = at + len(mark.rstrip(" ")) if mark.strip() else at
-                break
-        if cut <= 0:
-            cut = limit
-        parts.append(rest[:cut].strip())
-        rest = rest[cut:].strip()
-    if rest:
-        parts.append(rest)
-    return parts
 
 
 def keyboard(choices: tuple[tuple[str, str], ...]) -> InlineKeyboardMarkup | None:

@@ -22,7 +22,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from bot import commands
 from bot.limits import PerAddressLimiter
-from bot.telegram import split_text
+from bot.text import split_text
 from bot.twilio_webhook import verified_params, xml
 from lotsa.channels import (
     DeliveryError,
