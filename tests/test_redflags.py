@@ -150,3 +150,31 @@ def test_one_weak_sign_alone_is_not_suicide(text: str) -> None:
 
 def test_a_threat_long_ago_is_not_danger_now() -> None:
     assert "immediate_danger" not in flags("jag blev hotad med kniv av en kund för ett halvår sen. vill prata om det nu")
+
+
+@pytest.mark.parametrize("text", [
+    "من ۱۷ سالمه و یه مرد بهم پول میده", "أنا عمري ١٦ سنة",
+])
+def test_ages_in_other_digits_are_read(text: str) -> None:
+    assert "minor" in flags(text)
+
+
+@pytest.mark.parametrize("text", [
+    "my brother texted me goodbye an hour ago and now hes not picking up",
+    "orkar inte mer. har tänkt på tabletterna i badrumsskåpet",
+    "nobody will miss me anyway", "myślę że najlepiej by było jakbym się zabiła",
+    "står på perrongen nu och väntar på rätt tåg", "voglio morire", "haluan kuolla", "我真的想死",
+    "mama mea zice ca vrea sa se sinucida", "он сказал что повесится",
+])
+def test_suicide_in_more_wordings_and_languages(text: str) -> None:
+    assert "suicide" in flags(text)
+
+
+@pytest.mark.parametrize("text", [
+    "says hell kill me when hes done drinking, texting from the toilet",
+    "they said theyre coming to his flat tonight to collect",
+    "she just texted 'not ok, come get me'", "el a aflat in ce spital e si vine incoace",
+    "шофьорът казва че няма да ни върне", "me está siguiendo un hombre", "mi picchia ogni sera, aiutatemi",
+])
+def test_danger_in_more_wordings_and_languages(text: str) -> None:
+    assert "immediate_danger" in flags(text)

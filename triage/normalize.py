@@ -10,12 +10,21 @@ import unicodedata
 
 _SPACE = re.compile(r"\s+")
 _SHORT_I = "\x01"  # Cyrillic й is a letter of its own, not и with a mark: kept through the fold
+_UNMARKED = str.maketrans({"ł": "l", "ø": "o", "æ": "ae", "đ": "d", "ı": "i", "ð": "d", "þ": "th"})
+"""Letters that are not a base letter with a mark, but that people type as one ("zabiła" as "zabila")."""
+
+
+def _ascii_digits(text: str) -> str:
+    """Persian, Arabic-Indic and other decimal digits as 0-9, so "۱۷ سالمه" is read as an age."""
+    if text.isascii():
+        return text
+    return "".join(str(unicodedata.decimal(c)) if c.isdecimal() and not c.isascii() else c for c in text)
 
 
 def fold(text: str) -> str:
-    """Lower-case, strip diacritics, normalise apostrophes and white space."""
-    text = unicodedata.normalize("NFKD", text.casefold().replace("й", _SHORT_I))
+    """Lower-case, strip diacritics, write digits as 0-9, normalise apostrophes and white space."""
+    text = unicodedata.normalize("NFKD", _ascii_digits(text).casefold().replace("й", _SHORT_I))
     text = "".join(c for c in text if not unicodedata.combining(c))
-    text = unicodedata.normalize("NFC", text).replace(_SHORT_I, "й")
+    text = unicodedata.normalize("NFC", text).replace(_SHORT_I, "й").translate(_UNMARKED)
     text = text.replace("\u2019", "'").replace("`", "'")
     return _SPACE.sub(" ", text).strip()
