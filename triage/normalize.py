@@ -9,6 +9,7 @@ import re
 import unicodedata
 
 _SPACE = re.compile(r"\s+")
+_DIGIT = re.compile(r"(?![0-9])\d")
 _SHORT_I = "\x01"  # Cyrillic й is a letter of its own, not и with a mark: kept through the fold
 _UNMARKED = str.maketrans({"ł": "l", "ø": "o", "æ": "ae", "đ": "d", "ı": "i", "ð": "d", "þ": "th"})
 """Letters that are not a base letter with a mark, but that people type as one ("zabiła" as "zabila")."""
@@ -18,7 +19,7 @@ def _ascii_digits(text: str) -> str:
     """Persian, Arabic-Indic and other decimal digits as 0-9, so "۱۷ سالمه" is read as an age."""
     if text.isascii():
         return text
-    return "".join(str(unicodedata.decimal(c)) if c.isdecimal() and not c.isascii() else c for c in text)
+    return _DIGIT.sub(lambda m: str(unicodedata.decimal(m.group())), text)
 
 
 def fold(text: str) -> str:
