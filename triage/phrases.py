@@ -14,6 +14,8 @@ from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
+from triage.normalize import fold
+
 GAP = 4
 
 
@@ -70,7 +72,8 @@ def _match_from(parts: list[_Part], words: list[str], i: int, j: int = 0) -> int
 
 
 class PhraseSet:
-    """Labelled phrases compiled once for a tokenizer; calling it on a doc gives (label, start, end)."""
+    """Labelled phrases compiled once for a tokenizer; calling it on a doc gives (label, start, end).
+    Phrases are folded like the messages are, so "её" or "vill dö" match however they are listed."""
 
     def __init__(self, nlp: Language, labelled: Mapping[str, Iterable[str]]) -> None:
         self.plain = PhraseMatcher(nlp.vocab, attr="LOWER")
@@ -79,7 +82,7 @@ class PhraseSet:
         plain: dict[str, list[Doc]] = defaultdict(list)
         for label, phrases in labelled.items():
             for phrase in phrases:
-                tokens = [t.text for t in nlp.make_doc(phrase)]
+                tokens = [t.text for t in nlp.make_doc(fold(phrase))]
                 if not any(t in ("*", "...") or t.endswith("~") or "|" in t for t in tokens):
                     plain[label].append(nlp.make_doc(" ".join(tokens)))
                     continue
