@@ -881,3 +881,25 @@ _merge("trafficking", {
 })
 THREAT += ["бият", "пребиват", "удрят", "бьют", "избивает", "убьёт", "убьет", "б'ють", "вб'є", "кричит", "кричить"]
 URGENT += ["сейчас", "зараз", "сегодня", "сьогодні", "тази вечер"]
+_merge("minor", {"en": ["yr 7", "yr 8", "yr 9", "yr 10", "yr 11", "yr7", "yr8", "yr9", "yr10", "yr11", "school bag",
+                        "youth bus card", "youth card"]})
+_merge("suicide", {
+    "sv": ["star jag pa bron", "sitter jag pa bron", "pa bron ikvall", "de e enklast sa", "det ar enklast sa",
+           "framfor bussen", "kliva ut framfor"],
+    "en": ["saving up ... meds", "saving up ... pills", "saved up ... meds", "picked a date", "has a date picked",
+           "in front of the bus", "in front of a bus", "in front of the train", "in front of a train", "stepping in front"],
+    "ro": ["sa termin cu tot", "termin cu tot", "nu mai vad niciun rost", "ma gandesc cum sa termin"],
+    "bg": ["po-dobre bez men", "po dobre bez men", "po-dobre da me nqma", "po dobre da me nyama"],
+    "uk": ["не хочу прокидатися", "скажіть мамі що я", "напишіть мамі що я"],
+    "ru": ["не хочу просыпаться", "скажите маме что я", "напишите маме что я"],
+    "de": ["wie ich es beende", "ich beende es", "alles beenden", "meinem leben ein ende", "es beenden"],
+    "lt": ["nebenoriu gyvent~", "nenoriu gyvent~", "pjaustau rankas", "pjaustausi"],
+    "ar": ["ما رح تشوفيني", "ما رح تشوفوني", "لن تراني", "لن تروني"],
+})
+_merge("immediate_danger", {
+    "sv": ["knackar o knackar", "knackar och knackar", "knackar pa dorren o", "ropar mitt namn", "ropar mitt"],
+    "en": ["keeps knocking", "knocking and knocking", "shouting my name"],
+    "bg": ["зад мен на улицата", "зад мен съм"],
+})
+SUICIDE_WEAK += ["сбогом", "сбогуваме", "прощавайте", "прощайте", "سامحيني", "سامحوني", "все вирішила",
+                 "все решила", "все вирішив", "все решил", "ne vdiga telefona", "не вдига телефона"]

@@ -71,7 +71,7 @@ LEADS = frozenset({
     ("i", "am"), ("she", "is"), ("he", "is"), ("she", "s"), ("he", "s"), ("she", "'s"), ("he", "'s"), ("i", "'m"), ("i", "m"), ("im",), ("i'm",), ("iam",), ("she's",),
     ("he's",), ("shes",), ("hes",), ("am",), ("aged",), ("age",), ("ålder",), ("alder",), ("на",), ("мне",),
     ("имам",), ("tengo",), ("mam",), ("ich", "bin"), ("sunt",), ("are",), ("e",), ("ar",), ("is",), ("was",),
-    ("este",), ("е",), ("съм",), ("ma",), ("na",), ("мені",), ("мне",), ("(",), (",",),
+    ("este",), ("е",), ("be",), ("съм",), ("ma",), ("na",), ("мені",), ("мне",), ("(",), (",",),
 })
 PERSON_NOUNS = frozenset({
     "dotter", "dottern", "son", "sonen", "syster", "systern", "lillasyster", "storasyster", "bror", "brorsan", "lillebror",
