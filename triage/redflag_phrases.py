@@ -903,3 +903,14 @@ _merge("immediate_danger", {
 })
 SUICIDE_WEAK += ["сбогом", "сбогуваме", "прощавайте", "прощайте", "سامحيني", "سامحوني", "все вирішила",
                  "все решила", "все вирішив", "все решил", "ne vdiga telefona", "не вдига телефона"]
+_merge("immediate_danger", {
+    "ar": ["يقفل علي الباب", "يقفل الباب علي", "لا أستطيع الخروج", "لا استطيع الخروج", "ما اقدر اطلع", "ما بقدر اطلع"],
+    "ro": ["nu o lasa sa plece", "nu o lasa sa iasa", "nu ne lasa sa iesim", "a tras-o de par", "m-a tras de par"],
+    "pl": ["wywaza drzwi", "wywaza jej drzwi", "wywaza moje drzwi", "wylamuje drzwi", "dobija sie", "pomozcie", "ratunku",
+           "nie wypuszcza"],
+})
+_merge("suicide", {
+    "sv": ["skar jag mig", "skadar jag mig", "rispar jag mig", "skar jag mig sjalv"],
+    "ru": ["меня не стало", "если бы меня не было", "чтобы меня не было", "лучше бы меня не было"],
+    "uk": ["якби мене не було", "щоб мене не стало", "краще б мене не було"],
+})
