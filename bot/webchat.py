@@ -18,8 +18,9 @@ import aiohttp_jinja2
 from aiohttp import WSMsgType, web
 from sqlalchemy import select
 
-from lotsa import appkeys
+from lotsa import appkeys, coalesce
 from lotsa.channels import InboundMessage
+from lotsa.coalesce import Coalescer
 from lotsa.events import QUEUE_TOPIC, Event, conversation_topic
 from lotsa.models import Contact, Conversation, ConversationState, Message
 from lotsa.pipeline import MessageRefused, Pipeline, message_json
@@ -100,7 +101,11 @@ class ChatConnection:
         """The conversation whose stored greeting this page already showed before it was stored."""
         self.limit = RateLimit()
         self.send_lock = asyncio.Lock()
+        self.state_lock = asyncio.Lock()
+        """Held from reading the conversation's state to sending it, so an older read is never sent
+        after a newer one."""
         self.resubscribe = asyncio.Event()
+        self.positions = Coalescer(self.refresh_position, coalesce.PUSH_SECONDS, name="chat-position")
 
     async def send(self, frame: dict[str, Any]) -> None:
         if not self.ws.closed:
@@ -141,7 +146,7 @@ class ChatConnection:
         """Send every message after the last one the page has, then the current state."""
         if self.conversation_id is None:
             return
-        async with self.send_lock:
+        async with self.state_lock, self.send_lock:
             async with self.pipeline.db.read() as session:
                 conversation = await session.get(Conversation, self.conversation_id)
                 messages = (await session.execute(
@@ -152,10 +157,29 @@ class ChatConnection:
             for message in messages:
                 await self._send_message(message_json(message))
             if conversation is not None:
-                await self._state(conversation.state, position)
-            if wait is not None and wait != self.wait:
-                self.wait = wait
-                await self.send(wait)
+                await self._place(conversation.state, position, wait)
+
+    async def refresh_position(self) -> None:
+        """While waiting: the place in line and the wait after someone else's conversation moved
+        (coalesced by `positions`). Messages do not wait for it: it does not take the send lock."""
+        conversation_id = self.conversation_id
+        if conversation_id is None or self.state != ConversationState.QUEUED:
+            return
+        async with self.state_lock:
+            async with self.pipeline.db.read() as session:
+                conversation = await session.get(Conversation, conversation_id)
+                if conversation is None or conversation.state != ConversationState.QUEUED:
+                    return   # its own state event tells the page, with the messages that came with it
+                position = await self.pipeline.queue_position(session, conversation)
+                wait = await self.pipeline.wait_frame(session, conversation)
+            if self.conversation_id == conversation_id:
+                await self._place(conversation.state, position, wait)
+
+    async def _place(self, state: str, position: int | None, wait: dict[str, Any] | None) -> None:
+        await self._state(state, position)
+        if wait is not None and wait != self.wait:
+            self.wait = wait
+            await self.send(wait)
 
     async def _send_message(self, payload: dict[str, Any]) -> None:
         if not (payload["greeting"] and self.greeting_shown_for == self.conversation_id):
@@ -225,14 +249,19 @@ class ChatConnection:
                     await self._send_message(payload)
         elif event.kind == "typing" and event.conversation_id == self.conversation_id:
             await self.send({"type": "typing"})
-        elif event.kind == "state" and (event.conversation_id == self.conversation_id
-                                        or self.state == ConversationState.QUEUED):
+        elif event.kind == "state" and event.conversation_id == self.conversation_id:
             await self.catch_up()
-            if event.conversation_id == self.conversation_id and event.data["state"] == ConversationState.CLOSED:
+            if event.data["state"] == ConversationState.CLOSED:
                 await self.greet()
+        elif event.kind == "state" and self.state == ConversationState.QUEUED:
+            self.positions.trigger()   # someone else's move: this person's place, at most once per interval
 
     async def pump(self) -> None:
         """Forward events of this conversation (and queue moves while waiting) to the page."""
+        async with self.positions:
+            await self._pump()
+
+    async def _pump(self) -> None:
         while not self.ws.closed:
             self.resubscribe.clear()
             topics = [QUEUE_TOPIC] + ([conversation_topic(self.conversation_id)] if self.conversation_id else [])

@@ -92,22 +92,45 @@ def _waiting_order() -> tuple[Any, ...]:
     return (Conversation.risk_rank, Conversation.line_rank, Conversation.queued_at, Conversation.id)
 
 
+QueueRow = tuple[Conversation, str, int]
+"""A conversation, its contact's key and how many conversations that contact had before."""
+
+
+async def waiting_rows(session: AsyncSession) -> list[QueueRow]:
+    """Waiting conversations by risk, then first-in-line, then waiting time."""
+    rows = await session.execute(
+        select(Conversation, Contact.key, earlier_count()).join(Contact)
+        .where(Conversation.state == ConversationState.QUEUED)
+        .order_by(*_waiting_order()))
+    return [(c, key, n) for c, key, n in rows.tuples()]
+
+
+async def active_rows(session: AsyncSession, counsellor_id: int | None = None) -> list[QueueRow]:
+    """Active conversations in the order they were taken: everyone's, or one counsellor's."""
+    query = (select(Conversation, Contact.key, earlier_count()).join(Contact)
+             .where(Conversation.state == ConversationState.ACTIVE)
+             .order_by(Conversation.claimed_at, Conversation.id))
+    if counsellor_id is not None:
+        query = query.where(Conversation.counsellor_id == counsellor_id)
+    return [(c, key, n) for c, key, n in (await session.execute(query)).tuples()]
+
+
+def lists_of(waiting: list[QueueRow], active: list[QueueRow], pipeline: Pipeline, user: StaffUser, lang: str
+             ) -> dict[str, list[dict[str, Any]]]:
+    """The console's lists from rows already read: every waiting conversation, and those of
+    `active` that this counsellor holds."""
+    return {
+        "waiting": [summary(c, key, pipeline, lang, user=user, earlier=n) for c, key, n in waiting],
+        "mine": [summary(c, key, pipeline, lang, user.name, user=user, earlier=n)
+                 for c, key, n in active if c.counsellor_id == user.id],
+    }
+
+
 async def queue_lists(session: AsyncSession, pipeline: Pipeline, user: StaffUser, lang: str
                       ) -> dict[str, list[dict[str, Any]]]:
     """Waiting conversations by risk, then first-in-line, then waiting time; and the ones this
     counsellor holds."""
-    waiting = (await session.execute(
-        select(Conversation, Contact.key, earlier_count()).join(Contact)
-        .where(Conversation.state == ConversationState.QUEUED)
-        .order_by(*_waiting_order()))).all()
-    mine = (await session.execute(
-        select(Conversation, Contact.key, earlier_count()).join(Contact)
-        .where(Conversation.state == ConversationState.ACTIVE, Conversation.counsellor_id == user.id)
-        .order_by(Conversation.claimed_at))).all()
-    return {
-        "waiting": [summary(c, key, pipeline, lang, user=user, earlier=n) for c, key, n in waiting],
-        "mine": [summary(c, key, pipeline, lang, user.name, user=user, earlier=n) for c, key, n in mine],
-    }
+    return lists_of(await waiting_rows(session), await active_rows(session, user.id), pipeline, user, lang)
 
 
 async def _take(pipeline: Pipeline, session: AsyncSession, conversation_id: int, user: StaffUser) -> bool:

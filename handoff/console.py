@@ -17,14 +17,16 @@ from yarl import URL
 from handoff import claims
 from handoff.dropoff import heartbeat
 from handoff.notes import NoteRefused, add_note
+from handoff.queue_state import QueueSnapshot
 from handoff.skills import supervises
-from handoff.supervision import PRESENCES, chat_counts, me_json, overview, queues_json
+from handoff.supervision import PRESENCES, me_json, overview, overview_of, queues_json
 from handoff.transfer import TransferRefused, TransferRequest, transfer
 from handoff.wrapup import OUTCOMES, WrapUpInvalid, parse_wrapup
-from lotsa import appkeys, audit
+from lotsa import appkeys, audit, coalesce
 from lotsa.auth import AuthError, authenticate, login, logout
+from lotsa.coalesce import Coalescer
 from lotsa.events import CONSOLE_TOPIC, QUEUE_TOPIC, Event, conversation_topic
-from lotsa.models import Role, StaffUser, utcnow
+from lotsa.models import ConversationState, Role, StaffUser, utcnow
 from lotsa.pipeline import MessageRefused
 
 log = logging.getLogger(__name__)
@@ -361,36 +363,58 @@ class ConsoleConnection:
         self.pipeline = request.app[appkeys.PIPELINE]
         self.lang = _lang(request)
         self.held: set[int] = set()
+        self.pushes = Coalescer(self.send_queue, coalesce.PUSH_SECONDS, name="console-queue")
 
     @property
     def sees_all(self) -> bool:
         return supervises(self.user)
 
-    async def send_queue(self) -> None:
-        handoff = self.request.app[appkeys.HANDOFF]
+    async def send_queue(self, fresh: bool = False) -> None:
+        """The queue frame, from the process's shared snapshot filtered for this counsellor."""
+        snapshot = await self.request.app[appkeys.QUEUE_STATE].get(fresh=fresh)
+        self.user = snapshot.staff.get(self.user.id, self.user)
+        lists = claims.lists_of(snapshot.waiting, snapshot.active, self.pipeline, self.user, self.lang)
+        if fresh or snapshot.version == self.pipeline.events.version(QUEUE_TOPIC):
+            # A snapshot older than the last event would undo what `follow` already saw; the
+            # trailing push after it brings the list up to date.
+            self.held = {c["id"] for c in lists["mine"]}
+        await self.ws.send_json(self._queue_frame(snapshot, lists))
+
+    def _queue_frame(self, snapshot: QueueSnapshot, lists: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
         now = utcnow()
-        async with self.pipeline.db.read() as session:
-            user = await session.get(StaffUser, self.user.id)
-            if user is not None:
-                self.user = user
-            lists = await claims.queue_lists(session, self.pipeline, self.user, self.lang)
-            counts = await chat_counts(session)
-            frame: dict[str, Any] = {
-                "type": "queue", **lists, "queues": queues_json(self.pipeline, self.lang, now),
-                "me": me_json(self.user, counts.get(self.user.id, 0), now - handoff.drop_after)}
-            if self.sees_all:
-                frame["supervisor"] = await overview(session, self.pipeline, self.lang, handoff.drop_after)
-        self.held = {c["id"] for c in lists["mine"]}
-        await self.ws.send_json(frame)
+        online_after = now - self.request.app[appkeys.HANDOFF].drop_after
+        frame: dict[str, Any] = {
+            "type": "queue", **lists, "queues": queues_json(self.pipeline, self.lang, now),
+            "me": me_json(self.user, snapshot.counts.get(self.user.id, 0), online_after)}
+        if self.sees_all:
+            frame["supervisor"] = overview_of(snapshot.staff.values(), snapshot.active, self.pipeline, self.lang,
+                                              online_after)
+        return frame
+
+    def follow(self, event: Event) -> None:
+        """Which conversations this counsellor holds, from a state event at once: the queue frame
+        that says so may come up to an interval later."""
+        if event.kind != "state":
+            return
+        data = event.data
+        if data.get("state") == ConversationState.ACTIVE and data.get("counsellor") == self.user.id:
+            self.held.add(event.conversation_id)
+        else:
+            self.held.discard(event.conversation_id)
+
+    def _visible(self, event: Event) -> bool:
+        return (self.sees_all or event.conversation_id in self.held
+                or event.data.get("counsellor") == self.user.id)
 
     async def on_event(self, event: Event) -> None:
-        visible = event.conversation_id in self.held or self.sees_all
-        if event.kind == "message" and visible:
+        if event.kind not in ("message", "typing", "note") or not self._visible(event):
+            return
+        if event.kind == "message":
             await self.ws.send_json({"type": "message", "conversation": event.conversation_id,
                                      "message": event.data["message"]})
-        elif event.kind == "typing" and visible:
+        elif event.kind == "typing":
             await self.ws.send_json({"type": "typing", "conversation": event.conversation_id})
-        elif event.kind == "note" and visible:
+        else:
             await self.ws.send_json({"type": "note", "conversation": event.conversation_id,
                                      "note": event.data["note"]})
 
@@ -407,19 +431,16 @@ class ConsoleConnection:
             await asyncio.sleep(every)
 
     async def pump(self) -> None:
+        """Messages, typing and notes go out as they come; queue changes are coalesced (at most one
+        queue frame per interval, the last one after the last change) and pushed by their own task."""
         bus = self.pipeline.events
-        async with bus.subscribe(QUEUE_TOPIC, CONSOLE_TOPIC) as sub:
-            await self.send_queue()
+        async with bus.subscribe(QUEUE_TOPIC, CONSOLE_TOPIC) as sub, self.pushes:
+            self.pushes.pushed()
+            await self.send_queue(fresh=True)
             async for event in sub:
                 if event.kind in ("state", "presence"):
-                    # Coalesce a burst of queue changes into one fresh list.
-                    while not sub.queue.empty():
-                        queued = sub.queue.get_nowait()
-                        if queued is None:
-                            return
-                        if queued.kind not in ("state", "presence"):
-                            await self.on_event(queued)
-                    await self.send_queue()
+                    self.follow(event)
+                    self.pushes.trigger()
                 else:
                     await self.on_event(event)
 

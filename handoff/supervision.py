@@ -1,14 +1,16 @@
 """What a supervisor sees: every open conversation with its holder, and every counsellor's presence."""
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handoff.claims import summary
-from lotsa.models import Contact, Conversation, ConversationState, StaffUser, utcnow
+from handoff.claims import QueueRow, active_rows, summary
+from lotsa.models import StaffUser, utcnow
 from lotsa.pipeline import Pipeline
 
 PRESENCES = ("available", "away")
@@ -23,11 +25,9 @@ def presence_of(user: StaffUser, chats: int, online_after: datetime) -> str:
     return "busy" if chats >= user.max_chats else "available"
 
 
-async def chat_counts(session: AsyncSession) -> dict[int, int]:
-    rows = await session.execute(
-        select(Conversation.counsellor_id, func.count()).where(Conversation.state == ConversationState.ACTIVE)
-        .group_by(Conversation.counsellor_id))
-    return {uid: int(n) for uid, n in rows.tuples().all() if uid is not None}
+def chat_counts(active: Iterable[QueueRow]) -> dict[int, int]:
+    """How many active conversations each counsellor holds, from the active rows."""
+    return dict(Counter(c.counsellor_id for c, _, _ in active if c.counsellor_id is not None))
 
 
 def me_json(user: StaffUser, chats: int, online_after: datetime) -> dict[str, Any]:
@@ -44,16 +44,20 @@ def queues_json(pipeline: Pipeline, lang: str, now: datetime) -> list[dict[str, 
 
 async def overview(session: AsyncSession, pipeline: Pipeline, lang: str, online_within: timedelta
                    ) -> dict[str, Any]:
-    now = utcnow()
-    online_after = now - online_within
     staff = (await session.execute(select(StaffUser).where(StaffUser.active.is_(True))
                                    .order_by(StaffUser.name))).scalars().all()
-    names = {u.id: u.name for u in staff}
-    counts = await chat_counts(session)
-    active = (await session.execute(
-        select(Conversation, Contact.key).join(Contact).where(Conversation.state == ConversationState.ACTIVE)
-        .order_by(Conversation.risk_rank, Conversation.claimed_at))).all()
+    return overview_of(staff, await active_rows(session), pipeline, lang, utcnow() - online_within)
+
+
+def overview_of(staff: Iterable[StaffUser], active: list[QueueRow], pipeline: Pipeline, lang: str,
+                online_after: datetime) -> dict[str, Any]:
+    """Every open conversation by risk (then when it was taken), and every active staff member's
+    presence, from rows already read (`active` in the order taken, `staff` by name)."""
+    on_duty = [u for u in staff if u.active]
+    names = {u.id: u.name for u in on_duty}
+    counts = chat_counts(active)
+    by_risk = sorted(active, key=lambda row: row[0].risk_rank)   # stable: taken order within a risk
     return {
-        "active": [summary(c, key, pipeline, lang, names.get(c.counsellor_id or 0)) for c, key in active],
-        "staff": [me_json(u, counts.get(u.id, 0), online_after) for u in staff],
+        "active": [summary(c, key, pipeline, lang, names.get(c.counsellor_id or 0)) for c, key, _ in by_risk],
+        "staff": [me_json(u, counts.get(u.id, 0), online_after) for u in on_duty],
     }

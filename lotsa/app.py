@@ -17,6 +17,7 @@ from handoff import audit_view, blocks, console, deadletters
 from handoff.directory import Directory
 from handoff.dropoff import sweep_forever
 from handoff.out_of_hours import OutOfHours
+from handoff.queue_state import QueueSnapshots
 from handoff.queues import QueueDirectory
 from handoff.service import Handoff
 from handoff.waits import WaitInfo
@@ -153,6 +154,7 @@ def create_app(settings: Settings, *, channels: Iterable[OutboundChannel] = (),
                     channel.pipeline = pipeline
             app[appkeys.DB], app[appkeys.EVENTS], app[appkeys.PIPELINE] = db, events, pipeline
             app[appkeys.OUTBOX] = relay
+            app[appkeys.QUEUE_STATE] = QueueSnapshots(db, events)
             await asyncio.gather(*(p.start() for p in providers))
             task = asyncio.create_task(relay.run(), name="outbox-relay")
             retention = asyncio.create_task(run_periodically(

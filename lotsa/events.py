@@ -24,7 +24,7 @@ def conversation_topic(conversation_id: int) -> str:
 
 @dataclass(frozen=True)
 class Event:
-    kind: str  # "message", "state", "typing"
+    kind: str  # "message", "state", "typing", "note", "presence"
     conversation_id: int
     data: dict[str, Any] = field(default_factory=dict)
 
@@ -48,6 +48,12 @@ class EventBus:
     def __init__(self, queue_size: int = 1000) -> None:
         self._subs: dict[str, set[Subscription]] = {}
         self._size = queue_size
+        self._versions: dict[str, int] = {}
+
+    def version(self, topic: str) -> int:
+        """How many events were published on `topic` so far: what was read from the database
+        before a publish may be out of date after it (see handoff.queue_state)."""
+        return self._versions.get(topic, 0)
 
     @asynccontextmanager
     async def subscribe(self, *topics: str) -> AsyncIterator[Subscription]:
@@ -68,6 +74,7 @@ class EventBus:
                     del self._subs[topic]
 
     def publish(self, topic: str, event: Event) -> None:
+        self._versions[topic] = self._versions.get(topic, 0) + 1
         for sub in list(self._subs.get(topic, ())):
             try:
                 sub.queue.put_nowait(event)

@@ -472,14 +472,17 @@ class Pipeline(ContactRequests):
         names = author_names or {}
         outbox = False
         for conversation, messages, state_changed in changes:
+            # The holder rides along: a console shows the message (and follows the claim) at once,
+            # without waiting for its next queue frame.
+            holder = conversation.counsellor_id
             for message in messages:
                 payload = message_json(message, names.get(message.author_id or 0))
-                event = Event("message", conversation.id, {"message": payload})
+                event = Event("message", conversation.id, {"message": payload, "counsellor": holder})
                 self.events.publish(conversation_topic(conversation.id), event)
                 self.events.publish(CONSOLE_TOPIC, event)
                 outbox = outbox or (message.direction == "out" and conversation.channel in self.outbox_channels)
             if state_changed:
-                event = Event("state", conversation.id, {"state": conversation.state})
+                event = Event("state", conversation.id, {"state": conversation.state, "counsellor": holder})
                 self.events.publish(conversation_topic(conversation.id), event)
                 self.events.publish(QUEUE_TOPIC, event)
         if outbox:
