@@ -41,13 +41,9 @@ def main() -> int:
         texts = [e.text for e in test]
         group_f1.append(evaluate(test, assessor.assess_many(texts)).group_macro_f1)
         for threshold in (*THRESHOLDS, None):
-            saved = dict(assess.FLAG_THRESHOLDS)
-            for flag in FLAGS:
-                assess.FLAG_THRESHOLDS[flag] = 2.0 if threshold is None else threshold
-            try:
-                found = assessor.assess_many(texts)
-            finally:
-                assess.FLAG_THRESHOLDS.update(saved)
+            # None: a threshold no score reaches, so the rules alone decide.
+            assessor.flag_thresholds = dict.fromkeys(FLAGS, 2.0 if threshold is None else threshold)
+            found = assessor.assess_many(texts)
             for example, result in zip(test, found, strict=True):
                 for flag in FLAGS:
                     tally = counts[(flag, threshold)]

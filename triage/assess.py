@@ -68,9 +68,11 @@ class Assessment:
 class Assessor:
     """Loaded once (under two seconds), then used for every message."""
 
-    def __init__(self, nlp: Language, cue_weight: float | None = None) -> None:
+    def __init__(self, nlp: Language, cue_weight: float | None = None,
+                 flag_thresholds: dict[str, float] | None = None) -> None:
         self.nlp = nlp
         self.cue_weight = CUE_WEIGHT if cue_weight is None else cue_weight
+        self.flag_thresholds = FLAG_THRESHOLDS if flag_thresholds is None else flag_thresholds
         self.features = Featurizer(nlp)
         self.languages = LanguageDetector()
 
@@ -98,7 +100,7 @@ class Assessor:
             words = list(found.words)
             model_may_flag = enough_words(text)
             for flag in FLAGS:
-                if model_may_flag and cats.get(f"flag:{flag}", 0.0) >= FLAG_THRESHOLDS[flag] and flag not in flags:
+                if model_may_flag and cats.get(f"flag:{flag}", 0.0) >= self.flag_thresholds[flag] and flag not in flags:
                     flags.add(flag)
                     words.append(f"({flag}: model {cats[f'flag:{flag}']:.2f})")
             if "minor" in flags and found.exchange and "trafficking" not in flags:
