@@ -9,17 +9,22 @@ import asyncio
 import uuid
 from collections import defaultdict
 
-from lotsa.channels import DeliveryError, InboundMessage, OutboundChannel, OutboundMessage
-from lotsa.crypto import Keyring
+from aiohttp import web
+
+from lotsa.channels import Channel, DeliveryError, InboundMessage, OutboundMessage
 from lotsa.pipeline import Accepted, Pipeline
+from lotsa.settings import Settings
 
 
-class MemoryChannel(OutboundChannel):
+class MemoryChannel(Channel):
+    """Not registered: an app has it only when asked (`create_app(..., channels=[MemoryChannel])`)."""
+
     name = "memory"
+    delivers = True
 
-    def __init__(self, keyring: Keyring) -> None:
-        self.keyring = keyring
-        self.pipeline: Pipeline | None = None
+    def __init__(self, pipeline: Pipeline) -> None:
+        super().__init__(pipeline)
+        self.keyring = pipeline.keyring
         self.sent: dict[str, list[OutboundMessage]] = defaultdict(list)
         self.delivered_keys: set[str] = set()
         self.failures = 0
@@ -28,11 +33,17 @@ class MemoryChannel(OutboundChannel):
     async def write(self, address: str, text: str = "", *, choice: str | None = None,
                     message_id: str | None = None) -> Accepted:
         """The person at `address` writes (or presses a choice)."""
-        assert self.pipeline is not None, "connect the channel to a pipeline first"
         inbound = InboundMessage(channel=self.name, contact_key=self.keyring.contact_key(self.name, address),
                                  provider_message_id=message_id or f"mem-{uuid.uuid4().hex}", text=text,
                                  choice=choice, reply_address=address)
         return await self.pipeline.accept(inbound)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, pipeline: Pipeline) -> MemoryChannel:
+        return cls(pipeline)
+
+    def add_routes(self, app: web.Application) -> None:
+        """No routes: tests write through `write`."""
 
     def fail_next(self, count: int) -> None:
         self.failures = count

@@ -10,7 +10,7 @@ import asyncio
 import hmac
 import json
 import logging
-import os
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -20,25 +20,21 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
-from bot import commands
 from bot.limits import PerAddressLimiter
 from bot.text import split_text
-from lotsa import appkeys
 from lotsa.channels import (
+    Channel,
     DeliveryError,
     InboundMessage,
     OutboundMessage,
     PermanentDeliveryError,
-    ProviderChannel,
+    register,
 )
-from lotsa.crypto import Keyring
-from lotsa.pipeline import MessageRefused, Pipeline
+from lotsa.errors import Refused
+from lotsa.pipeline import Pipeline
+from lotsa.settings import Settings
 
 log = logging.getLogger(__name__)
-
-# python-telegram-bot 22 moves time periods from int to timedelta; without this opt-in every
-# flood-control answer (RetryAfter) raises a deprecation warning inside the library.
-os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 CHANNEL = "telegram"
 MAX_TEXT = 4096
@@ -62,30 +58,57 @@ def keyboard(choices: tuple[tuple[str, str], ...]) -> InlineKeyboardMarkup | Non
                                  for choice_id, label in choices])
 
 
-class TelegramChannel(ProviderChannel):
+@register
+class TelegramChannel(Channel):
     name = CHANNEL
+    delivers = True
 
-    def __init__(self, token: str, keyring: Keyring, *, api_url: str = "https://api.telegram.org",
-                 per_chat_per_second: float = 1.0, per_second: float = 30.0) -> None:
-        self.keyring = keyring
-        self.pipeline: Pipeline | None = None
+    def __init__(self, pipeline: Pipeline, token: str, *, webhook_secret: str | None = None, polling: bool = False,
+                 api_url: str = "https://api.telegram.org", per_chat_per_second: float = 1.0,
+                 per_second: float = 30.0) -> None:
+        super().__init__(pipeline)
+        self.keyring = pipeline.keyring
+        self.texts = pipeline.texts
+        self.webhook_secret = webhook_secret
+        self.polling = polling
         self.bot = Bot(token, base_url=f"{api_url.rstrip('/')}/bot",
                        request=HTTPXRequest(connection_pool_size=16, read_timeout=10, connect_timeout=5))
         self.per_chat = PerAddressLimiter(per_chat_per_second)
         self.overall = AsyncLimiter(per_second, 1)
         self._tasks: set[asyncio.Task[Any]] = set()
 
+    @classmethod
+    def from_settings(cls, settings: Settings, pipeline: Pipeline) -> TelegramChannel | None:
+        """On when a token is set and either a webhook secret or polling (development)."""
+        secret = settings.telegram_webhook_secret
+        if settings.telegram_token is None or not (secret or settings.telegram_polling):
+            return None
+        return cls(pipeline, settings.telegram_token.get_secret_value(),
+                   webhook_secret=secret.get_secret_value() if secret else None,
+                   polling=settings.telegram_polling, api_url=settings.telegram_api_url,
+                   per_chat_per_second=settings.telegram_per_chat_per_second, per_second=settings.telegram_per_second)
+
+    def add_routes(self, app: web.Application) -> None:
+        if self.webhook_secret is not None:
+            app.router.add_post("/hooks/telegram", self.webhook)
+
     # -- life cycle --------------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Open the HTTP client. Telegram being unreachable now must not stop the service."""
+    async def running(self, app: web.Application) -> AsyncIterator[None]:
+        """The HTTP client, and in development the polling loop. Telegram being unreachable at
+        start must not stop the service."""
         try:
             await asyncio.wait_for(self.bot.initialize(), 5)
         except (TelegramError, TimeoutError) as e:
             log.warning("telegram is not reachable at start; the outbox will retry",
                         extra={"error": type(e).__name__})
-
-    async def close(self) -> None:
+        stop = asyncio.Event()
+        polling = asyncio.create_task(poll(self, stop), name="telegram-polling") if self.polling else None
+        yield
+        stop.set()
+        if polling is not None:
+            polling.cancel()
+            await asyncio.gather(polling, return_exceptions=True)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -152,7 +175,6 @@ class TelegramChannel(ProviderChannel):
 
     async def handle(self, update: Update) -> str:
         """Store what the update says; returns what was done (for logs and tests)."""
-        assert self.pipeline is not None, "connect the channel to a pipeline first"
         if update.callback_query is not None:
             return await self._choice(update)
         message = update.message
@@ -162,19 +184,19 @@ class TelegramChannel(ProviderChannel):
         key = self.keyring.contact_key(CHANNEL, chat_id)
         text = message.text or ""
         if not text:
-            self._background(self.say_now(chat_id, commands.text_only(self._language(update))))
+            self._background(self.say_now(chat_id, self.texts.text("commands.text_only", self._language(update))))
             return "not_text"
         command, _, argument = text.partition(" ")
         command = command.split("@", 1)[0].lower()
         if command in ("/radera", "/delete"):
             return await self._erase(update, chat_id, key)
         if command == "/stop":
-            if not await self.pipeline.opt_out(CHANNEL, key, self._language(update)):
-                self._background(self.say_now(chat_id, commands.text("stopped", self._language(update))))
+            if not await self.pipeline.requests.opt_out(CHANNEL, key, self._language(update)):
+                self._background(self.say_now(chat_id, self.texts.text("commands.stopped", self._language(update))))
             return "stopped"
         if command in ("/kodord", "/codeword", "/tyst", "/quiet"):
             name = {"/codeword": "kodord", "/quiet": "tyst"}.get(command, command.lstrip("/"))
-            answer = await self.pipeline.set_preference(key, name, argument, self._language(update))
+            answer = await self.pipeline.requests.set_preference(key, name, argument, self._language(update))
             if answer is not None:
                 self._background(self.say_now(chat_id, answer))
             return "preference"
@@ -191,7 +213,6 @@ class TelegramChannel(ProviderChannel):
         return "duplicate" if accepted.duplicate else "stored"
 
     async def _choice(self, update: Update) -> str:
-        assert self.pipeline is not None
         query = update.callback_query
         assert query is not None
         if query.message is None or not query.data:
@@ -211,8 +232,7 @@ class TelegramChannel(ProviderChannel):
             log.info("telegram callback answer failed", extra={"error": type(e).__name__})
 
     async def _erase(self, update: Update, chat_id: str, key: str) -> str:
-        assert self.pipeline is not None
-        erased = await self.pipeline.erase_contact(CHANNEL, key)
+        erased = await self.pipeline.requests.erase_contact(CHANNEL, key)
         lang = erased.language or self._language(update) or "sv"
         ids = [int(i) for i in erased.provider_ids if i.isdigit()] + erased.inbound_meta("tg")
         if update.message is not None:
@@ -222,40 +242,32 @@ class TelegramChannel(ProviderChannel):
 
     async def _erase_in_chat(self, chat_id: str, message_ids: list[int], lang: str) -> None:
         await self.delete_messages(chat_id, message_ids)
-        await self.say_now(chat_id, commands.erased(lang))
+        await self.say_now(chat_id, self.texts.text("commands.erased", lang))
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        assert self.webhook_secret is not None
+        given = request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode(), self.webhook_secret.encode()):
+            log.warning("telegram webhook refused: wrong or missing secret token")
+            raise web.HTTPForbidden(text="forbidden")
+        try:
+            update = self.parse(json.loads(await request.read()))
+        except (ValueError, UnicodeDecodeError, RecursionError, BadUpdate) as e:
+            log.info("telegram webhook: unreadable body", extra={"error": type(e).__name__})
+            return web.json_response({"error": "bad_update", "message": "Not a Telegram update."}, status=400)
+        try:
+            outcome = await self.handle(update)
+        except Refused as e:
+            # Telegram retries anything but 2xx; a message that can never be taken is answered with 200.
+            log.info("telegram message refused", extra={"code": e.code})
+            outcome = "refused"
+        return web.json_response({"ok": True, "outcome": outcome})
 
     @staticmethod
     def _language(update: Update) -> str | None:
         user = update.effective_user
         code = (user.language_code or "")[:2] if user is not None else ""
         return code if code in LANGUAGES else None
-
-
-# -- webhook -------------------------------------------------------------------------------------
-
-TELEGRAM = web.AppKey("telegram", TelegramChannel)
-
-
-async def webhook(request: web.Request) -> web.Response:
-    expected = request.app[appkeys.SETTINGS].telegram_webhook_secret
-    assert expected is not None
-    given = request.headers.get(SECRET_HEADER, "")
-    if not hmac.compare_digest(given.encode(), expected.get_secret_value().encode()):
-        log.warning("telegram webhook refused: wrong or missing secret token")
-        raise web.HTTPForbidden(text="forbidden")
-    channel = request.app[TELEGRAM]
-    try:
-        update = channel.parse(json.loads(await request.read()))
-    except (ValueError, UnicodeDecodeError, RecursionError, BadUpdate) as e:
-        log.info("telegram webhook: unreadable body", extra={"error": type(e).__name__})
-        return web.json_response({"error": "bad_update", "message": "Not a Telegram update."}, status=400)
-    try:
-        outcome = await channel.handle(update)
-    except MessageRefused as e:
-        # Telegram retries anything but 2xx; a message that can never be taken is answered with 200.
-        log.info("telegram message refused", extra={"code": e.code})
-        outcome = "refused"
-    return web.json_response({"ok": True, "outcome": outcome})
 
 
 async def poll(channel: TelegramChannel, stop: asyncio.Event) -> None:
@@ -281,14 +293,8 @@ async def poll(channel: TelegramChannel, stop: asyncio.Event) -> None:
         for update in updates:
             try:
                 await channel.handle(update)
-            except MessageRefused as e:
+            except Refused as e:
                 log.info("telegram message refused", extra={"code": e.code})
             offset = update.update_id + 1
         if offset is None:
             offset = 0
-
-
-def setup(app: web.Application, channel: TelegramChannel, *, webhook_route: bool) -> None:
-    app[TELEGRAM] = channel
-    if webhook_route:
-        app.router.add_post("/hooks/telegram", webhook)

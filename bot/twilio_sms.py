@@ -9,31 +9,31 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import phonenumbers
 from aiohttp import ClientError, web
-from sqlalchemy import select
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot import commands
 from bot.limits import PerAddressLimiter
 from bot.text import split_text
 from bot.twilio_webhook import verified_params, xml
 from lotsa.channels import (
+    Channel,
     DeliveryError,
     InboundMessage,
     OutboundMessage,
     PermanentDeliveryError,
-    ProviderChannel,
+    register,
 )
-from lotsa.crypto import Keyring
-from lotsa.models import OutboxItem, OutboxState
-from lotsa.pipeline import MessageRefused, Pipeline
+from lotsa.errors import Refused
+from lotsa.outbox import mark_undelivered
+from lotsa.pipeline import Pipeline
 from lotsa.settings import Settings
 from triage.runner import HUMAN
 
@@ -95,14 +95,17 @@ def render(text: str, choices: tuple[tuple[str, str], ...]) -> str:
     return "\n".join(lines)
 
 
-class SmsChannel(ProviderChannel):
+@register
+class SmsChannel(Channel):
     name = CHANNEL
+    delivers = True
 
-    def __init__(self, keyring: Keyring, *, account_sid: str, auth_token: str, from_number: str | None,
+    def __init__(self, pipeline: Pipeline, *, account_sid: str, auth_token: str, from_number: str | None,
                  public_url: str, api_url: str = "https://api.twilio.com", segments_per_second: float = 1.0,
                  region: str = "SE") -> None:
-        self.keyring = keyring
-        self.pipeline: Pipeline | None = None
+        super().__init__(pipeline)
+        self.keyring = pipeline.keyring
+        self.texts = pipeline.texts
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.from_number = from_number
@@ -115,21 +118,26 @@ class SmsChannel(ProviderChannel):
         self._http: AsyncTwilioHttpClient | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings, keyring: Keyring) -> SmsChannel:
-        assert settings.twilio_account_sid and settings.twilio_auth_token
-        return cls(keyring, account_sid=settings.twilio_account_sid,
+    def from_settings(cls, settings: Settings, pipeline: Pipeline) -> SmsChannel | None:
+        if not (settings.twilio_account_sid and settings.twilio_auth_token):
+            return None
+        return cls(pipeline, account_sid=settings.twilio_account_sid,
                    auth_token=settings.twilio_auth_token.get_secret_value(),
                    from_number=settings.twilio_from_number, public_url=settings.public_url,
                    api_url=settings.twilio_api_url, segments_per_second=settings.twilio_segments_per_second,
                    region=settings.phone_region)
 
-    async def start(self) -> None:
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_post("/hooks/twilio/sms", self.webhook)
+        app.router.add_post("/hooks/twilio/sms/status", self.status_webhook)
+
+    async def running(self, app: web.Application) -> AsyncIterator[None]:
+        """The REST client lives with the service (it opens no connection before the first send)."""
         self._http = AsyncTwilioHttpClient(timeout=10)
         self.client = Client(self.account_sid, self.auth_token, http_client=self._http)
         self.client.api.base_url = self.api_url.rstrip("/")
-
-    async def close(self) -> None:
-        if self._http is not None and self._http.session is not None:
+        yield
+        if self._http.session is not None:
             await self._http.session.close()
 
     # -- outbound ----------------------------------------------------------------------------------
@@ -182,7 +190,6 @@ class SmsChannel(ProviderChannel):
 
     async def receive(self, params: dict[str, str]) -> str | None:
         """Store an inbound SMS; returns an immediate answer (for keywords), else None."""
-        assert self.pipeline is not None, "connect the channel to a pipeline first"
         sid = params.get("MessageSid") or params.get("SmsSid") or ""
         if not sid or len(sid) > 64:
             raise web.HTTPBadRequest(text="MessageSid is missing.")
@@ -196,11 +203,11 @@ class SmsChannel(ProviderChannel):
         first, _, rest = body.strip().partition(" ")
         keyword = KEYWORDS.get(first.casefold().rstrip(".!")) if len(body) < 80 else None
         if keyword in ("kodord", "tyst"):
-            return await self.pipeline.set_preference(key, keyword, rest, language) or ""
+            return await self.pipeline.requests.set_preference(key, keyword, rest, language) or ""
         if keyword is not None and not rest.strip():
             return await self._keyword(keyword, key, language)
         if not body.strip():
-            return commands.text_only(language) if params.get("NumMedia", "0") != "0" else ""
+            return self.texts.text("commands.text_only", language) if params.get("NumMedia", "0") != "0" else ""
         accepted = await self.pipeline.accept(InboundMessage(
             channel=CHANNEL, contact_key=key, provider_message_id=sid, text=body, language=language,
             reply_address=number))
@@ -209,58 +216,38 @@ class SmsChannel(ProviderChannel):
         return None
 
     async def _keyword(self, keyword: str, key: str, language: str | None) -> str:
-        assert self.pipeline is not None
         if keyword == "stop":
             # Twilio itself confirms STOP and blocks further messages on the number.
-            await self.pipeline.opt_out(CHANNEL, key, language, receipt=False)
+            await self.pipeline.requests.opt_out(CHANNEL, key, language, receipt=False)
             return ""
         if keyword == "start":
-            return commands.text("started", language)
+            return self.texts.text("commands.started", language)
         if keyword == "help":
-            return commands.text("help", language)
-        erased = await self.pipeline.erase_contact(CHANNEL, key)
-        return commands.erased(erased.language or language)
+            return self.texts.text("commands.help", language)
+        erased = await self.pipeline.requests.erase_contact(CHANNEL, key)
+        return self.texts.text("commands.erased", erased.language or language)
 
     async def status(self, params: dict[str, str]) -> None:
         """A delivery report: a message the network gave up on becomes a dead letter for supervisors."""
-        assert self.pipeline is not None
         sid, state = params.get("MessageSid", ""), params.get("MessageStatus", "")
         if state not in ("failed", "undelivered") or not sid or len(sid) > 64:
             return
-        async with self.pipeline.db.write() as session:
-            item = (await session.execute(
-                select(OutboxItem).where(OutboxItem.provider_message_id.contains(sid)))).scalar()
-            if item is not None:
-                item.state = OutboxState.DEAD
-                item.last_error = f"network: {state} {params.get('ErrorCode', '')}".strip()[:255]
-                log.warning("sms not delivered by the network", extra={"outbox": item.id})
+        await mark_undelivered(self.pipeline.db, sid, f"network: {state} {params.get('ErrorCode', '')}")
 
+    # -- webhooks ----------------------------------------------------------------------------------
 
-SMS = web.AppKey("sms", SmsChannel)
+    async def webhook(self, request: web.Request) -> web.Response:
+        params = await verified_params(request, self.validator)
+        try:
+            answer = await self.receive(params)
+        except Refused as e:
+            log.info("sms refused", extra={"code": e.code})
+            answer = e.message
+        twiml = MessagingResponse()
+        if answer:
+            twiml.message(answer)
+        return xml(str(twiml))
 
-
-async def sms_webhook(request: web.Request) -> web.Response:
-    channel = request.app[SMS]
-    params = await verified_params(request, channel.validator)
-    try:
-        answer = await channel.receive(params)
-    except MessageRefused as e:
-        log.info("sms refused", extra={"code": e.code})
-        answer = str(e)
-    twiml = MessagingResponse()
-    if answer:
-        twiml.message(answer)
-    return xml(str(twiml))
-
-
-async def sms_status(request: web.Request) -> web.Response:
-    channel = request.app[SMS]
-    await channel.status(await verified_params(request, channel.validator))
-    return web.Response(status=204)
-
-
-def setup(app: web.Application, channel: SmsChannel) -> None:
-    app[SMS] = channel
-    app.router.add_post("/hooks/twilio/sms", sms_webhook)
-    app.router.add_post("/hooks/twilio/sms/status", sms_status)
-
+    async def status_webhook(self, request: web.Request) -> web.Response:
+        await self.status(await verified_params(request, self.validator))
+        return web.Response(status=204)

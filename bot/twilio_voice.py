@@ -14,17 +14,23 @@ encrypted. Every request is signed by Twilio (`X-Twilio-Signature`, checked like
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select
+from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
-from bot.twilio_sms import REGION_LANGUAGE, BadNumber, SmsChannel, normalise_number
+from bot.twilio_sms import REGION_LANGUAGE, BadNumber, normalise_number
 from bot.twilio_webhook import verified_params, xml
-from lotsa.channels import InboundMessage
-from lotsa.models import Author, Contact, Conversation, ConversationState, Message, StaffUser, utcnow
-from lotsa.pipeline import MessageRefused, Pipeline
+from lotsa.channels import Channel, InboundMessage, register
+from lotsa.conversations import open_conversation, queue_position
+from lotsa.errors import Refused, ascii_id
+from lotsa.models import Author, Conversation, ConversationState, Message, StaffUser
+from lotsa.pipeline import Pipeline
+from lotsa.settings import Settings
+from lotsa.texts import Catalogue
 from triage.runner import HUMAN, Reply
 
 log = logging.getLogger(__name__)
@@ -35,42 +41,7 @@ HOLD_SECONDS = 20
 VOICES = {"sv": "sv-SE", "en": "en-GB", "ro": "ro-RO", "bg": "bg-BG"}
 WINDOWS = {"1": "within_hour", "2": "evening", "3": "tomorrow_morning"}
 
-TEXTS: dict[str, dict[str, str]] = {
-    "press": {"sv": "Tryck {digit} för {label}.", "en": "Press {digit} for {label}."},
-    "human": {"sv": "Tryck 0 för att prata med någon direkt.", "en": "Press 0 to talk to someone now."},
-    "danger": {"sv": "Är du i fara just nu, tryck 9.", "en": "If you are in danger right now, press 9."},
-    "danger_now": {"sv": "Lägg på och ring 112 om du kan. Vi kopplar dig till en samtalsstödjare direkt.",
-                   "en": "Hang up and call 112 if you can. We are connecting you with a counsellor right away."},
-    "position": {"sv": "Du är nummer {position} i kön.", "en": "You are number {position} in the queue."},
-    "hold": {"sv": "Vänta kvar så kopplar vi dig. Tryck 1 om du hellre vill bli uppringd. Vid fara, ring 112.",
-             "en": "Please hold and we will connect you. Press 1 if you would rather be called back. "
-                   "In danger, call 112."},
-    "callback_offer": {"sv": "När kan vi ringa dig? Tryck 1 inom en timme, 2 i kväll mellan 18 och 21, "
-                             "3 i morgon mellan 9 och 12.",
-                       "en": "When can we call you? Press 1 within the hour, 2 this evening between 6 and 9 pm, "
-                             "3 tomorrow between 9 and 12."},
-    "callback_booked": {"sv": "Tack. Vi ringer dig då, från ett dolt nummer. Hej då.",
-                        "en": "Thank you. We will call you then, from a hidden number. Goodbye."},
-    "connecting": {"sv": "Nu kopplar vi dig till en samtalsstödjare.", "en": "We are connecting you with a counsellor now."},
-    "goodbye": {"sv": "Tack för att du ringde. Hej då.", "en": "Thank you for calling. Goodbye."},
-    "call_ended": {"sv": "Samtalet avslutades.", "en": "The call ended."},
-    "caller_hung_up": {"sv": "Den som ringde lade på innan någon svarade.",
-                       "en": "The caller hung up before anyone answered."},
-    "callback_note": {"sv": "Vill bli uppringd: {window}.", "en": "Wants a callback: {window}."},
-}
-WINDOW_NAMES = {
-    "within_hour": {"sv": "inom en timme", "en": "within the hour"},
-    "evening": {"sv": "i kväll 18–21", "en": "this evening 18–21"},
-    "tomorrow_morning": {"sv": "i morgon 9–12", "en": "tomorrow 9–12"},
-}
-
-
-def _t(name: str, lang: str | None, **values: Any) -> str:
-    table = TEXTS[name]
-    return table.get(lang or "sv", table["en"]).format(**values)
-
-
-def keypad(reply: Reply, lang: str) -> tuple[str, dict[str, str]]:
+def keypad(texts: Catalogue, reply: Reply, lang: str) -> tuple[str, dict[str, str]]:
     """What to say for a question with choices, and which digit means which choice."""
     digits: dict[str, str] = {}
     spoken = [reply.text]
@@ -80,30 +51,48 @@ def keypad(reply: Reply, lang: str) -> tuple[str, dict[str, str]]:
             continue
         number += 1
         digits[str(number)] = choice_id
-        spoken.append(_t("press", lang, digit=number, label=label))
+        spoken.append(texts.text("voice.press", lang, digit=number, label=label))
     digits["0"] = HUMAN
-    spoken += [_t("human", lang), _t("danger", lang)]
+    spoken += [texts.text("voice.human", lang), texts.text("voice.danger", lang)]
     return " ".join(spoken), digits
 
 
-class VoiceCalls:
+@register
+class VoiceChannel(Channel):
     """The call flow; state lives in the conversation (and its transcript), never in memory, so
-    any worker can answer any of Twilio's requests."""
+    any worker can answer any of Twilio's requests. It reads the conversation; every change goes
+    through the pipeline."""
 
-    def __init__(self, sms: SmsChannel) -> None:
-        self.sms = sms
+    name = CHANNEL
 
-    @property
-    def pipeline(self) -> Pipeline:
-        assert self.sms.pipeline is not None
-        return self.sms.pipeline
+    def __init__(self, pipeline: Pipeline, *, auth_token: str, from_number: str | None, region: str = "SE") -> None:
+        super().__init__(pipeline)
+        self.keyring = pipeline.keyring
+        self.texts = pipeline.texts
+        self.validator = RequestValidator(auth_token)
+        self.from_number = from_number
+        self.region = region
+
+    @classmethod
+    def from_settings(cls, settings: Settings, pipeline: Pipeline) -> VoiceChannel | None:
+        if not (settings.twilio_account_sid and settings.twilio_auth_token):
+            return None
+        return cls(pipeline, auth_token=settings.twilio_auth_token.get_secret_value(),
+                   from_number=settings.twilio_from_number, region=settings.phone_region)
+
+    def add_routes(self, app: web.Application) -> None:
+        for path, action in ROUTES.items():
+            app.router.add_post(path, self._handler(action))
+
+    def _t(self, name: str, lang: str | None, **values: Any) -> str:
+        return self.texts.text(f"voice.{name}", lang, **values)
 
     def caller(self, params: dict[str, str]) -> tuple[str, str, str | None]:
         try:
-            number, region = normalise_number(params.get("From", ""), self.sms.region)
+            number, region = normalise_number(params.get("From", ""), self.region)
         except BadNumber:
             raise web.HTTPBadRequest(text="From is not a phone number.") from None
-        return number, self.sms.keyring.contact_key(CHANNEL, number), REGION_LANGUAGE.get(region or "")
+        return number, self.keyring.contact_key(CHANNEL, number), REGION_LANGUAGE.get(region or "")
 
     @staticmethod
     def call_sid(params: dict[str, str]) -> str:
@@ -133,12 +122,12 @@ class VoiceCalls:
         text = ""
         step_id = str(step)
         if digit == DANGER_KEY:
-            flags, text = ("immediate_danger",), f"9 – {_t('danger', lang)}"
+            flags, text = ("immediate_danger",), f"9 – {self._t('danger', lang)}"
             step_id = "danger"
         elif conversation.state == ConversationState.TRIAGE and conversation.triage_state.get("step"):
             async with self.pipeline.db.read() as session:
                 runner = await self.pipeline.scripts.pinned(session, conversation.script_version)
-            _, digits = keypad(runner.prompt_for(conversation.triage_state), lang)
+            _, digits = keypad(self.texts, runner.prompt_for(conversation.triage_state), lang)
             choice = digits.get(digit)
             text = "" if choice else f"({digit or '–'})"
         if not choice and not text:
@@ -148,7 +137,7 @@ class VoiceCalls:
             language=lang, flags=flags, provider_meta={"keypad": digit}))
         response = await self.respond(accepted.conversation_id, accepted.message_id, step + 1)
         if flags:
-            response = self._prefix(_t("danger_now", lang), lang, response)
+            response = self._prefix(self._t("danger_now", lang), lang, response)
         return response
 
     async def respond(self, conversation_id: int, after_message: int | None, step: int = 1) -> VoiceResponse:
@@ -165,7 +154,7 @@ class VoiceCalls:
         response = VoiceResponse()
         if conversation.state == ConversationState.TRIAGE and conversation.triage_state.get("step"):
             prompt = runner.prompt_for(conversation.triage_state)
-            spoken, _ = keypad(prompt, lang)
+            spoken, _ = keypad(self.texts, prompt, lang)
             for text in replies:
                 if text != prompt.text:
                     response.say(text, language=VOICES.get(lang, "en-GB"))
@@ -177,7 +166,7 @@ class VoiceCalls:
         for text in replies:
             response.say(text, language=VOICES.get(lang, "en-GB"))
         if conversation.state == ConversationState.CLOSED:
-            response.say(_t("goodbye", lang), language=VOICES.get(lang, "en-GB"))
+            response.say(self._t("goodbye", lang), language=VOICES.get(lang, "en-GB"))
             response.hangup()
             return response
         response.redirect("/hooks/twilio/voice/wait", method="POST")
@@ -194,18 +183,18 @@ class VoiceCalls:
         if conversation.state == ConversationState.ACTIVE:
             phone = await self._counsellor_phone(conversation)
             if phone:
-                response.say(_t("connecting", lang), language=voice)
-                dial = response.dial(caller_id=self.sms.from_number, action="/hooks/twilio/voice/status",
+                response.say(self._t("connecting", lang), language=voice)
+                dial = response.dial(caller_id=self.from_number, action="/hooks/twilio/voice/status",
                                      method="POST", record="do-not-record")
                 dial.number(phone)
                 return response
         async with self.pipeline.db.read() as session:
             fresh = await session.get(Conversation, conversation.id)
-            position = await self.pipeline.queue_position(session, fresh) if fresh is not None else None
+            position = await queue_position(session, fresh) if fresh is not None else None
         gather = Gather(num_digits=1, timeout=HOLD_SECONDS, action="/hooks/twilio/voice/hold", method="POST")
         if position:
-            gather.say(_t("position", lang, position=position), language=voice)
-        gather.say(_t("hold", lang), language=voice)
+            gather.say(self._t("position", lang, position=position), language=voice)
+        gather.say(self._t("hold", lang), language=voice)
         gather.pause(length=HOLD_SECONDS)
         response.append(gather)
         response.redirect("/hooks/twilio/voice/wait", method="POST")
@@ -221,7 +210,7 @@ class VoiceCalls:
         response = VoiceResponse()
         if conversation is not None and digit == "1":
             gather = Gather(num_digits=1, timeout=10, action="/hooks/twilio/voice/callback", method="POST")
-            gather.say(_t("callback_offer", lang), language=VOICES.get(lang or "sv", "en-GB"))
+            gather.say(self._t("callback_offer", lang), language=VOICES.get(lang or "sv", "en-GB"))
             response.append(gather)
         response.redirect("/hooks/twilio/voice/wait", method="POST")
         return response
@@ -235,15 +224,9 @@ class VoiceCalls:
             response.redirect("/hooks/twilio/voice/wait", method="POST")
             return response
         lang = conversation.language or "sv"
-        async with self.pipeline.db.write() as session:
-            row = await session.get(Conversation, conversation.id, with_for_update=True)
-            assert row is not None
-            row.triage = {**(row.triage or {}), "callback": {"window": window, "asked_at": utcnow().isoformat()}}
-            note = await self.pipeline.system_message(session, row, _t(
-                "callback_note", lang, window=WINDOW_NAMES[window].get(lang, WINDOW_NAMES[window]["en"])))
-        self.pipeline.publish_changes([(row, [note], True)])
+        await self.pipeline.requests.ask_callback(key, window)
         response = VoiceResponse()
-        response.say(_t("callback_booked", lang), language=VOICES.get(lang, "en-GB"))
+        response.say(self._t("callback_booked", lang), language=VOICES.get(lang, "en-GB"))
         response.hangup()
         return response
 
@@ -254,30 +237,11 @@ class VoiceCalls:
         if ended not in ("completed", "busy", "failed", "no-answer", "canceled"):
             return
         _, key, _ = self.caller(params)
-        conversation = await self._open(key)
-        if conversation is None:
-            return
-        lang = conversation.language or "sv"
-        async with self.pipeline.db.write() as session:
-            row = await session.get(Conversation, conversation.id, with_for_update=True)
-            if row is None or row.state == ConversationState.CLOSED:
-                return
-            waiting = row.state in (ConversationState.TRIAGE, ConversationState.QUEUED)
-            if waiting and "callback" in (row.triage or {}):
-                return
-            note = await self.pipeline.system_message(session, row, _t("caller_hung_up" if waiting else "call_ended",
-                                                                       lang))
-            if waiting:
-                row.state = ConversationState.CLOSED
-                row.closed_at = utcnow()
-        self.pipeline.publish_changes([(row, [note], waiting)])
+        await self.pipeline.requests.hang_up(key)
 
     async def _open(self, key: str) -> Conversation | None:
         async with self.pipeline.db.read() as session:
-            return (await session.execute(
-                select(Conversation).join(Contact).where(Contact.key == key,
-                                                         Conversation.state != ConversationState.CLOSED)
-                .order_by(Conversation.id.desc()).limit(1))).scalar()
+            return await open_conversation(session, key)
 
     async def _counsellor_phone(self, conversation: Conversation) -> str | None:
         if conversation.counsellor_id is None:
@@ -294,47 +258,42 @@ class VoiceCalls:
             first.append(verb)
         return first
 
-    @staticmethod
-    def _goodbye(lang: str | None) -> VoiceResponse:
+    def _goodbye(self, lang: str | None) -> VoiceResponse:
         response = VoiceResponse()
-        response.say(_t("goodbye", lang), language=VOICES.get(lang or "sv", "en-GB"))
+        response.say(self._t("goodbye", lang), language=VOICES.get(lang or "sv", "en-GB"))
         response.hangup()
         return response
 
-
-VOICE = web.AppKey("voice", VoiceCalls)
-
-
-def _handler(action: str) -> Any:
-    async def handle(request: web.Request) -> web.Response:
-        calls = request.app[VOICE]
-        params = await verified_params(request, calls.sms.validator)
-        try:
-            if action == "incoming":
-                twiml = await calls.incoming(params)
-            elif action == "gather":
-                step = request.query.get("step", "1")
-                twiml = await calls.gathered(params, int(step) if step.isascii() and step.isdigit() and len(step) < 4
-                                             else 1)
-            elif action == "status":
-                await calls.status(params)
+    def _handler(self, action: str) -> Callable[[web.Request], Awaitable[web.Response]]:
+        async def handle(request: web.Request) -> web.Response:
+            params = await verified_params(request, self.validator)
+            try:
+                twiml = await self._answer(action, request, params)
+            except Refused as e:
+                log.info("voice input refused", extra={"code": e.code})
                 twiml = VoiceResponse()
-            else:
-                twiml = await getattr(calls, action)(params)
-        except MessageRefused as e:
-            log.info("voice input refused", extra={"code": e.code})
-            twiml = VoiceResponse()
-            twiml.redirect("/hooks/twilio/voice/wait", method="POST")
-        return xml(str(twiml))
-    return handle
+                twiml.redirect("/hooks/twilio/voice/wait", method="POST")
+            return xml(str(twiml))
+        return handle
+
+    async def _answer(self, action: str, request: web.Request, params: dict[str, str]) -> VoiceResponse:
+        if action == "incoming":
+            return await self.incoming(params)
+        if action == "gather":
+            step = ascii_id(request.query.get("step", "1"), max_digits=3)
+            return await self.gathered(params, step or 1)
+        if action == "status":
+            await self.status(params)
+            return VoiceResponse()
+        answer: Callable[[dict[str, str]], Awaitable[VoiceResponse]] = getattr(self, action)
+        return await answer(params)
 
 
-def setup(app: web.Application, sms: SmsChannel) -> None:
-    app[VOICE] = VoiceCalls(sms)
-    app.router.add_post("/hooks/twilio/voice", _handler("incoming"))
-    app.router.add_post("/hooks/twilio/voice/gather", _handler("gather"))
-    app.router.add_post("/hooks/twilio/voice/wait", _handler("wait"))
-    app.router.add_post("/hooks/twilio/voice/hold", _handler("hold_key"))
-    app.router.add_post("/hooks/twilio/voice/callback", _handler("callback"))
-    app.router.add_post("/hooks/twilio/voice/status", _handler("status"))
-
+ROUTES = {
+    "/hooks/twilio/voice": "incoming",
+    "/hooks/twilio/voice/gather": "gather",
+    "/hooks/twilio/voice/wait": "wait",
+    "/hooks/twilio/voice/hold": "hold_key",
+    "/hooks/twilio/voice/callback": "callback",
+    "/hooks/twilio/voice/status": "status",
+}

@@ -19,11 +19,14 @@ from aiohttp import WSMsgType, web
 from sqlalchemy import select
 
 from lotsa import appkeys, coalesce
-from lotsa.channels import InboundMessage
+from lotsa.channels import Channel, InboundMessage, register
 from lotsa.coalesce import Coalescer
-from lotsa.events import QUEUE_TOPIC, Event, conversation_topic
+from lotsa.conversations import message_json, queue_position
+from lotsa.errors import Refused
+from lotsa.events import CONSOLE_TOPIC, QUEUE_TOPIC, Event, conversation_topic
 from lotsa.models import Contact, Conversation, ConversationState, Message
-from lotsa.pipeline import MessageRefused, Pipeline, message_json
+from lotsa.pipeline import Pipeline
+from lotsa.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +37,6 @@ CID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 SOURCE = re.compile(r"^[a-z0-9_-]{1,32}$")
 MAX_FRAME = 16 * 1024
 HELLO_TIMEOUT = 10.0
-
-
-class FrameError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 class RateLimit:
@@ -75,6 +72,25 @@ async def chat_page(request: web.Request) -> dict[str, Any]:
     return {"lang": _page_language(request), "quick_exit_url": settings.quick_exit_url}
 
 
+@register
+class WebChat(Channel):
+    """The web chat is always on: it needs no provider and no secret."""
+
+    name = CHANNEL
+
+    @classmethod
+    def from_settings(cls, settings: Settings, pipeline: Pipeline) -> WebChat:
+        return cls(pipeline)
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_get("/chat", chat_page)
+        app.router.add_get("/chat/ws", self.socket)
+        app.router.add_static("/static/chat/", STATIC)
+
+    async def socket(self, request: web.Request) -> web.WebSocketResponse:
+        return await chat_socket(request, self.pipeline)
+
+
 def _contact_view(payload: dict[str, Any]) -> dict[str, Any]:
     """What the person sees of a message: never a counsellor's account name."""
     return {**payload, "author_name": None, "type": "message"}
@@ -83,10 +99,10 @@ def _contact_view(payload: dict[str, Any]) -> dict[str, Any]:
 class ChatConnection:
     """One open chat page."""
 
-    def __init__(self, request: web.Request, ws: web.WebSocketResponse) -> None:
+    def __init__(self, pipeline: Pipeline, ws: web.WebSocketResponse) -> None:
         self.ws = ws
-        self.pipeline: Pipeline = request.app[appkeys.PIPELINE]
-        self.keyring = request.app[appkeys.KEYRING]
+        self.pipeline = pipeline
+        self.keyring = pipeline.keyring
         self.lang = "sv"
         self.contact_key = ""
         self.conversation_id: int | None = None
@@ -152,7 +168,7 @@ class ChatConnection:
                 messages = (await session.execute(
                     select(Message).where(Message.conversation_id == self.conversation_id,
                                           Message.id > self.last_sent).order_by(Message.id))).scalars().all()
-                position = await self.pipeline.queue_position(session, conversation) if conversation else None
+                position = await queue_position(session, conversation) if conversation else None
                 wait = await self.pipeline.wait_frame(session, conversation) if conversation else None
             for message in messages:
                 await self._send_message(message_json(message))
@@ -170,7 +186,7 @@ class ChatConnection:
                 conversation = await session.get(Conversation, conversation_id)
                 if conversation is None or conversation.state != ConversationState.QUEUED:
                     return   # its own state event tells the page, with the messages that came with it
-                position = await self.pipeline.queue_position(session, conversation)
+                position = await queue_position(session, conversation)
                 wait = await self.pipeline.wait_frame(session, conversation)
             if self.conversation_id == conversation_id:
                 await self._place(conversation.state, position, wait)
@@ -195,35 +211,32 @@ class ChatConnection:
         kind = frame.get("type")
         if kind == "typing":
             if self.conversation_id is not None and self.state == ConversationState.ACTIVE:
-                self.pipeline.events.publish("console", Event("typing", self.conversation_id))
+                self.pipeline.events.publish(CONSOLE_TOPIC, Event("typing", self.conversation_id))
             return
         if kind == "erase":
             await self.erase()
             return
         if kind not in ("say", "choose"):
-            raise FrameError("bad_frame", "Unknown frame type.")
+            raise Refused("bad_frame", "Unknown frame type.")
         if not self.limit.allow():
-            raise FrameError("rate", "You are sending very fast. Wait a moment.")
+            raise Refused("rate", "You are sending very fast. Wait a moment.", 429)
         cid = frame.get("cid")
         if not isinstance(cid, str) or not CID.match(cid):
-            raise FrameError("bad_frame", "A message needs a valid cid.")
+            raise Refused("bad_frame", "A message needs a valid cid.")
         text, choice = "", None
         if kind == "say":
             text = frame.get("text")
             if not isinstance(text, str):
-                raise FrameError("bad_frame", "A message needs text.")
+                raise Refused("bad_frame", "A message needs text.")
         else:
             choice = frame.get("choice")
             if not isinstance(choice, str) or not re.fullmatch(r"[a-z0-9_]{1,32}", choice):
-                raise FrameError("bad_frame", "Unknown choice.")
+                raise Refused("bad_frame", "Unknown choice.")
         inbound = InboundMessage(channel=CHANNEL, contact_key=self.contact_key,
                                  provider_message_id=f"{self.contact_key[:16]}:{cid}", text=text,
                                  choice=choice, language=self.lang, client_ref=cid, greeted=self.greeted,
                                  source=self.source)
-        try:
-            accepted = await self.pipeline.accept(inbound)
-        except MessageRefused as e:
-            raise FrameError(e.code, str(e)) from None
+        accepted = await self.pipeline.accept(inbound)
         await self.send({"type": "ack", "cid": cid, "id": accepted.message_id})
         if accepted.conversation_id != self.conversation_id:
             self.conversation_id = accepted.conversation_id
@@ -235,7 +248,7 @@ class ChatConnection:
 
     async def erase(self) -> None:
         """The person deletes their conversation: transcript gone, statistics kept, token unlinked."""
-        erased = await self.pipeline.erase_contact(CHANNEL, self.contact_key)
+        erased = await self.pipeline.requests.erase_contact(CHANNEL, self.contact_key)
         log.info("webchat conversation erased by the contact", extra={"conversations": erased.conversations})
         self.conversation_id, self.state, self.last_sent = None, "new", 0
         self.resubscribe.set()
@@ -288,16 +301,16 @@ def _parse(data: str) -> dict[str, Any]:
     try:
         frame = json.loads(data)
     except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
-        raise FrameError("bad_frame", "Frames are JSON objects.") from None
+        raise Refused("bad_frame", "Frames are JSON objects.") from None
     if not isinstance(frame, dict):
-        raise FrameError("bad_frame", "Frames are JSON objects.")
+        raise Refused("bad_frame", "Frames are JSON objects.")
     return frame
 
 
-async def chat_socket(request: web.Request) -> web.WebSocketResponse:
+async def chat_socket(request: web.Request, pipeline: Pipeline) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(heartbeat=25, max_msg_size=MAX_FRAME)
     await ws.prepare(request)
-    conn = ChatConnection(request, ws)
+    conn = ChatConnection(pipeline, ws)
     try:
         first = await ws.receive(timeout=HELLO_TIMEOUT)
         if first.type != WSMsgType.TEXT:
@@ -305,9 +318,9 @@ async def chat_socket(request: web.Request) -> web.WebSocketResponse:
             return ws
         frame = _parse(first.data)
         if frame.get("type") != "hello":
-            raise FrameError("bad_frame", "The first frame is hello.")
+            raise Refused("bad_frame", "The first frame is hello.")
         await conn.hello(frame)
-    except (FrameError, TimeoutError) as e:
+    except (Refused, TimeoutError) as e:
         await ws.close(code=4400, message=str(e).encode()[:120])
         return ws
     request.app[appkeys.SOCKETS].add(ws)
@@ -317,8 +330,8 @@ async def chat_socket(request: web.Request) -> web.WebSocketResponse:
             if msg.type == WSMsgType.TEXT:
                 try:
                     await conn.on_frame(_parse(msg.data))
-                except FrameError as e:
-                    await conn.send({"type": "error", "code": e.code, "message": str(e)})
+                except Refused as e:
+                    await conn.send({"type": "error", "code": e.code, "message": e.message})
                 except Exception:
                     # One bad frame must not end the person's connection: answer it and go on.
                     log.exception("webchat frame failed", extra={"conversation": conn.conversation_id or 0})
@@ -333,9 +346,3 @@ async def chat_socket(request: web.Request) -> web.WebSocketResponse:
         await asyncio.gather(pump, return_exceptions=True)
         request.app[appkeys.SOCKETS].discard(ws)
     return ws
-
-
-def setup(app: web.Application) -> None:
-    app.router.add_get("/chat", chat_page)
-    app.router.add_get("/chat/ws", chat_socket)
-    app.router.add_static("/static/chat/", STATIC)

@@ -13,7 +13,6 @@ from sqlalchemy import select
 
 from handoff.console import SUPERVISORS, json_error, require_staff, route_id
 from lotsa import appkeys, audit
-from lotsa.events import CONSOLE_TOPIC, QUEUE_TOPIC, Event, conversation_topic
 from lotsa.models import Contact, Conversation, ConversationState, StaffUser, utcnow
 
 MAX_HOURS = 24 * 30
@@ -38,22 +37,17 @@ async def _hours(request: web.Request) -> int:
 async def block(request: web.Request) -> web.Response:
     user, conversation_id = await _supervisor_and_conversation(request)
     hours = await _hours(request)
-    async with request.app[appkeys.DB].write() as session:
-        row = (await session.execute(select(Conversation, Contact).join(Contact).where(
+    async with request.app[appkeys.CONVERSATIONS].change() as change:
+        row = (await change.session.execute(select(Conversation, Contact).join(Contact).where(
             Conversation.id == conversation_id).with_for_update(of=Conversation))).first()
         if row is None:
             raise json_error(web.HTTPNotFound, "not_found", "No such conversation.")
         conversation, contact = row
         until = utcnow() + timedelta(hours=hours)
         contact.blocked_until = until
-        closed = conversation.state != ConversationState.CLOSED
-        if closed:
-            conversation.state, conversation.closed_at = ConversationState.CLOSED, utcnow()
-        audit.add(session, user, "contact.blocked", f"conversation:{conversation_id}", hours=hours)
-    if closed:
-        event = Event("state", conversation_id, {"state": ConversationState.CLOSED})
-        for topic in (conversation_topic(conversation_id), QUEUE_TOPIC, CONSOLE_TOPIC):
-            request.app[appkeys.EVENTS].publish(topic, event)
+        if conversation.state != ConversationState.CLOSED:
+            change.close(conversation)
+        audit.add(change.session, user, "contact.blocked", f"conversation:{conversation_id}", hours=hours)
     return web.json_response({"conversation": conversation_id, "blocked_until": until.isoformat()})
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from handoff.queues import QueueDirectory
 from handoff.skills import active_count, lock_staff, skill_filter, skilled_for, supervises
 from handoff.wrapup import WrapUpForm
+from lotsa.conversations import Conversations, message_json
 from lotsa.crypto import pseudonym
 from lotsa.models import (
     LINE_NORMAL,
@@ -22,16 +24,6 @@ from lotsa.models import (
     WrapUp,
     utcnow,
 )
-from lotsa.pipeline import Pipeline, message_json
-
-CLOSING_TEXT = {
-    "sv": "Samtalet är avslutat. Du kan skriva igen när du vill. Är du i fara, ring 112.",
-    "en": "The conversation has ended. You can write again whenever you want. If you are in danger, call 112.",
-}
-CLAIMED_TEXT = {
-    "sv": "En samtalsstödjare är här nu.",
-    "en": "A counsellor is here now.",
-}
 
 
 class NotAllowed(Exception):
@@ -60,18 +52,18 @@ async def earlier_of(session: AsyncSession, conversation: Conversation) -> int:
         Conversation.contact_id == conversation.contact_id, Conversation.id < conversation.id)) or 0)
 
 
-def summary(conversation: Conversation, contact_key: str, pipeline: Pipeline, lang: str,
+def summary(conversation: Conversation, contact_key: str, queues: QueueDirectory, lang: str,
             claimed_by: str | None = None, user: StaffUser | None = None, earlier: int | None = None
             ) -> dict[str, Any]:
     triage = conversation.triage or {}
-    queue = pipeline.queues.get(conversation.queue)
+    queue = queues.get(conversation.queue)
     return {
         "id": conversation.id,
         "pseudonym": pseudonym(contact_key),
         "channel": conversation.channel,
         "state": conversation.state,
         "queue": conversation.queue,
-        "queue_name": pipeline.queues.name(conversation.queue, lang),
+        "queue_name": queues.name(conversation.queue, lang),
         "risk": conversation.risk,
         "group": conversation.group,
         "language": conversation.language,
@@ -115,52 +107,29 @@ async def active_rows(session: AsyncSession, counsellor_id: int | None = None) -
     return [(c, key, n) for c, key, n in (await session.execute(query)).tuples()]
 
 
-def lists_of(waiting: list[QueueRow], active: list[QueueRow], pipeline: Pipeline, user: StaffUser, lang: str
+def lists_of(waiting: list[QueueRow], active: list[QueueRow], queues: QueueDirectory, user: StaffUser, lang: str
              ) -> dict[str, list[dict[str, Any]]]:
     """The console's lists from rows already read: every waiting conversation, and those of
     `active` that this counsellor holds."""
     return {
-        "waiting": [summary(c, key, pipeline, lang, user=user, earlier=n) for c, key, n in waiting],
-        "mine": [summary(c, key, pipeline, lang, user.name, user=user, earlier=n)
+        "waiting": [summary(c, key, queues, lang, user=user, earlier=n) for c, key, n in waiting],
+        "mine": [summary(c, key, queues, lang, user.name, user=user, earlier=n)
                  for c, key, n in active if c.counsellor_id == user.id],
     }
 
 
-async def queue_lists(session: AsyncSession, pipeline: Pipeline, user: StaffUser, lang: str
+async def queue_lists(session: AsyncSession, queues: QueueDirectory, user: StaffUser, lang: str
                       ) -> dict[str, list[dict[str, Any]]]:
     """Waiting conversations by risk, then first-in-line, then waiting time; and the ones this
     counsellor holds."""
-    return lists_of(await waiting_rows(session), await active_rows(session, user.id), pipeline, user, lang)
+    return lists_of(await waiting_rows(session), await active_rows(session, user.id), queues, user, lang)
 
 
-async def _take(pipeline: Pipeline, session: AsyncSession, conversation_id: int, user: StaffUser) -> bool:
-    """The conditional UPDATE: of several counsellors claiming at once exactly one wins."""
-    now = utcnow()
-    result = await session.execute(
-        update(Conversation)
-        .where(Conversation.id == conversation_id, Conversation.state == ConversationState.QUEUED)
-        .values(state=ConversationState.ACTIVE, counsellor_id=user.id, claimed_at=now, line_rank=LINE_NORMAL)
-        .execution_options(synchronize_session=False))
-    if result.rowcount != 1:
-        return False
-    await session.execute(update(StaffUser).where(StaffUser.id == user.id).values(console_seen_at=now)
-                          .execution_options(synchronize_session=False))
-    return True
-
-
-async def _after_claim(pipeline: Pipeline, session: AsyncSession, conversation_id: int
-                       ) -> tuple[Conversation, Message]:
-    conversation = await session.get(Conversation, conversation_id, populate_existing=True)
-    assert conversation is not None
-    message = await pipeline.system_message(
-        session, conversation, CLAIMED_TEXT.get(conversation.language or "sv", CLAIMED_TEXT["en"]))
-    return conversation, message
-
-
-async def claim(pipeline: Pipeline, conversation_id: int, user: StaffUser) -> Claim:
+async def claim(conversations: Conversations, conversation_id: int, user: StaffUser) -> Claim:
     """Claim one chosen conversation: within the counsellor's skills (a supervisor may take any)
     and capacity."""
-    async with pipeline.db.write() as session:
+    async with conversations.change() as change:
+        session = change.session
         staff = await lock_staff(session, user.id)
         if staff is None:
             return Claim(False, None, "not_skilled")
@@ -171,16 +140,17 @@ async def claim(pipeline: Pipeline, conversation_id: int, user: StaffUser) -> Cl
             return Claim(False, None, "not_skilled")
         if await active_count(session, staff.id) >= staff.max_chats:
             return Claim(False, None, "at_capacity")
-        if not await _take(pipeline, session, conversation_id, staff):
+        conversation = await change.claim(conversation_id, staff.id, utcnow())
+        if conversation is None:
             return Claim(False, None, "already_claimed")
-        conversation, message = await _after_claim(pipeline, session, conversation_id)
-    pipeline.publish_changes([(conversation, [message], True)])
+        await change.say_system(conversation, "handoff.claimed")
     return Claim(True, conversation)
 
 
-async def take_next(pipeline: Pipeline, user: StaffUser) -> Claim:
+async def take_next(conversations: Conversations, user: StaffUser) -> Claim:
     """The first waiting conversation this counsellor may take (risk, first-in-line, wait)."""
-    async with pipeline.db.write() as session:
+    async with conversations.change() as change:
+        session = change.session
         staff = await lock_staff(session, user.id)
         if staff is None:
             return Claim(False, None, "not_skilled")
@@ -190,12 +160,12 @@ async def take_next(pipeline: Pipeline, user: StaffUser) -> Claim:
             select(Conversation.id).where(Conversation.state == ConversationState.QUEUED, *skill_filter(staff))
             .order_by(*_waiting_order()).limit(10).with_for_update(skip_locked=True))).scalars().all()
         for candidate in candidates:
-            if await _take(pipeline, session, candidate, staff):
-                conversation, message = await _after_claim(pipeline, session, candidate)
+            conversation = await change.claim(candidate, staff.id, utcnow())
+            if conversation is not None:
+                await change.say_system(conversation, "handoff.claimed")
                 break
         else:
             return Claim(False, None, "nothing_waiting")
-    pipeline.publish_changes([(conversation, [message], True)])
     return Claim(True, conversation)
 
 
@@ -237,20 +207,19 @@ def transcript(messages: list[Message], names: dict[int, str]) -> list[dict[str,
     return [message_json(m, names.get(m.author_id or 0)) for m in messages]
 
 
-async def close(pipeline: Pipeline, conversation_id: int, user: StaffUser, wrapup: WrapUpForm) -> Conversation:
+async def close(conversations: Conversations, conversation_id: int, user: StaffUser, wrapup: WrapUpForm
+                ) -> Conversation:
     """Close a conversation the counsellor holds (a supervisor: any active one), with its wrap-up."""
-    async with pipeline.db.write() as session:
+    async with conversations.change() as change:
+        session = change.session
         conversation = await session.get(Conversation, conversation_id, with_for_update=True)
         if conversation is None:
             raise LookupError(conversation_id)
         holder = conversation.counsellor_id == user.id or supervises(user)
         if conversation.state != ConversationState.ACTIVE or not holder:
             raise NotAllowed(conversation_id)
-        conversation.state = ConversationState.CLOSED
-        conversation.closed_at = utcnow()
+        change.close(conversation)
         session.add(WrapUp(conversation_id=conversation.id, counsellor_id=user.id, outcome=wrapup.outcome,
                            referrals=list(wrapup.referrals), needs=list(wrapup.needs)))
-        message = await pipeline.system_message(
-            session, conversation, CLOSING_TEXT.get(conversation.language or "sv", CLOSING_TEXT["en"]))
-    pipeline.publish_changes([(conversation, [message], True)])
+        await change.say_system(conversation, "handoff.closed")
     return conversation

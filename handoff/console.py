@@ -16,18 +16,18 @@ from yarl import URL
 
 from handoff import claims
 from handoff.dropoff import heartbeat
-from handoff.notes import NoteRefused, add_note
+from handoff.notes import add_note
 from handoff.queue_state import QueueSnapshot
 from handoff.skills import supervises
 from handoff.supervision import PRESENCES, me_json, overview, overview_of, queues_json
-from handoff.transfer import TransferRefused, TransferRequest, transfer
+from handoff.transfer import TransferRequest, transfer
 from handoff.wrapup import OUTCOMES, WrapUpInvalid, parse_wrapup
 from lotsa import appkeys, audit, coalesce
 from lotsa.auth import AuthError, authenticate, login, logout
 from lotsa.coalesce import Coalescer
+from lotsa.errors import ascii_id
 from lotsa.events import CONSOLE_TOPIC, QUEUE_TOPIC, Event, conversation_topic
 from lotsa.models import ConversationState, Role, StaffUser, utcnow
-from lotsa.pipeline import MessageRefused
 
 log = logging.getLogger(__name__)
 
@@ -67,13 +67,12 @@ def json_error(status: type[web.HTTPException], code: str, message: str = "") ->
     return status(text=json.dumps({"error": code, "message": message}), content_type="application/json")
 
 
-def route_id(request: web.Request, what: str) -> int:
-    """The `{id}` of a JSON route: ASCII digits only ("²".isdigit(), but int("²") fails), else a
-    JSON 404 naming `what`."""
-    raw = request.match_info["id"]
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:
+def route_id(request: web.Request, what: str = "conversation") -> int:
+    """The `{id}` of a JSON route (see `lotsa.errors.ascii_id`), else a JSON 404 naming `what`."""
+    value = ascii_id(request.match_info["id"])
+    if value is None:
         raise json_error(web.HTTPNotFound, "not_found", f"No such {what}.")
-    return int(raw)
+    return value
 
 
 STAFF = (Role.COUNSELLOR, Role.SUPERVISOR, Role.ADMIN)
@@ -155,29 +154,19 @@ async def logout_post(request: web.Request) -> web.StreamResponse:
     raise response
 
 
-def _conversation_id(request: web.Request) -> int:
-    try:
-        value = int(request.match_info["id"])
-    except ValueError:
-        raise web.HTTPNotFound() from None
-    if not 0 < value < 2**62:
-        raise web.HTTPNotFound()
-    return value
-
-
 async def api_queue(request: web.Request) -> web.Response:
     _, user = await require_staff(request, state_changing=False)
-    pipeline = request.app[appkeys.PIPELINE]
-    async with pipeline.db.read() as session:
-        return web.json_response(await claims.queue_lists(session, pipeline, user, _lang(request)))
+    async with request.app[appkeys.DB].read() as session:
+        return web.json_response(await claims.queue_lists(session, request.app[appkeys.QUEUES], user,
+                                                          _lang(request)))
 
 
 async def api_conversation(request: web.Request) -> web.Response:
     _, user = await require_staff(request, state_changing=False)
-    pipeline = request.app[appkeys.PIPELINE]
-    async with pipeline.db.read() as session:
+    db = request.app[appkeys.DB]
+    async with db.read() as session:
         try:
-            conversation, key, messages, names = await claims.load(session, _conversation_id(request), user)
+            conversation, key, messages, names = await claims.load(session, route_id(request), user)
         except LookupError:
             raise json_error(web.HTTPNotFound, "not_found") from None
         except claims.NotAllowed:
@@ -186,10 +175,10 @@ async def api_conversation(request: web.Request) -> web.Response:
         earlier = await claims.earlier_of(session, conversation)
     holder = names.get(conversation.counsellor_id or 0)
     log.info("conversation opened", extra={"staff": user.id, "conversation": conversation.id})
-    await audit.record(pipeline.db, user, "conversation.opened", f"conversation:{conversation.id}")
+    await audit.record(db, user, "conversation.opened", f"conversation:{conversation.id}")
     return web.json_response({
-        "conversation": claims.summary(conversation, key, pipeline, _lang(request), holder, user=user,
-                                       earlier=earlier),
+        "conversation": claims.summary(conversation, key, request.app[appkeys.QUEUES], _lang(request), holder,
+                                       user=user, earlier=earlier),
         "messages": claims.transcript(messages, names), "notes": notes})
 
 
@@ -206,24 +195,24 @@ async def _claimed(request: web.Request, user: StaffUser, result: claims.Claim) 
         raise json_error(status, result.reason, message)
     assert result.conversation is not None
     log.info("conversation claimed", extra={"staff": user.id, "conversation": result.conversation.id})
-    pipeline = request.app[appkeys.PIPELINE]
-    await audit.record(pipeline.db, user, "conversation.claimed", f"conversation:{result.conversation.id}")
-    async with pipeline.db.read() as session:
+    db = request.app[appkeys.DB]
+    await audit.record(db, user, "conversation.claimed", f"conversation:{result.conversation.id}")
+    async with db.read() as session:
         conversation, key, _, _ = await claims.load(session, result.conversation.id, user)
-    return web.json_response({"conversation": claims.summary(conversation, key, pipeline, _lang(request),
-                                                             user.name, user=user)})
+    return web.json_response({"conversation": claims.summary(conversation, key, request.app[appkeys.QUEUES],
+                                                             _lang(request), user.name, user=user)})
 
 
 async def api_claim(request: web.Request) -> web.Response:
     _, user = await require_staff(request, state_changing=True)
-    result = await claims.claim(request.app[appkeys.PIPELINE], _conversation_id(request), user)
+    result = await claims.claim(request.app[appkeys.CONVERSATIONS], route_id(request), user)
     return await _claimed(request, user, result)
 
 
 async def api_take_next(request: web.Request) -> web.Response:
     """The first waiting conversation this counsellor may take; `conversation` null when none."""
     _, user = await require_staff(request, state_changing=True)
-    result = await claims.take_next(request.app[appkeys.PIPELINE], user)
+    result = await claims.take_next(request.app[appkeys.CONVERSATIONS], user)
     if result.reason == "nothing_waiting":
         return web.json_response({"conversation": None})
     return await _claimed(request, user, result)
@@ -248,12 +237,7 @@ async def api_send(request: web.Request) -> web.Response:
     text = body.get("text")
     if not isinstance(text, str):
         raise json_error(web.HTTPBadRequest, "bad_text", "text is a string.")
-    pipeline = request.app[appkeys.PIPELINE]
-    try:
-        message = await pipeline.counsellor_message(_conversation_id(request), user, text)
-    except MessageRefused as e:
-        status = web.HTTPConflict if e.code == "not_yours" else web.HTTPBadRequest
-        raise json_error(status, e.code, str(e)) from None
+    message = await request.app[appkeys.PIPELINE].counsellor_message(route_id(request), user, text)
     payload = claims.transcript([message], {user.id: user.name})[0]
     return web.json_response({"message": payload}, status=201)
 
@@ -261,7 +245,6 @@ async def api_send(request: web.Request) -> web.Response:
 async def api_close(request: web.Request) -> web.Response:
     """Close with the wrap-up (outcome, referrals given, needs confirmed): required."""
     _, user = await require_staff(request, state_changing=True)
-    pipeline = request.app[appkeys.PIPELINE]
     handoff = request.app[appkeys.HANDOFF]
     body = await _json_body(request) if request.can_read_body else None
     try:
@@ -269,13 +252,13 @@ async def api_close(request: web.Request) -> web.Response:
     except WrapUpInvalid as e:
         raise json_error(web.HTTPBadRequest, "wrapup_required", str(e)) from None
     try:
-        conversation = await claims.close(pipeline, _conversation_id(request), user, wrapup)
+        conversation = await claims.close(request.app[appkeys.CONVERSATIONS], route_id(request), user, wrapup)
     except LookupError:
         raise json_error(web.HTTPNotFound, "not_found") from None
     except claims.NotAllowed:
         raise json_error(web.HTTPConflict, "not_yours", "You do not hold this conversation.") from None
     log.info("conversation closed", extra={"staff": user.id, "conversation": conversation.id})
-    await audit.record(pipeline.db, user, "conversation.closed", f"conversation:{conversation.id}")
+    await audit.record(request.app[appkeys.DB], user, "conversation.closed", f"conversation:{conversation.id}")
     return web.json_response({"conversation": {"id": conversation.id, "state": conversation.state}})
 
 
@@ -284,18 +267,10 @@ async def api_note(request: web.Request) -> web.Response:
     text = (await _json_body(request)).get("text")
     if not isinstance(text, str):
         raise json_error(web.HTTPBadRequest, "bad_text", "text is a string.")
-    try:
-        note = await add_note(request.app[appkeys.PIPELINE], _conversation_id(request), user, text)
-    except NoteRefused as e:
-        raise _status_error(e.status, e.code, str(e)) from None
-    log.info("note added", extra={"staff": user.id, "conversation": int(request.match_info["id"])})
+    conversation_id = route_id(request)
+    note = await add_note(request.app[appkeys.DB], request.app[appkeys.EVENTS], conversation_id, user, text)
+    log.info("note added", extra={"staff": user.id, "conversation": conversation_id})
     return web.json_response({"note": note}, status=201)
-
-
-def _status_error(status: int, code: str, message: str) -> web.HTTPException:
-    kinds: dict[int, type[web.HTTPException]] = {400: web.HTTPBadRequest, 403: web.HTTPForbidden,
-                                                 404: web.HTTPNotFound, 409: web.HTTPConflict}
-    return json_error(kinds.get(status, web.HTTPBadRequest), code, message)
 
 
 async def api_transfer(request: web.Request) -> web.Response:
@@ -306,11 +281,8 @@ async def api_transfer(request: web.Request) -> web.Response:
     queue, to, note = body.get("queue"), body.get("to"), body.get("note", "")
     if not all(v is None or isinstance(v, str) for v in (queue, to)) or not isinstance(note, str):
         raise json_error(web.HTTPBadRequest, "bad_target", "queue, to and note are strings.")
-    try:
-        conversation = await transfer(request.app[appkeys.PIPELINE], _conversation_id(request), user,
-                                      TransferRequest(note=note, queue=queue, to=to))
-    except TransferRefused as e:
-        raise _status_error(e.status, e.code, str(e)) from None
+    conversation = await transfer(request.app[appkeys.CONVERSATIONS], request.app[appkeys.QUEUES],
+                                  route_id(request), user, TransferRequest(note=note, queue=queue, to=to))
     log.info("conversation transferred", extra={"staff": user.id, "conversation": conversation.id})
     await audit.record(request.app[appkeys.DB], user, "conversation.transferred", f"conversation:{conversation.id}",
                        queue=queue, to=to)
@@ -342,17 +314,17 @@ async def api_directory(request: web.Request) -> web.Response:
             StaffUser.active.is_(True), StaffUser.id != user.id).order_by(StaffUser.name))).scalars().all()
     return web.json_response({
         "canned": handoff.directory.canned_list(lang), "referrals": handoff.directory.referral_list(lang),
-        "outcomes": list(OUTCOMES), "queues": queues_json(request.app[appkeys.PIPELINE], lang, utcnow()),
+        "outcomes": list(OUTCOMES), "queues": queues_json(request.app[appkeys.QUEUES], lang, utcnow()),
         "colleagues": list(colleagues)})
 
 
 async def api_overview(request: web.Request) -> web.Response:
     """Supervisors: every open conversation and every counsellor's presence."""
     await require_staff(request, state_changing=False, roles=SUPERVISORS)
-    pipeline = request.app[appkeys.PIPELINE]
     handoff = request.app[appkeys.HANDOFF]
-    async with pipeline.db.read() as session:
-        return web.json_response(await overview(session, pipeline, _lang(request), handoff.drop_after))
+    async with request.app[appkeys.DB].read() as session:
+        return web.json_response(await overview(session, request.app[appkeys.QUEUES], _lang(request),
+                                                handoff.drop_after))
 
 
 class ConsoleConnection:
@@ -360,7 +332,9 @@ class ConsoleConnection:
         self.request = request
         self.ws = ws
         self.user = user
-        self.pipeline = request.app[appkeys.PIPELINE]
+        self.db = request.app[appkeys.DB]
+        self.events = request.app[appkeys.EVENTS]
+        self.queues = request.app[appkeys.QUEUES]
         self.lang = _lang(request)
         self.held: set[int] = set()
         self.pushes = Coalescer(self.send_queue, coalesce.PUSH_SECONDS, name="console-queue")
@@ -373,8 +347,8 @@ class ConsoleConnection:
         """The queue frame, from the process's shared snapshot filtered for this counsellor."""
         snapshot = await self.request.app[appkeys.QUEUE_STATE].get(fresh=fresh)
         self.user = snapshot.staff.get(self.user.id, self.user)
-        lists = claims.lists_of(snapshot.waiting, snapshot.active, self.pipeline, self.user, self.lang)
-        if fresh or snapshot.version == self.pipeline.events.version(QUEUE_TOPIC):
+        lists = claims.lists_of(snapshot.waiting, snapshot.active, self.queues, self.user, self.lang)
+        if fresh or snapshot.version == self.events.version(QUEUE_TOPIC):
             # A snapshot older than the last event would undo what `follow` already saw; the
             # trailing push after it brings the list up to date.
             self.held = {c["id"] for c in lists["mine"]}
@@ -384,10 +358,10 @@ class ConsoleConnection:
         now = utcnow()
         online_after = now - self.request.app[appkeys.HANDOFF].drop_after
         frame: dict[str, Any] = {
-            "type": "queue", **lists, "queues": queues_json(self.pipeline, self.lang, now),
+            "type": "queue", **lists, "queues": queues_json(self.queues, self.lang, now),
             "me": me_json(self.user, snapshot.counts.get(self.user.id, 0), online_after)}
         if self.sees_all:
-            frame["supervisor"] = overview_of(snapshot.staff.values(), snapshot.active, self.pipeline, self.lang,
+            frame["supervisor"] = overview_of(snapshot.staff.values(), snapshot.active, self.queues, self.lang,
                                               online_after)
         return frame
 
@@ -423,7 +397,7 @@ class ConsoleConnection:
         every = self.request.app[appkeys.HANDOFF].heartbeat_every
         while True:
             try:
-                await heartbeat(self.pipeline.db, self.user.id)
+                await heartbeat(self.db, self.user.id)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -433,7 +407,7 @@ class ConsoleConnection:
     async def pump(self) -> None:
         """Messages, typing and notes go out as they come; queue changes are coalesced (at most one
         queue frame per interval, the last one after the last change) and pushed by their own task."""
-        bus = self.pipeline.events
+        bus = self.events
         async with bus.subscribe(QUEUE_TOPIC, CONSOLE_TOPIC) as sub, self.pushes:
             self.pushes.pushed()
             await self.send_queue(fresh=True)
@@ -452,7 +426,7 @@ class ConsoleConnection:
         if isinstance(frame, dict) and frame.get("type") == "typing":
             conversation = frame.get("conversation")
             if isinstance(conversation, int) and conversation in self.held:
-                self.pipeline.events.publish(conversation_topic(conversation), Event("typing", conversation))
+                self.events.publish(conversation_topic(conversation), Event("typing", conversation))
 
 
 async def console_socket(request: web.Request) -> web.WebSocketResponse:
@@ -465,7 +439,7 @@ async def console_socket(request: web.Request) -> web.WebSocketResponse:
     await ws.prepare(request)
     request.app[appkeys.SOCKETS].add(ws)
     conn = ConsoleConnection(request, ws, found[1])
-    await heartbeat(conn.pipeline.db, conn.user.id)
+    await heartbeat(conn.db, conn.user.id)
     pump = asyncio.create_task(conn.pump())
     beat = asyncio.create_task(conn.beat())
     try:

@@ -14,16 +14,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 
+from lotsa.conversations import Conversations
 from lotsa.db import Database
-from lotsa.models import LINE_FRONT, Conversation, ConversationState, Message, Note, StaffUser, utcnow
-from lotsa.pipeline import Pipeline
+from lotsa.models import Conversation, ConversationState, Note, StaffUser, utcnow
 
 log = logging.getLogger(__name__)
 
-RETURNED_TEXT = {
-    "sv": "Samtalsstödjaren tappade anslutningen. Du står först i kön och nästa lediga svarar dig.",
-    "en": "The counsellor lost their connection. You are first in the queue; the next one free will answer.",
-}
 RETURNED_NOTE = "Back in the queue: the counsellor's console was offline too long."
 
 
@@ -34,48 +30,40 @@ async def heartbeat(db: Database, user_id: int, now: datetime | None = None) -> 
                               .values(console_seen_at=now or utcnow()).execution_options(synchronize_session=False))
 
 
-async def requeue_dropped(pipeline: Pipeline, drop_after: timedelta, now: datetime | None = None) -> list[int]:
+async def requeue_dropped(conversations: Conversations, drop_after: timedelta, now: datetime | None = None
+                          ) -> list[int]:
     """Hand back every conversation whose counsellor has not been seen since `now - drop_after`."""
     now = now or utcnow()
     cutoff = now - drop_after
-    changes: list[tuple[Conversation, list[Message], bool]] = []
     dropped = (select(Conversation.id, Conversation.counsellor_id)
                .join(StaffUser, Conversation.counsellor_id == StaffUser.id)
                .where(Conversation.state == ConversationState.ACTIVE,
                       or_(StaffUser.console_seen_at.is_(None), StaffUser.console_seen_at < cutoff)))
-    async with pipeline.db.read() as session:   # usually nobody: no write lock taken for nothing
+    async with conversations.db.read() as session:   # usually nobody: no write lock taken for nothing
         if not (await session.execute(dropped.limit(1))).first():
             return []
-    async with pipeline.db.write() as session:
-        rows = (await session.execute(dropped.with_for_update(of=Conversation, skip_locked=True))).all()
+    handed_back: list[int] = []
+    async with conversations.change() as change:
+        rows = (await change.session.execute(dropped.with_for_update(of=Conversation, skip_locked=True))).all()
         for conversation_id, counsellor_id in rows:
-            result = await session.execute(
-                update(Conversation)
-                .where(Conversation.id == conversation_id, Conversation.state == ConversationState.ACTIVE,
-                       Conversation.counsellor_id == counsellor_id)
-                .values(state=ConversationState.QUEUED, counsellor_id=None, claimed_at=None,
-                        queued_at=now, line_rank=LINE_FRONT)
-                .execution_options(synchronize_session=False))
-            if result.rowcount != 1:
+            conversation = await change.hand_back(conversation_id, counsellor_id, now)
+            if conversation is None:
                 continue
-            conversation = await session.get(Conversation, conversation_id, populate_existing=True)
-            assert conversation is not None
-            session.add(Note(conversation_id=conversation_id, author_id=None, kind="returned", text=RETURNED_NOTE))
-            message = await pipeline.system_message(
-                session, conversation, RETURNED_TEXT.get(conversation.language or "sv", RETURNED_TEXT["en"]))
-            changes.append((conversation, [message], True))
-    if changes:
-        log.info("conversations handed back to the queue", extra={"count": len(changes)})
-        pipeline.publish_changes(changes)
-    return [c.id for c, _, _ in changes]
+            change.session.add(Note(conversation_id=conversation_id, author_id=None, kind="returned",
+                                    text=RETURNED_NOTE))
+            await change.say_system(conversation, "handoff.returned")
+            handed_back.append(conversation_id)
+    if handed_back:
+        log.info("conversations handed back to the queue", extra={"count": len(handed_back)})
+    return handed_back
 
 
-async def sweep_forever(pipeline: Pipeline, drop_after: timedelta, every: float) -> None:
+async def sweep_forever(conversations: Conversations, drop_after: timedelta, every: float) -> None:
     """The background task: sweep every `every` seconds until cancelled."""
     while True:
         await asyncio.sleep(every)
         try:
-            await requeue_dropped(pipeline, drop_after)
+            await requeue_dropped(conversations, drop_after)
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handoff.claims import QueueRow, active_rows, summary
+from handoff.queues import QueueDirectory
 from lotsa.models import StaffUser, utcnow
-from lotsa.pipeline import Pipeline
 
 PRESENCES = ("available", "away")
 
@@ -36,20 +36,20 @@ def me_json(user: StaffUser, chats: int, online_after: datetime) -> dict[str, An
             "languages": list(user.languages), "queues": list(user.queues)}
 
 
-def queues_json(pipeline: Pipeline, lang: str, now: datetime) -> list[dict[str, Any]]:
+def queues_json(queues: QueueDirectory, lang: str, now: datetime) -> list[dict[str, Any]]:
     return [{"id": q.id, "name": q.display_name(lang), "open": q.hours.is_open(now),
              "max_wait_s": int(q.max_wait.total_seconds()), "acute": q.spec.acute}
-            for q in pipeline.queues.configured.values()]
+            for q in queues.configured.values()]
 
 
-async def overview(session: AsyncSession, pipeline: Pipeline, lang: str, online_within: timedelta
+async def overview(session: AsyncSession, queues: QueueDirectory, lang: str, online_within: timedelta
                    ) -> dict[str, Any]:
     staff = (await session.execute(select(StaffUser).where(StaffUser.active.is_(True))
                                    .order_by(StaffUser.name))).scalars().all()
-    return overview_of(staff, await active_rows(session), pipeline, lang, utcnow() - online_within)
+    return overview_of(staff, await active_rows(session), queues, lang, utcnow() - online_within)
 
 
-def overview_of(staff: Iterable[StaffUser], active: list[QueueRow], pipeline: Pipeline, lang: str,
+def overview_of(staff: Iterable[StaffUser], active: list[QueueRow], queues: QueueDirectory, lang: str,
                 online_after: datetime) -> dict[str, Any]:
     """Every open conversation by risk (then when it was taken), and every active staff member's
     presence, from rows already read (`active` in the order taken, `staff` by name)."""
@@ -58,6 +58,6 @@ def overview_of(staff: Iterable[StaffUser], active: list[QueueRow], pipeline: Pi
     counts = chat_counts(active)
     by_risk = sorted(active, key=lambda row: row[0].risk_rank)   # stable: taken order within a risk
     return {
-        "active": [summary(c, key, pipeline, lang, names.get(c.counsellor_id or 0)) for c, key, _ in by_risk],
+        "active": [summary(c, key, queues, lang, names.get(c.counsellor_id or 0)) for c, key, _ in by_risk],
         "staff": [me_json(u, counts.get(u.id, 0), online_after) for u in on_duty],
     }

@@ -15,8 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handoff.queues import QueueDirectory
+from lotsa.conversations import queue_position
 from lotsa.models import Conversation, ConversationState, utcnow
-from lotsa.pipeline import Pipeline
 
 WINDOW = timedelta(hours=2)
 MIN_CLAIMS = 3
@@ -38,12 +38,12 @@ class WaitInfo:
     def __init__(self, queues: QueueDirectory) -> None:
         self.queues = queues
 
-    async def describe(self, pipeline: Pipeline, session: AsyncSession, conversation: Conversation,
+    async def describe(self, session: AsyncSession, conversation: Conversation,
                        now: datetime | None = None) -> dict[str, Any] | None:
         if conversation.state != ConversationState.QUEUED:
             return None
         now = now or utcnow()
-        position = await pipeline.queue_position(session, conversation)
+        position = await queue_position(session, conversation)
         queue = self.queues.get(conversation.queue)
         is_open = queue is None or queue.hours.is_open(now)
         opens_at = None

@@ -1,20 +1,33 @@
 """Typed keys for what the app factory puts on the aiohttp application, declared in one place."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from aiohttp import web
 
-if TYPE_CHECKING:
-    pass
+from handoff.queue_state import QueueSnapshots
+from handoff.queues import QueueDirectory
+from handoff.service import Handoff
+from lotsa.auth import SessionTimes
+from lotsa.channels import Channel
+from lotsa.conversations import Conversations
+from lotsa.crypto import Keyring
+from lotsa.db import Database
+from lotsa.events import EventPublisher
+from lotsa.outbox import OutboxRelay
+from lotsa.pipeline import Pipeline
+from lotsa.settings import Settings
+from lotsa.texts import Catalogue
 
-SETTINGS = web.AppKey["Settings"]("settings")
-DB = web.AppKey["Database"]("db")
-EVENTS = web.AppKey["EventBus"]("events")
-KEYRING = web.AppKey["Keyring"]("keyring")
-PIPELINE = web.AppKey["Pipeline"]("pipeline")
-OUTBOX = web.AppKey["OutboxRelay"]("outbox")
-SESSION_TIMES = web.AppKey["SessionTimes"]("session_times")
-SOCKETS = web.AppKey["set[web.WebSocketResponse]"]("sockets")
-HANDOFF = web.AppKey["Handoff"]("handoff")
-QUEUE_STATE = web.AppKey["QueueSnapshots"]("queue_state")
+SETTINGS = web.AppKey("settings", Settings)
+DB = web.AppKey("db", Database)
+EVENTS = web.AppKey("events", EventPublisher)
+KEYRING = web.AppKey("keyring", Keyring)
+TEXTS = web.AppKey("texts", Catalogue)
+CONVERSATIONS = web.AppKey("conversations", Conversations)
+PIPELINE = web.AppKey("pipeline", Pipeline)
+QUEUES = web.AppKey("queues", QueueDirectory)
+OUTBOX = web.AppKey("outbox", OutboxRelay)
+CHANNELS = web.AppKey("channels", dict[str, Channel])
+SESSION_TIMES = web.AppKey("session_times", SessionTimes)
+SOCKETS = web.AppKey("sockets", set[web.WebSocketResponse])
+HANDOFF = web.AppKey("handoff", Handoff)
+QUEUE_STATE = web.AppKey("queue_state", QueueSnapshots)

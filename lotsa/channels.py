@@ -1,18 +1,28 @@
-"""The adapter interface every messaging channel implements.
+"""The adapter interface every messaging channel implements, and the registry they join.
 
-Inbound, an adapter verifies and normalises what the provider sends into an `InboundMessage` and
-hands it to `Pipeline.accept`. Outbound, channels that deliver through a provider implement
-`OutboundChannel.send`; the outbox relay calls it with retries. (The web chat needs no outbox: its
-page is pushed new messages live and catches up from the transcript after a reconnect.)
+A channel registers itself (`@register`), is built from the settings (`from_settings`, None when
+it is switched off) with the pipeline it hands messages to, and adds its own routes. Inbound, it
+verifies and normalises what the provider sends into an `InboundMessage` and hands it to
+`Pipeline.accept`. Outbound, a channel that `delivers` implements `send`; the outbox relay calls it
+with retries. (The web chat needs no outbox: its page is pushed new messages live and catches up
+from the transcript after a reconnect.) `running` is the channel's life with the service: its
+clients open and close there, and anything it runs in the background (Telegram polling).
 """
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from aiohttp import web
 
 from lotsa.models import utcnow
+
+if TYPE_CHECKING:
+    from lotsa.pipeline import Pipeline
+    from lotsa.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -67,6 +77,8 @@ class PermanentDeliveryError(Exception):
 
 
 class OutboundChannel(ABC):
+    """What the outbox relay delivers through."""
+
     name: ClassVar[str]
 
     @abstractmethod
@@ -75,14 +87,44 @@ class OutboundChannel(ABC):
         provider (or the adapter) drop a second delivery after a crash."""
 
 
-class ProviderChannel(OutboundChannel):
-    """A channel to an outside provider (Telegram, Twilio): opened with the service, closed with it.
-    A provider that cannot be reached at start must not stop the service."""
+class Channel(ABC):
+    """A messaging channel: built from settings, given the pipeline, adding its own routes."""
 
-    pipeline: Any = None
+    name: ClassVar[str]
+    delivers: ClassVar[bool] = False
+    """Messages to this channel's people leave through the outbox (`send`)."""
 
-    async def start(self) -> None:
-        """Open clients; must not raise when the provider is unreachable."""
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
 
-    async def close(self) -> None:
-        """Close clients."""
+    @classmethod
+    @abstractmethod
+    def from_settings(cls, settings: Settings, pipeline: Pipeline) -> Channel | None:
+        """The channel as the settings configure it; None when it is switched off."""
+
+    @abstractmethod
+    def add_routes(self, app: web.Application) -> None:
+        """Add this channel's pages, sockets or webhooks."""
+
+    async def send(self, message: OutboundMessage) -> str | None:
+        raise NotImplementedError(f"{self.name} does not deliver through the outbox")
+
+    async def running(self, app: web.Application) -> AsyncIterator[None]:
+        """The channel's life with the service (an aiohttp cleanup context): open clients, run
+        what runs in the background, close. A provider unreachable at start must not stop it."""
+        yield
+
+
+ChannelClass = TypeVar("ChannelClass", bound=type[Channel])
+_REGISTERED: dict[str, type[Channel]] = {}
+
+
+def register(cls: ChannelClass) -> ChannelClass:
+    """Class decorator: the channel is built by every app whose settings switch it on."""
+    _REGISTERED[cls.name] = cls
+    return cls
+
+
+def registered() -> list[type[Channel]]:
+    """Every registered channel class, in the order they registered."""
+    return list(_REGISTERED.values())

@@ -6,6 +6,7 @@ import asyncio
 import getpass
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -96,13 +97,14 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 def cmd_purge(args: argparse.Namespace) -> int:
     from lotsa.db import Database
     from lotsa.retention import purge
+    from lotsa.services import build_conversations
 
     settings = _settings(args)
 
     async def run() -> dict[str, int]:
         db = Database(settings.effective_database_url)
         try:
-            report = await purge(db, retention_days=settings.retention_days,
+            report = await purge(build_conversations(settings, db), retention_days=settings.retention_days,
                                  reply_address_grace_hours=settings.reply_address_grace_hours)
         finally:
             await db.close()
@@ -165,7 +167,14 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+PROCESS_ENVIRONMENT = {"PTB_TIMEDELTA": "true"}
+"""Set for the whole process at start. python-telegram-bot 22 moves time periods from int to
+timedelta; without this opt-in every flood-control answer (RetryAfter) warns inside the library."""
+
+
 def main(argv: list[str] | None = None) -> int:
+    for name, value in PROCESS_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
     args = parser().parse_args(argv)
     logs.configure("INFO")
     try:

@@ -1,33 +1,22 @@
 """What a person can ask of the service about themselves, on any channel: erase my conversation,
 stop writing to me, a code word and a quiet time for safe contact.
 
-These run in the pipeline's transactions and publish the same events as messages do, so open
-consoles drop an erased conversation at once.
+Each runs as one `Change`, so its events are published like any other: open consoles drop an
+erased conversation at once.
 """
 from __future__ import annotations
 
 import re
 import secrets
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 
-from bot import commands
-from lotsa.events import CONSOLE_TOPIC, QUEUE_TOPIC, Event, conversation_topic
-from lotsa.models import (
-    Author,
-    Contact,
-    Conversation,
-    ConversationState,
-    Message,
-    OutboxItem,
-    utcnow,
-)
+from lotsa.conversations import Conversations, open_conversation
+from lotsa.crypto import Keyring
+from lotsa.models import Author, Contact, Conversation, ConversationState, Message, OutboxItem, utcnow
 from lotsa.retention import reduce_to_statistics
-
-if TYPE_CHECKING:
-    from lotsa.pipeline import Pipeline
 
 QUIET = re.compile(r"^(\d{1,2})\s*[-–:]\s*(\d{1,2})$")
 OFF_WORDS = {"av", "off", "nej", "no", "stop", "-"}
@@ -60,13 +49,19 @@ def parse_quiet(value: str) -> tuple[int, int] | None:
 
 
 class ContactRequests:
-    """Mixed into `Pipeline`: the person's own requests."""
+    """The person's own requests, whatever channel they come from."""
 
-    async def erase_contact(self: Pipeline, channel: str, contact_key: str) -> Erased:
+    def __init__(self, conversations: Conversations, keyring: Keyring) -> None:
+        self.conversations = conversations
+        self.keyring = keyring
+        self.texts = conversations.outgoing.texts
+
+    async def erase_contact(self, channel: str, contact_key: str) -> Erased:
         """Erase every transcript of this person, keep the anonymous statistics, and unlink them:
         the next message starts afresh, not recognised as a returning person."""
         erased = Erased()
-        async with self.db.write() as session:
+        async with self.conversations.change() as change:
+            session = change.session
             contact = (await session.execute(select(Contact).where(Contact.key == contact_key))).scalar()
             if contact is None:
                 return erased
@@ -82,41 +77,34 @@ class ContactRequests:
                 erased.inbound = [meta for (meta,) in (await session.execute(
                     select(Message.meta).where(Message.conversation_id.in_(ids), Message.direction == "in")))]
             erased.language = next((c.language for c in reversed(conversations) if c.language), None)
-            _, closed = await reduce_to_statistics(session, conversations, utcnow(), {"erased_by_contact": True})
+            await reduce_to_statistics(change, conversations, utcnow(), {"erased_by_contact": True})
             erased.conversations = len(conversations)
             contact.key = f"erased:{secrets.token_hex(16)}"
             contact.reply_address = None
             contact.prefs = {}
-        for conversation in closed:
-            event = Event("state", conversation.id, {"state": ConversationState.CLOSED, "erased": True})
-            self.events.publish(conversation_topic(conversation.id), event)
-            self.events.publish(QUEUE_TOPIC, event)
-            self.events.publish(CONSOLE_TOPIC, event)
         return erased
 
-    async def opt_out(self: Pipeline, channel: str, contact_key: str, language: str | None, *,
+    async def opt_out(self, channel: str, contact_key: str, language: str | None, *,
                       receipt: bool = True) -> bool:
         """STOP: close the open conversation (with a receipt, unless the provider sends its own);
         nothing more is written unasked. Returns False when there was no conversation."""
-        async with self.db.write() as session:
-            conversation = await self._open_conversation(session, contact_key)
+        async with self.conversations.change() as change:
+            conversation = await open_conversation(change.session, contact_key, lock=True)
             if conversation is None:
                 return False
-            messages = [self._outgoing(session, conversation, Author.BOT,
-                                       commands.text("stopped", conversation.language or language))
-                        ] if receipt else []
-            conversation.state = ConversationState.CLOSED
-            conversation.closed_at = utcnow()
-            await session.flush()
-        self._publish([(conversation, messages, True)])
+            if receipt:
+                change.say(conversation, Author.BOT,
+                           self.texts.text("commands.stopped", conversation.language or language))
+            change.close(conversation)
         return True
 
-    async def set_preference(self: Pipeline, contact_key: str, name: str, value: str,
+    async def set_preference(self, contact_key: str, name: str, value: str,
                              language: str | None) -> str | None:
         """A code word or quiet time. Returns the answer to give directly when there is no open
         conversation to answer in (else it goes out through the outbox)."""
         answer, prefs_change = self._preference(name, value, language)
-        async with self.db.write() as session:
+        async with self.conversations.change() as change:
+            session = change.session
             contact = (await session.execute(select(Contact).where(Contact.key == contact_key))).scalar()
             if contact is not None:
                 prefs = dict(contact.prefs or {})
@@ -126,33 +114,53 @@ class ContactRequests:
                     else:
                         prefs[key] = new
                 contact.prefs = prefs
-            conversation = await self._open_conversation(session, contact_key)
+            conversation = await open_conversation(session, contact_key, lock=True)
             if conversation is None:
                 return answer
-            message = self._outgoing(session, conversation, Author.BOT, answer)
-            await session.flush()
-        self._publish([(conversation, [message], False)])
+            change.say(conversation, Author.BOT, answer)
         return None
 
-    def _preference(self: Pipeline, name: str, value: str, language: str | None
+    def _preference(self, name: str, value: str, language: str | None
                     ) -> tuple[str, dict[str, Any]]:
         if name in ("kodord", "codeword"):
             word = " ".join(value.split())[:40]
             if not word or word.lower() in OFF_WORDS:
-                return commands.text("code_word_cleared", language), {"code_word": None}
-            return (commands.text("code_word_set", language),
+                return self.texts.text("commands.code_word_cleared", language), {"code_word": None}
+            return (self.texts.text("commands.code_word_set", language),
                     {"code_word": self.keyring.encrypt_address(word).decode()})
         if value.strip().lower() in OFF_WORDS:
-            return commands.text("quiet_cleared", language), {"quiet": None}
+            return self.texts.text("commands.quiet_cleared", language), {"quiet": None}
         window = parse_quiet(value)
         if window is None:
-            return commands.text("quiet_bad", language), {}
+            return self.texts.text("commands.quiet_bad", language), {}
         start, end = window
-        return commands.text("quiet_set", language).format(start=f"{start:02d}", end=f"{end:02d}"), {
+        return self.texts.text("commands.quiet_set", language, start=f"{start:02d}", end=f"{end:02d}"), {
             "quiet": [start, end]}
 
-    async def _open_conversation(self: Pipeline, session: Any, contact_key: str) -> Conversation | None:
-        return (await session.execute(
-            select(Conversation).join(Contact).where(Contact.key == contact_key,
-                                                     Conversation.state != ConversationState.CLOSED)
-            .order_by(Conversation.id.desc()).limit(1).with_for_update(of=Conversation))).scalar()
+    async def ask_callback(self, contact_key: str, window: str) -> bool:
+        """A caller on hold would rather be called back in `window`: kept on the conversation and
+        told to the counsellors. False when the caller has no open conversation."""
+        async with self.conversations.change() as change:
+            conversation = await open_conversation(change.session, contact_key, lock=True)
+            if conversation is None:
+                return False
+            conversation.triage = {**(conversation.triage or {}),
+                                   "callback": {"window": window, "asked_at": utcnow().isoformat()}}
+            change.update(conversation)
+            when = self.texts.text(f"voice.window_{window}", conversation.language)
+            await change.say_system(conversation, "voice.callback_note", window=when)
+        return True
+
+    async def hang_up(self, contact_key: str) -> None:
+        """The call ended. A caller still waiting (without a callback asked for) leaves the queue; a
+        call a counsellor took stays theirs to wrap up."""
+        async with self.conversations.change() as change:
+            conversation = await open_conversation(change.session, contact_key, lock=True)
+            if conversation is None:
+                return
+            waiting = conversation.state in (ConversationState.TRIAGE, ConversationState.QUEUED)
+            if waiting and "callback" in (conversation.triage or {}):
+                return
+            await change.say_system(conversation, "voice.caller_hung_up" if waiting else "voice.call_ended")
+            if waiting:
+                change.close(conversation)

@@ -1,14 +1,17 @@
-"""In-process publish/subscribe of conversation events to the open consoles and chats.
+"""Publish/subscribe of conversation events to the open consoles and chats.
 
-Subscribers get a bounded queue; one that falls too far behind is dropped and must reconnect
-(clients then catch up from the database, which stays the source of truth).
+`EventPublisher` is the interface every part uses; `EventBus` is the in-process implementation
+(one worker, SQLite). Another implementation (PostgreSQL LISTEN/NOTIFY for several workers) can
+replace it without touching callers. Events carry ids and small payloads: the database stays the
+truth, and a subscriber that falls too far behind is dropped and catches up from it.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,15 +47,36 @@ class Subscription:
         return event
 
 
-class EventBus:
+class EventPublisher(ABC):
+    """Where every change is announced, after its transaction committed."""
+
+    @abstractmethod
+    def publish(self, topic: str, event: Event) -> None:
+        """Deliver `event` to every subscriber of `topic`; never blocks, never raises."""
+
+    @abstractmethod
+    def subscribe(self, *topics: str) -> AbstractAsyncContextManager[Subscription]:
+        """An async context manager yielding a subscription to `topics` (async-iterate it)."""
+
+    @abstractmethod
+    def version(self, topic: str) -> int:
+        """How many events were published on `topic` so far: what was read from the database
+        before a publish may be out of date after it (see handoff.queue_state)."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """End every subscription (at shutdown)."""
+
+
+class EventBus(EventPublisher):
+    """The in-process publisher: subscribers in this process get a bounded queue each."""
+
     def __init__(self, queue_size: int = 1000) -> None:
         self._subs: dict[str, set[Subscription]] = {}
         self._size = queue_size
         self._versions: dict[str, int] = {}
 
     def version(self, topic: str) -> int:
-        """How many events were published on `topic` so far: what was read from the database
-        before a publish may be out of date after it (see handoff.queue_state)."""
         return self._versions.get(topic, 0)
 
     @asynccontextmanager
@@ -85,7 +109,6 @@ class EventBus:
                 sub.queue.put_nowait(None)
 
     def close(self) -> None:
-        """End every subscription (at shutdown)."""
         for subs in list(self._subs.values()):
             for sub in list(subs):
                 self._remove(sub)

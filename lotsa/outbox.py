@@ -167,3 +167,17 @@ class OutboxRelay:
             item.next_attempt_at = now + delay
             log.info("outbox delivery failed; retrying", extra={"outbox": item_id, "attempts": item.attempts})
             return item.next_attempt_at
+
+
+async def mark_undelivered(db: Database, provider_message_id: str, reason: str) -> bool:
+    """The provider reported that a message it took was never delivered: a dead letter for
+    supervisors. False when no message of ours has that id."""
+    async with db.write() as session:
+        item = (await session.execute(
+            select(OutboxItem).where(OutboxItem.provider_message_id.contains(provider_message_id)))).scalar()
+        if item is None:
+            return False
+        item.state = OutboxState.DEAD
+        item.last_error = reason.strip()[:255]
+    log.warning("message not delivered by the network", extra={"outbox": item.id})
+    return True

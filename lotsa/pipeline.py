@@ -1,49 +1,33 @@
-"""The conversation pipeline: DESIGN.md steps 2-4 and the outbound half of step 5.
+"""The inbound pipeline: DESIGN.md steps 2-4, and a counsellor's reply.
 
 `accept` de-duplicates, stores the message, opens or finds the conversation, runs its triage step
-and enqueues it when triage ends -- in one transaction, before the channel acknowledges the
-provider. Events are published only after the commit.
+and enqueues it when triage ends -- in one transaction (a `Change`), before the channel
+acknowledges the provider. The state changes themselves are `lotsa.conversations`'.
 """
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import commands
 from handoff.queues import QueueDirectory
-from lotsa import audit
 from lotsa.channels import InboundMessage
 from lotsa.contact_requests import ContactRequests
+from lotsa.conversations import Change, Conversations
 from lotsa.crypto import Keyring
-from lotsa.db import Database
-from lotsa.events import CONSOLE_TOPIC, QUEUE_TOPIC, Event, EventBus, conversation_topic
-from lotsa.models import (
-    RISK_RANK,
-    Author,
-    Contact,
-    Conversation,
-    ConversationState,
-    Message,
-    OutboxItem,
-    OutboxState,
-    StaffUser,
-    TriageScriptVersion,
-    utcnow,
-)
-from lotsa.safe_contact import hold_until
+from lotsa.errors import Refused
+from lotsa.models import RISK_RANK, Author, Contact, Conversation, ConversationState, Message, StaffUser, utcnow
+from lotsa.triage_scripts import TriageScripts
 from triage.assess import Assessment, Assessor
 from triage.result import TriageResult
 from triage.routing import pick_queue
 from triage.runner import Found, Reply, TriageRunner, Turn
-from triage.script import TriageScript
 from triage.vocabulary import risk_for
 
 log = logging.getLogger(__name__)
@@ -52,12 +36,13 @@ VOICE_CHANNEL = "voice"
 GROUP_CONFIDENCE = 0.5
 """How sure the classifier must be of a group the person did not choose themselves."""
 
-
 OutOfHoursAnswer = Callable[[str | None, str | None, bool, datetime], str | None]
 """(queue, language, acute, now) -> the text for a person whose queue is closed, or None when open."""
-
-
 WaitDescriber = Callable[[AsyncSession, Conversation], Awaitable[dict[str, Any] | None]]
+"""The position and wait estimate a waiting person is shown (handoff.waits)."""
+
+MessageRefused = Refused
+"""The name the channels knew; one error type serves them all."""
 
 
 def _encodable(text: str) -> bool:
@@ -69,12 +54,16 @@ def _encodable(text: str) -> bool:
     return True
 
 
-class MessageRefused(Exception):
-    """The message cannot be taken (too long, empty, conversation closed): a clear 4xx answer."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+def check_text(text: str, max_chars: int) -> str:
+    """The text as stored (line ends unified, trimmed), or Refused when it is not text or too long."""
+    text = text.replace("\r\n", "\n").strip()
+    if "\x00" in text:
+        raise Refused("bad_text", "The message contains a null character.")
+    if not text.isascii() and not _encodable(text):
+        raise Refused("bad_text", "The message contains characters that are not text.")
+    if len(text) > max_chars:
+        raise Refused("too_long", f"The message is longer than {max_chars} characters.")
+    return text
 
 
 @dataclass(frozen=True)
@@ -84,88 +73,47 @@ class Accepted:
     duplicate: bool
 
 
-class TriageScripts:
-    """The current script per name, and any pinned version a conversation started with."""
-
-    def __init__(self, scripts: dict[str, TriageScript], default: str = "default") -> None:
-        if default not in scripts:
-            raise ValueError(f"no triage script named {default!r}")
-        self.current = scripts
-        self.default = default
-        self._runners = {s.version: TriageRunner(s) for s in scripts.values()}
-
-    async def publish(self, db: Database) -> None:
-        """Store every current version (idempotent) so conversations can pin it."""
-        async with db.write() as session:
-            for script in self.current.values():
-                if await session.get(TriageScriptVersion, script.version) is None:
-                    session.add(TriageScriptVersion(version=script.version, name=script.name,
-                                                    content=script.content))
-                    audit.add(session, "system", "config.triage_script_published", f"script:{script.name}",
-                              version=script.version[:16])
-
-    def for_new_conversation(self) -> TriageRunner:
-        return self._runners[self.current[self.default].version]
-
-    async def pinned(self, session: AsyncSession, version: str) -> TriageRunner:
-        runner = self._runners.get(version)
-        if runner is None:
-            row = await session.get(TriageScriptVersion, version)
-            if row is None:
-                raise LookupError(f"triage script version {version} is not stored")
-            runner = self._runners[version] = TriageRunner(TriageScript.from_content(row.content))
-        return runner
-
-
 def _weight(detected: dict[str, Any]) -> tuple[bool, float]:
     """A message that says who is writing outweighs a greeting, whatever the scores."""
     return (bool(detected) and detected["group"] != "other", detected.get("confidence", 0.0))
 
 
-def message_json(message: Message, author_name: str | None = None) -> dict[str, Any]:
-    return {
-        "id": message.id,
-        "author": message.author,
-        "author_name": author_name,
-        "text": message.text,
-        "choices": [{"id": c[0], "label": c[1]} for c in message.meta.get("choices", [])],
-        "cid": message.meta.get("cid"),
-        "greeting": bool(message.meta.get("greeting")),
-        "at": message.created_at.isoformat(),
-    }
+def _choice_label(runner: TriageRunner, conversation: Conversation, msg: InboundMessage) -> str:
+    prompt = runner.prompt_for(conversation.triage_state) if conversation.triage_state.get("step") else None
+    labels = dict(prompt.choices) if prompt else {}
+    return labels.get(msg.choice or "", msg.choice or "")
 
 
-class Pipeline(ContactRequests):
-    def __init__(self, db: Database, events: EventBus, scripts: TriageScripts, queues: QueueDirectory,
-                 keyring: Keyring, assessor: Assessor, *, outbox_channels: Iterable[str] = (),
-                 max_chars: int = 4000, on_outbox: Callable[[], None] | None = None,
-                 safe_contact_channels: Iterable[str] = (), safe_contact_after: timedelta = timedelta(minutes=30),
-                 messages_per_minute: int = 30, out_of_hours: OutOfHoursAnswer | None = None) -> None:
-        self.db = db
+def _bot_messages(change: Change, conversation: Conversation, replies: Iterable[Reply],
+                  greeting: bool = False) -> None:
+    for reply in replies:
+        meta: dict[str, Any] = {"choices": [list(c) for c in reply.choices]} if reply.choices else {}
+        if greeting:
+            meta["greeting"] = True
+        change.say(conversation, Author.BOT, reply.text, meta)
+
+
+class Pipeline:
+    def __init__(self, conversations: Conversations, scripts: TriageScripts, queues: QueueDirectory,
+                 keyring: Keyring, assessor: Assessor | None, *, max_chars: int = 4000, messages_per_minute: int = 30,
+                 out_of_hours: OutOfHoursAnswer | None = None, wait_describer: WaitDescriber | None = None) -> None:
+        self.conversations = conversations
+        self.db = conversations.db
+        self.events = conversations.events
         self.assessor = assessor
-        self.events = events
+        """None until the service has loaded the classifier (at start, off the event loop)."""
+        self.requests = ContactRequests(conversations, keyring)
+        self.texts = conversations.outgoing.texts
         self.scripts = scripts
         self.queues = queues
         self.keyring = keyring
-        self.outbox_channels = set(outbox_channels)
         self.max_chars = max_chars
-        self.on_outbox = on_outbox or (lambda: None)
-        self.safe_contact_channels = set(safe_contact_channels)
-        self.safe_contact_after = safe_contact_after
         self.messages_per_minute = messages_per_minute
         self.out_of_hours = out_of_hours
-        self.wait_describer: WaitDescriber | None = None
-        """Set by the app: the position and wait estimate a waiting person is shown."""
+        self.wait_describer = wait_describer
 
     def check_text(self, text: str) -> str:
-        text = text.replace("\r\n", "\n").strip()
-        if "\x00" in text:
-            raise MessageRefused("bad_text", "The message contains a null character.")
-        if not text.isascii() and not _encodable(text):
-            raise MessageRefused("bad_text", "The message contains characters that are not text.")
-        if len(text) > self.max_chars:
-            raise MessageRefused("too_long", f"The message is longer than {self.max_chars} characters.")
-        return text
+        return check_text(text, self.max_chars)
 
     # -- inbound -------------------------------------------------------------------------------
 
@@ -173,7 +121,9 @@ class Pipeline(ContactRequests):
         """Store an inbound message and run triage; safe to call again with the same provider id."""
         text = self.check_text(msg.text)
         if not text and msg.choice is None:
-            raise MessageRefused("empty", "The message is empty.")
+            raise Refused("empty", "The message is empty.")
+        if self.assessor is None:
+            raise Refused("starting", "The service is starting. Write again in a moment.", 503)
         assessment = self.assessor.assess(text) if text else None
         if msg.flags:
             base = assessment or Assessment("other", 0.0, (), (), (), None)
@@ -181,26 +131,15 @@ class Pipeline(ContactRequests):
                                  flag_words=(*base.flag_words, text or msg.flags[0]))
         for attempt in range(3):
             try:
-                async with self.db.write() as session:
-                    outcome = await self._accept(session, msg, text, assessment)
-                break
+                async with self.conversations.change() as change:
+                    return await self._accept(change, msg, text, assessment)
             except IntegrityError:
                 # A concurrent transaction stored the same contact or provider id first (PostgreSQL).
                 if attempt == 2:
                     raise
-        accepted, published = outcome
-        self._publish(published)
-        return accepted
+        raise AssertionError("unreachable")
 
-    async def _accept(self, session: AsyncSession, msg: InboundMessage, text: str, assessment: Assessment | None
-                      ) -> tuple[Accepted, list[tuple[Conversation, list[Message], bool]]]:
-        existing = (await session.execute(
-            select(Message.id, Message.conversation_id).where(
-                Message.channel == msg.channel, Message.provider_message_id == msg.provider_message_id)
-        )).first()
-        if existing is not None:
-            return Accepted(existing.conversation_id, existing.id, duplicate=True), []
-
+    async def _contact(self, session: AsyncSession, msg: InboundMessage) -> Contact:
         contact = (await session.execute(select(Contact).where(Contact.key == msg.contact_key))).scalar()
         if contact is None:
             contact = Contact(key=msg.contact_key, channel=msg.channel)
@@ -210,26 +149,37 @@ class Pipeline(ContactRequests):
         contact.last_seen_at = utcnow()
         if msg.reply_address is not None:
             contact.reply_address = self.keyring.encrypt_address(msg.reply_address)
+        return contact
 
-        conversation = (await session.execute(
+    async def _conversation(self, change: Change, contact: Contact, msg: InboundMessage,
+                            assessment: Assessment | None) -> tuple[Conversation, TriageRunner, bool]:
+        """The contact's open conversation, or a new one greeted by the current script."""
+        conversation = (await change.session.execute(
             select(Conversation).where(Conversation.contact_id == contact.id,
                                        Conversation.state != ConversationState.CLOSED)
             .order_by(Conversation.id.desc()).limit(1).with_for_update()
         )).scalar()
-        new_messages: list[Message] = []
-        opened = conversation is None
-        if conversation is None:
-            runner = self.scripts.for_new_conversation()
-            greeting = runner.start(msg.language or (assessment.language if assessment else None),
-                                    {"source": msg.source} if msg.source else None)
-            conversation = Conversation(contact_id=contact.id, channel=msg.channel,
-                                        script_version=runner.script.version,
-                                        triage_state=greeting.state, language=greeting.state["language"])
-            session.add(conversation)
-            await session.flush()
-            new_messages += self._bot_messages(session, conversation, greeting.replies, greeting=True)
-        else:
-            runner = await self.scripts.pinned(session, conversation.script_version)
+        if conversation is not None:
+            return conversation, await self.scripts.pinned(change.session, conversation.script_version), False
+        runner = self.scripts.for_new_conversation()
+        greeting = runner.start(msg.language or (assessment.language if assessment else None),
+                                {"source": msg.source} if msg.source else None)
+        conversation = await change.open(contact.id, msg.channel, runner.script.version, greeting.state,
+                                         greeting.state["language"])
+        _bot_messages(change, conversation, greeting.replies, greeting=True)
+        return conversation, runner, True
+
+    async def _accept(self, change: Change, msg: InboundMessage, text: str, assessment: Assessment | None
+                      ) -> Accepted:
+        session = change.session
+        existing = (await session.execute(
+            select(Message.id, Message.conversation_id).where(
+                Message.channel == msg.channel, Message.provider_message_id == msg.provider_message_id)
+        )).first()
+        if existing is not None:
+            return Accepted(existing.conversation_id, existing.id, duplicate=True)
+        contact = await self._contact(session, msg)
+        conversation, runner, opened = await self._conversation(change, contact, msg, assessment)
 
         meta: dict[str, Any] = {k: v for k, v in (("choice", msg.choice), ("cid", msg.client_ref)) if v}
         meta.update(msg.provider_meta)
@@ -237,56 +187,44 @@ class Pipeline(ContactRequests):
             meta.update(flags=list(assessment.flags), flag_words=list(assessment.flag_words))
         inbound = Message(conversation_id=conversation.id, channel=msg.channel,
                           provider_message_id=msg.provider_message_id, direction="in",
-                          author=Author.CONTACT, text=text or self._choice_label(runner, conversation, msg),
+                          author=Author.CONTACT, text=text or _choice_label(runner, conversation, msg),
                           meta=meta)
         session.add(inbound)
         await session.flush()
-        new_messages.append(inbound)
+        change.received(conversation, inbound)
         conversation.last_message_at = utcnow()
-        released = await self._release_held(session, conversation)
-
-        state_changed = self._take_assessment(conversation, assessment)
-        answers_greeting = not opened or msg.greeted or msg.choice is not None
+        if await change.outgoing.release_held(session, conversation):
+            change.outbox_written = True
+        self._take_assessment(change, conversation, assessment)
         if conversation.state == ConversationState.TRIAGE:
-            turn: Turn | None = None
-            if conversation.risk == "acute":
-                turn = runner.hand_off_now(conversation.triage_state, "acute")
-            elif answers_greeting:
-                turn = runner.answer(conversation.triage_state, text=text, choice=msg.choice,
-                                     found=Found.from_triage(conversation.triage or {}))
-            if turn is not None:
-                new_messages += self._bot_messages(session, conversation, turn.replies)
-                conversation.triage_state = turn.state
-                conversation.language = turn.state["language"]
-                if turn.result is not None:
-                    self._enqueue(conversation, turn)
-                    new_messages += self._out_of_hours_message(session, conversation)
-                    state_changed = True
-                elif turn.closed:
-                    conversation.state = ConversationState.CLOSED
-                    conversation.closed_at = utcnow()
-                    state_changed = True
-        await session.flush()
-        if released:
-            self.on_outbox()
-        return (Accepted(conversation.id, inbound.id, duplicate=False),
-                [(conversation, new_messages, state_changed or opened)])
+            self._triage_step(change, conversation, runner, msg, text,
+                              answers_greeting=not opened or msg.greeted or msg.choice is not None)
+        return Accepted(conversation.id, inbound.id, duplicate=False)
 
-    async def _release_held(self, session: AsyncSession, conversation: Conversation) -> int:
-        """The person wrote: what waited for them to say it is safe to write goes out now."""
-        if conversation.channel not in self.safe_contact_channels:
-            return 0
-        result = await session.execute(
-            update(OutboxItem).where(OutboxItem.conversation_id == conversation.id,
-                                     OutboxItem.state.in_([OutboxState.HELD, OutboxState.PENDING]))
-            .values(state=OutboxState.PENDING, next_attempt_at=utcnow()))
-        return int(result.rowcount or 0)
+    def _triage_step(self, change: Change, conversation: Conversation, runner: TriageRunner, msg: InboundMessage,
+                     text: str, *, answers_greeting: bool) -> None:
+        """The script's next step: a question, the queue, or the end."""
+        turn: Turn | None = None
+        if conversation.risk == "acute":
+            turn = runner.hand_off_now(conversation.triage_state, "acute")
+        elif answers_greeting:
+            turn = runner.answer(conversation.triage_state, text=text, choice=msg.choice,
+                                 found=Found.from_triage(conversation.triage or {}))
+        if turn is None:
+            return
+        _bot_messages(change, conversation, turn.replies)
+        change.answer(conversation, turn.state, turn.state["language"])
+        if turn.result is not None:
+            self._enqueue(change, conversation, turn)
+            self._out_of_hours_message(change, conversation)
+        elif turn.closed:
+            change.close(conversation)
 
     async def _check_contact_may_write(self, session: AsyncSession, contact: Contact) -> None:
         """A blocked contact is refused; so is a flood (more than `messages_per_minute`)."""
         now = utcnow()
         if contact.blocked_until is not None and contact.blocked_until > now:
-            raise MessageRefused("blocked", "")
+            raise Refused("blocked", "")
         if contact.id is None:
             return
         recent = await session.scalar(
@@ -295,19 +233,13 @@ class Pipeline(ContactRequests):
                    Message.created_at > now - timedelta(minutes=1)))
         if (recent or 0) >= self.messages_per_minute:
             log.warning("contact flooding; message refused", extra={"contact": contact.id})
-            raise MessageRefused("rate", "You are sending very fast. Wait a minute and write again.")
+            raise Refused("rate", "You are sending very fast. Wait a minute and write again.", 429)
 
-    def _choice_label(self, runner: TriageRunner, conversation: Conversation, msg: InboundMessage) -> str:
-        prompt = runner.prompt_for(conversation.triage_state) if conversation.triage_state.get("step") else None
-        labels = dict(prompt.choices) if prompt else {}
-        return labels.get(msg.choice or "", msg.choice or "")
-
-    def _take_assessment(self, conversation: Conversation, assessment: Assessment | None) -> bool:
+    def _take_assessment(self, change: Change, conversation: Conversation, assessment: Assessment | None) -> None:
         """Merge what the classifier found in a message into the conversation. Flags only ever add;
-        a higher risk re-orders a waiting conversation at once (acute: to the acute queue).
-        Returns True when the queue must be told."""
+        a higher risk re-orders a waiting conversation at once (acute: to the acute queue)."""
         if assessment is None:
-            return False
+            return
         triage = dict(conversation.triage or {})
         flags = sorted(set(triage.get("flags", [])) | set(assessment.flags))
         words = list(dict.fromkeys([*triage.get("flag_words", []), *assessment.flag_words]))
@@ -320,34 +252,36 @@ class Pipeline(ContactRequests):
         if assessment.language and "language_detected" not in triage:
             triage["language_detected"] = assessment.language
         conversation.triage = triage
-        regrouped = self._regroup(conversation, triage, detected)
+        self._regroup(change, conversation, triage, detected)
         risk = risk_for(flags)
         if RISK_RANK[risk] >= conversation.risk_rank:
-            return regrouped
+            return
         conversation.risk, conversation.risk_rank = risk, RISK_RANK[risk]
         triage["risk"] = risk
-        if conversation.state == ConversationState.QUEUED:
-            self._requeue(conversation, triage)
         log.info("risk raised", extra={"conversation": conversation.id, "risk": risk})
-        return conversation.state in (ConversationState.QUEUED, ConversationState.ACTIVE)
+        if conversation.state == ConversationState.QUEUED:
+            self._requeue(change, conversation, triage)
+        elif conversation.state == ConversationState.ACTIVE:
+            change.update(conversation)
 
-    def _regroup(self, conversation: Conversation, triage: dict[str, Any], detected: dict[str, Any]) -> bool:
+    def _regroup(self, change: Change, conversation: Conversation, triage: dict[str, Any],
+                 detected: dict[str, Any]) -> None:
         """A waiting conversation whose group the person did not choose follows what they write."""
         if (conversation.state != ConversationState.QUEUED or triage.get("group_source") == "script"
                 or detected.get("confidence", 0.0) < GROUP_CONFIDENCE or detected["group"] == conversation.group):
-            return False
+            return
         conversation.group = triage["group"] = detected["group"]
         triage["group_source"] = "classifier"
-        self._requeue(conversation, triage)
-        return True
+        self._requeue(change, conversation, triage)
 
-    def _requeue(self, conversation: Conversation, triage: dict[str, Any]) -> None:
+    def _requeue(self, change: Change, conversation: Conversation, triage: dict[str, Any]) -> None:
         """Route a waiting conversation again after its group or flags changed."""
         result = TriageResult(group=conversation.group or "other", flags=tuple(triage.get("flags", [])),
                               language=conversation.language or "sv")
-        conversation.queue = triage["queue"] = pick_queue(result, self.queues.rules())
+        triage["queue"] = pick_queue(result, self.queues.rules())
+        change.requeue(conversation, triage["queue"])
 
-    def _enqueue(self, conversation: Conversation, turn: Turn) -> None:
+    def _enqueue(self, change: Change, conversation: Conversation, turn: Turn) -> None:
         """Triage has ended: the script's answers, completed by what the classifier found."""
         assert turn.result is not None
         scripted = turn.result
@@ -367,47 +301,17 @@ class Pipeline(ContactRequests):
         override = turn.state.get("queue")
         if override in self.queues.queues and result.risk != "acute":
             queue = override
-        conversation.triage = {**found, **result.to_json(), "queue": queue, "handoff": turn.state.get("handoff"),
-                               "group_source": source}
-        conversation.group = result.group
-        conversation.risk = result.risk
-        conversation.risk_rank = RISK_RANK[result.risk]
-        conversation.queue = queue
-        conversation.state = ConversationState.QUEUED
-        conversation.queued_at = utcnow()
+        triage = {**found, **result.to_json(), "queue": queue, "handoff": turn.state.get("handoff"),
+                  "group_source": source}
+        change.enqueue(conversation, queue=queue, group=result.group, risk=result.risk, triage=triage)
 
-    def _out_of_hours_message(self, session: AsyncSession, conversation: Conversation) -> list[Message]:
+    def _out_of_hours_message(self, change: Change, conversation: Conversation) -> None:
         """The queue's out-of-hours answer when it is closed now (DESIGN.md step 4)."""
         if self.out_of_hours is None:
-            return []
+            return
         text = self.out_of_hours(conversation.queue, conversation.language, conversation.risk == "acute", utcnow())
-        return [self._outgoing(session, conversation, Author.BOT, text)] if text else []
-
-    def _bot_messages(self, session: AsyncSession, conversation: Conversation,
-                      replies: Iterable[Reply], greeting: bool = False) -> list[Message]:
-        messages = []
-        for reply in replies:
-            meta: dict[str, Any] = {"choices": [list(c) for c in reply.choices]} if reply.choices else {}
-            if greeting:
-                meta["greeting"] = True
-            messages.append(self._outgoing(session, conversation, Author.BOT, reply.text, meta))
-        return messages
-
-    def _outgoing(self, session: AsyncSession, conversation: Conversation, author: str, text: str,
-                  meta: dict[str, Any] | None = None, author_id: int | None = None, *, held: bool = False,
-                  send_at: datetime | None = None) -> Message:
-        meta = dict(meta or {})
-        if held:
-            meta["held"] = True
-        message = Message(conversation_id=conversation.id, channel=conversation.channel, direction="out",
-                          author=author, author_id=author_id, text=text, meta=meta)
-        session.add(message)
-        if conversation.channel in self.outbox_channels:
-            session.add(OutboxItem(message=message, conversation_id=conversation.id,
-                                   channel=conversation.channel, idempotency_key=uuid.uuid4().hex,
-                                   state=OutboxState.HELD if held else OutboxState.PENDING,
-                                   next_attempt_at=send_at or utcnow()))
-        return message
+        if text:
+            change.say(conversation, Author.BOT, text)
 
     # -- outbound --------------------------------------------------------------------------------
 
@@ -415,95 +319,20 @@ class Pipeline(ContactRequests):
         """A counsellor writes to the contact of a conversation they hold."""
         text = self.check_text(text)
         if not text:
-            raise MessageRefused("empty", "The message is empty.")
-        async with self.db.write() as session:
-            conversation = await session.get(Conversation, conversation_id, with_for_update=True)
+            raise Refused("empty", "The message is empty.")
+        async with self.conversations.change() as change:
+            conversation = await change.session.get(Conversation, conversation_id, with_for_update=True)
             if conversation is None or conversation.state != ConversationState.ACTIVE \
                     or conversation.counsellor_id != staff.id:
-                raise MessageRefused("not_yours", "You do not hold this conversation.")
+                raise Refused("not_yours", "You do not hold this conversation.", 409)
             if conversation.channel == VOICE_CHANNEL:
-                raise MessageRefused("voice", "This is a phone call: the person cannot read messages.")
-            held = await self._safe_contact(session, conversation)
-            message = self._outgoing(session, conversation, Author.COUNSELLOR, text, author_id=staff.id,
-                                     held=held is not None)
+                raise Refused("voice", "This is a phone call: the person cannot read messages.")
+            change.author_names[staff.id] = staff.name
+            message = await change.say_safely(conversation, Author.COUNSELLOR, text, author_id=staff.id)
             conversation.last_message_at = utcnow()
-            await session.flush()
-        self._publish([(conversation, [*(held or []), message], False)], author_names={staff.id: staff.name})
         return message
-
-    async def _safe_contact(self, session: AsyncSession, conversation: Conversation) -> list[Message] | None:
-        """Before writing to a phone someone else may read after a pause, ask "is it safe to write
-        now?" (the person's code word, if they chose one) and hold the message until they answer.
-        Returns the check message(s) sent, or None when the message may go out at once."""
-        if conversation.channel not in self.safe_contact_channels:
-            return None
-        already_held = await session.scalar(select(func.count()).select_from(OutboxItem).where(
-            OutboxItem.conversation_id == conversation.id, OutboxItem.state == OutboxState.HELD))
-        if already_held:
-            return []
-        last_in: datetime | None = await session.scalar(select(func.max(Message.created_at)).where(
-            Message.conversation_id == conversation.id, Message.direction == "in"))
-        contact = await session.get(Contact, conversation.contact_id)
-        prefs = contact.prefs if contact is not None else {}
-        send_at = hold_until(utcnow(), last_in, self.safe_contact_after, prefs.get("quiet"))
-        if send_at is None:
-            return None
-        code_word = self.keyring.decrypt_address(prefs["code_word"].encode()) if prefs.get("code_word") else None
-        check = self._outgoing(session, conversation, Author.SYSTEM,
-                               code_word or commands.text("safe_check", conversation.language),
-                               {"safe_check": True}, send_at=send_at)
-        return [check]
-
-    async def system_message(self, session: AsyncSession, conversation: Conversation, text: str) -> Message:
-        """A message from the service itself (closing, transfer), inside the caller's transaction."""
-        held = await self._safe_contact(session, conversation)
-        message = self._outgoing(session, conversation, Author.SYSTEM, text, held=held is not None)
-        await session.flush()
-        return message
-
-    # -- events ----------------------------------------------------------------------------------
-
-    def publish_changes(self, changes: list[tuple[Conversation, list[Message], bool]],
-                        author_names: dict[int, str] | None = None) -> None:
-        self._publish(changes, author_names)
-
-    def _publish(self, changes: list[tuple[Conversation, list[Message], bool]],
-                 author_names: dict[int, str] | None = None) -> None:
-        names = author_names or {}
-        outbox = False
-        for conversation, messages, state_changed in changes:
-            # The holder rides along: a console shows the message (and follows the claim) at once,
-            # without waiting for its next queue frame.
-            holder = conversation.counsellor_id
-            for message in messages:
-                payload = message_json(message, names.get(message.author_id or 0))
-                event = Event("message", conversation.id, {"message": payload, "counsellor": holder})
-                self.events.publish(conversation_topic(conversation.id), event)
-                self.events.publish(CONSOLE_TOPIC, event)
-                outbox = outbox or (message.direction == "out" and conversation.channel in self.outbox_channels)
-            if state_changed:
-                event = Event("state", conversation.id, {"state": conversation.state, "counsellor": holder})
-                self.events.publish(conversation_topic(conversation.id), event)
-                self.events.publish(QUEUE_TOPIC, event)
-        if outbox:
-            self.on_outbox()
 
     # -- reading ---------------------------------------------------------------------------------
-
-    async def queue_position(self, session: AsyncSession, conversation: Conversation) -> int | None:
-        if conversation.state != ConversationState.QUEUED or conversation.queued_at is None:
-            return None
-        ahead = await session.scalar(
-            select(func.count()).select_from(Conversation).where(
-                Conversation.state == ConversationState.QUEUED,
-                Conversation.queue == conversation.queue,
-                (Conversation.risk_rank < conversation.risk_rank)
-                | ((Conversation.risk_rank == conversation.risk_rank)
-                   & (Conversation.line_rank < conversation.line_rank))
-                | ((Conversation.risk_rank == conversation.risk_rank)
-                   & (Conversation.line_rank == conversation.line_rank)
-                   & (Conversation.queued_at < conversation.queued_at))))
-        return int(ahead or 0) + 1
 
     async def wait_frame(self, session: AsyncSession, conversation: Conversation) -> dict[str, Any] | None:
         """Position and wait estimate for a queued conversation (None otherwise, or when not wired)."""

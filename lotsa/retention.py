@@ -21,8 +21,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, exists, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from lotsa.conversations import Change, Conversations
 from lotsa.db import Database
 from lotsa.models import Contact, Conversation, ConversationState, Message, OutboxItem, utcnow
 
@@ -44,45 +44,48 @@ class PurgeReport:
         return asdict(self)
 
 
-async def reduce_to_statistics(session: AsyncSession, conversations: Sequence[Conversation], now: datetime,
-                               mark: dict[str, Any] | None = None) -> tuple[int, list[Conversation]]:
+async def reduce_to_statistics(change: Change, conversations: Sequence[Conversation], now: datetime,
+                               mark: dict[str, Any] | None = None) -> int:
     """Delete the transcripts and outbox of these conversations and keep only their statistics
-    (plus `mark`); close the open ones. Returns the messages deleted and the conversations closed."""
+    (plus `mark`); the open ones are closed (erased). Returns the number of messages deleted."""
     ids = [c.id for c in conversations]
     if not ids:
-        return 0, []
+        return 0
+    session = change.session
     await session.execute(delete(OutboxItem).where(OutboxItem.conversation_id.in_(ids)))
     deleted = await session.execute(delete(Message).where(Message.conversation_id.in_(ids)))
-    closed = []
     for conversation in conversations:
         triage = conversation.triage or {}
         conversation.triage = {k: triage[k] for k in KEPT_FOR_STATISTICS if k in triage} | (mark or {})
         conversation.triage_state = {}
         conversation.purged_at = now
-        if conversation.state != ConversationState.CLOSED:
-            conversation.state, conversation.closed_at = ConversationState.CLOSED, now
-            closed.append(conversation)
-    return int(deleted.rowcount or 0), closed
+        change.erase(conversation, now)
+    return int(deleted.rowcount or 0)
 
 
-async def purge(db: Database, *, retention_days: int, reply_address_grace_hours: int,
+async def purge(conversations: Conversations, *, retention_days: int, reply_address_grace_hours: int,
                 now: datetime | None = None) -> PurgeReport:
     now = now or utcnow()
     report = PurgeReport()
     cutoff = now - timedelta(days=retention_days)
     while True:
-        async with db.write() as session:
-            old = (await session.execute(
+        async with conversations.change() as change:
+            old = (await change.session.execute(
                 select(Conversation).where(Conversation.last_message_at < cutoff,
                                            Conversation.purged_at.is_(None))
                 .order_by(Conversation.id).limit(BATCH).with_for_update())).scalars().all()
             if not old:
                 break
-            deleted, _ = await reduce_to_statistics(session, old, now)
-            report.messages_deleted += deleted
+            report.messages_deleted += await reduce_to_statistics(change, old, now)
             report.conversations_reduced += len(old)
+    await _forget_contacts(conversations.db, report, cutoff, now - timedelta(hours=reply_address_grace_hours))
+    if any(asdict(report).values()):
+        log.info("retention applied", extra=report.as_dict())
+    return report
 
-    grace_cutoff = now - timedelta(hours=reply_address_grace_hours)
+
+async def _forget_contacts(db: Database, report: PurgeReport, cutoff: datetime, grace_cutoff: datetime) -> None:
+    """Erase reply addresses no longer needed; unlink contacts not seen since `cutoff`."""
     async with db.write() as session:
         still_open = exists().where(Conversation.contact_id == Contact.id,
                                     Conversation.state != ConversationState.CLOSED)
@@ -103,17 +106,14 @@ async def purge(db: Database, *, retention_days: int, reply_address_grace_hours:
             contact.reply_address = None
             contact.prefs = {}
         report.contacts_unlinked = len(stale)
-    if any(asdict(report).values()):
-        log.info("retention applied", extra=report.as_dict())
-    return report
 
 
-async def run_periodically(db: Database, interval: timedelta, retention_days: int,
+async def run_periodically(conversations: Conversations, interval: timedelta, retention_days: int,
                            reply_address_grace_hours: int) -> None:
     """The background task: apply the policy now and then; a failed round is logged and retried."""
     while True:
         try:
-            await purge(db, retention_days=retention_days, reply_address_grace_hours=reply_address_grace_hours)
+            await purge(conversations, retention_days=retention_days, reply_address_grace_hours=reply_address_grace_hours)
         except asyncio.CancelledError:
             raise
         except Exception:

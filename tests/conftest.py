@@ -20,11 +20,11 @@ from bot.memory import MemoryChannel
 from lotsa import appkeys
 from lotsa.app import create_app
 from lotsa.auth import add_user
-from lotsa.crypto import Keyring
 from lotsa.db import upgrade
 from lotsa.logs import AccessLogger
 from lotsa.settings import Settings, load_settings
 
+os.environ.setdefault("PTB_TIMEDELTA", "true")   # as `lotsa` sets it at start (lotsa.cli.PROCESS_ENVIRONMENT)
 PASSWORD = "correct horse battery staple"
 POSTGRES_URL = os.environ.get("LOTSA_TEST_POSTGRES_URL")
 
@@ -98,8 +98,9 @@ class RunningServer:
 
 
 async def start_server(settings: Settings) -> tuple[TestServer, RunningServer]:
-    memory = MemoryChannel(Keyring(settings.secret_bytes()))
-    app = create_app(settings, channels=[memory], relay_poll=0.2)
+    app = create_app(settings, channels=[MemoryChannel], relay_poll=0.2)
+    memory = app[appkeys.CHANNELS]["memory"]
+    assert isinstance(memory, MemoryChannel)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server(access_log_class=AccessLogger)
     return server, RunningServer(str(server.make_url("/")).rstrip("/"), app, memory, settings)

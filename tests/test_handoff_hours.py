@@ -12,6 +12,7 @@ from handoff.out_of_hours import OutOfHours
 from handoff.queues import QueueConfigError, QueueDirectory
 from handoff.waits import MIN_CLAIMS, estimate_wait
 from lotsa.settings import default_config_dir
+from lotsa.texts import Catalogue
 
 CONFIG = default_config_dir()
 
@@ -97,7 +98,7 @@ def test_invalid_queue_file_names_the_file_and_key(tmp_path: Path, edit: object,
 
 
 def test_out_of_hours_answer_puts_emergency_first_when_acute(queues: QueueDirectory) -> None:
-    answer = OutOfHours(queues, Directory.load(CONFIG))
+    answer = OutOfHours(queues, Directory.load(CONFIG), Catalogue.load(CONFIG / "texts"))
     night = stockholm(2026, 11, 25, 23, 30)
     assert answer.answer("sells", "en", False, stockholm(2026, 11, 25, 12, 0)) is None   # open
     routine = answer.answer("sells", "en", False, night)

@@ -117,7 +117,7 @@ async def test_a_counsellor_who_drops_off_gets_their_chats_requeued_first_in_lin
     held = await triaged(any_server, "+46700000242")
     anna = await console(any_server, "anna")
     bo = await console(any_server, "bo")
-    pipeline = any_server.app[appkeys.PIPELINE]
+    conversations = any_server.app[appkeys.CONVERSATIONS]
     try:
         assert await anna.claim(held) == 200
         assert await bo.claim(waiting_long) == 200
@@ -127,9 +127,9 @@ async def test_a_counsellor_who_drops_off_gets_their_chats_requeued_first_in_lin
             anna_id = (await session.execute(select(StaffUser.id).where(StaffUser.name == "anna"))).scalar_one()
         await heartbeat(any_server.app[appkeys.DB], anna_id, utcnow() - timedelta(minutes=10))
         # Every worker process sweeps: two sweeps at once hand the conversation back exactly once.
-        swept = await asyncio.gather(*(requeue_dropped(pipeline, timedelta(minutes=2)) for _ in range(3)))
+        swept = await asyncio.gather(*(requeue_dropped(conversations, timedelta(minutes=2)) for _ in range(3)))
         assert sorted(sum(swept, [])) == [held]
-        assert await requeue_dropped(pipeline, timedelta(minutes=2)) == []
+        assert await requeue_dropped(conversations, timedelta(minutes=2)) == []
         again = await conversation(any_server, held)
         assert (again.state, again.counsellor_id, again.line_rank) == ("queued", None, 0)
 

@@ -96,7 +96,8 @@ async def test_conversation_keeps_the_script_version_it_started_with(tmp_path: P
     config = tmp_path / "config"
     default = make_settings(tmp_path, database_url).config_dir
     (config / "triage").mkdir(parents=True)
-    for name in ("settings.toml", "queues.yaml", "triage/default.yaml"):
+    (config / "texts").mkdir()
+    for name in ("settings.toml", "queues.yaml", "triage/default.yaml", "texts/sv.yaml", "texts/en.yaml"):
         (config / name).write_text((default / name).read_text(encoding="utf-8"), encoding="utf-8")
 
     settings = make_settings(tmp_path, database_url, config_dir=str(config))

@@ -23,15 +23,16 @@ async def _count(server: RunningServer, model: type) -> int:
 
 async def test_old_conversations_are_reduced_to_statistics(any_server: RunningServer) -> None:
     memory, db = any_server.memory, any_server.app[appkeys.DB]
+    states = any_server.app[appkeys.CONVERSATIONS]
     await memory.write("+46700000001", "jag är 15 och säljer sex")
     await memory.write("+46700000002", "hej")
     await memory.wait_for("+46700000002", 1)
 
-    report = await purge(db, retention_days=30, reply_address_grace_hours=24)
+    report = await purge(states, retention_days=30, reply_address_grace_hours=24)
     assert report.conversations_reduced == 0 and await _count(any_server, Message) > 0
 
     later = utcnow() + timedelta(days=31)
-    report = await purge(db, retention_days=30, reply_address_grace_hours=24, now=later)
+    report = await purge(states, retention_days=30, reply_address_grace_hours=24, now=later)
     assert report.conversations_reduced == 2 and report.messages_deleted > 0
     assert await _count(any_server, Message) == 0
     async with db.read() as session:
@@ -43,23 +44,23 @@ async def test_old_conversations_are_reduced_to_statistics(any_server: RunningSe
                                     "handoff", "outcome"} for c in conversations)
     assert all(c.reply_address is None for c in contacts)
     assert all(c.key.startswith("unlinked:") for c in contacts)
-    again = await purge(db, retention_days=30, reply_address_grace_hours=24, now=later)
+    again = await purge(states, retention_days=30, reply_address_grace_hours=24, now=later)
     assert again.conversations_reduced == 0
 
 
 async def test_reply_address_kept_while_open_and_for_the_grace_time(server: RunningServer) -> None:
-    db = server.app[appkeys.DB]
+    db, states = server.app[appkeys.DB], server.app[appkeys.CONVERSATIONS]
     await server.memory.write("+46700000003", "hej")
-    await purge(db, retention_days=30, reply_address_grace_hours=24, now=utcnow() + timedelta(hours=30))
+    await purge(states, retention_days=30, reply_address_grace_hours=24, now=utcnow() + timedelta(hours=30))
     async with db.read() as session:
         contact = (await session.execute(select(Contact))).scalar_one()
     assert contact.reply_address is not None, "the conversation is still open"
     async with db.write() as session:
         conversation = (await session.execute(select(Conversation))).scalar_one()
         conversation.state, conversation.closed_at = "closed", utcnow()
-    report = await purge(db, retention_days=30, reply_address_grace_hours=24, now=utcnow() + timedelta(hours=1))
+    report = await purge(states, retention_days=30, reply_address_grace_hours=24, now=utcnow() + timedelta(hours=1))
     assert report.reply_addresses_erased == 0
-    report = await purge(db, retention_days=30, reply_address_grace_hours=24, now=utcnow() + timedelta(hours=25))
+    report = await purge(states, retention_days=30, reply_address_grace_hours=24, now=utcnow() + timedelta(hours=25))
     assert report.reply_addresses_erased == 1
 
 
