@@ -8,8 +8,9 @@ import aiohttp_jinja2
 from aiohttp import web
 from sqlalchemy import select
 
-from handoff.console import current_staff, json_error, require_staff
+from handoff.console import current_staff, require_staff
 from lotsa import appkeys, audit
+from lotsa.errors import Refused, ascii_id
 from lotsa.models import AuditEntry, Role
 
 PAGE = 200
@@ -19,9 +20,10 @@ async def _entries(request: web.Request) -> list[dict[str, Any]]:
     before = request.query.get("before", "")
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(PAGE)
     if before:
-        if not before.isdigit() or len(before) > 12:
-            raise json_error(web.HTTPBadRequest, "bad_before", "before is an entry id.")
-        query = query.where(AuditEntry.id < int(before))
+        before_id = ascii_id(before)
+        if before_id is None:
+            raise Refused("bad_before", "before is an entry id.", 400)
+        query = query.where(AuditEntry.id < before_id)
     async with request.app[appkeys.DB].read() as session:
         return [audit.view(item) for item in (await session.execute(query)).scalars()]
 
@@ -40,7 +42,7 @@ async def audit_page(request: web.Request) -> web.StreamResponse:
         raise web.HTTPSeeOther("/console")
     _, user = found
     if user.role not in ADMINS:
-        raise json_error(web.HTTPForbidden, "role", "Your role may not do this.")
+        raise Refused("role", "Your role may not do this.", 403)
     entries = await _entries(request)
     lang = "en" if request.query.get("lang") == "en" else "sv"
     return aiohttp_jinja2.render_template("audit.html", request, {"entries": entries, "lang": lang, "user": user})

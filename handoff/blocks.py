@@ -11,8 +11,9 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
-from handoff.console import SUPERVISORS, json_error, require_staff, route_id
+from handoff.console import SUPERVISORS, require_staff, route_id
 from lotsa import appkeys, audit
+from lotsa.errors import Refused
 from lotsa.models import Contact, Conversation, ConversationState, StaffUser, utcnow
 
 MAX_HOURS = 24 * 30
@@ -27,10 +28,10 @@ async def _hours(request: web.Request) -> int:
     try:
         body: Any = await request.json()
     except (ValueError, UnicodeDecodeError, RecursionError):
-        raise json_error(web.HTTPBadRequest, "bad_json", "Send a JSON object: {\"hours\": 24}.") from None
+        raise Refused("bad_json", "Send a JSON object: {\"hours\": 24}.", 400) from None
     hours = body.get("hours") if isinstance(body, dict) else None
     if not isinstance(hours, int) or isinstance(hours, bool) or not 1 <= hours <= MAX_HOURS:
-        raise json_error(web.HTTPBadRequest, "bad_hours", f"hours: a whole number from 1 to {MAX_HOURS}.")
+        raise Refused("bad_hours", f"hours: a whole number from 1 to {MAX_HOURS}.", 400)
     return hours
 
 
@@ -41,7 +42,7 @@ async def block(request: web.Request) -> web.Response:
         row = (await change.session.execute(select(Conversation, Contact).join(Contact).where(
             Conversation.id == conversation_id).with_for_update(of=Conversation))).first()
         if row is None:
-            raise json_error(web.HTTPNotFound, "not_found", "No such conversation.")
+            raise Refused("not_found", "No such conversation.", 404)
         conversation, contact = row
         until = utcnow() + timedelta(hours=hours)
         contact.blocked_until = until
@@ -57,7 +58,7 @@ async def unblock(request: web.Request) -> web.Response:
         contact = (await session.execute(select(Contact).join(Conversation).where(
             Conversation.id == conversation_id))).scalar()
         if contact is None:
-            raise json_error(web.HTTPNotFound, "not_found", "No such conversation.")
+            raise Refused("not_found", "No such conversation.", 404)
         contact.blocked_until = None
         audit.add(session, user, "contact.unblocked", f"conversation:{conversation_id}")
     return web.json_response({"conversation": conversation_id, "blocked_until": None})

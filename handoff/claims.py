@@ -13,6 +13,7 @@ from handoff.skills import active_count, lock_staff, skill_filter, skilled_for, 
 from handoff.wrapup import WrapUpForm
 from lotsa.conversations import Conversations, message_json
 from lotsa.crypto import pseudonym
+from lotsa.errors import Refused
 from lotsa.models import (
     LINE_NORMAL,
     Contact,
@@ -24,10 +25,6 @@ from lotsa.models import (
     WrapUp,
     utcnow,
 )
-
-
-class NotAllowed(Exception):
-    pass
 
 
 @dataclass(frozen=True)
@@ -175,12 +172,12 @@ async def load(session: AsyncSession, conversation_id: int, user: StaffUser
     row = (await session.execute(select(Conversation, Contact.key).join(Contact)
                                  .where(Conversation.id == conversation_id))).first()
     if row is None:
-        raise LookupError(conversation_id)
+        raise Refused("not_found", "No such conversation.", 404)
     conversation, key = row
     allowed = (supervises(user) or conversation.state == ConversationState.QUEUED
                or conversation.counsellor_id == user.id)
     if not allowed:
-        raise NotAllowed(conversation_id)
+        raise Refused("not_yours", "This conversation is someone else's.", 403)
     messages = list((await session.execute(
         select(Message).where(Message.conversation_id == conversation_id).order_by(Message.id))).scalars())
     ids = {m.author_id for m in messages if m.author_id}
@@ -214,10 +211,10 @@ async def close(conversations: Conversations, conversation_id: int, user: StaffU
         session = change.session
         conversation = await session.get(Conversation, conversation_id, with_for_update=True)
         if conversation is None:
-            raise LookupError(conversation_id)
+            raise Refused("not_found", "No such conversation.", 404)
         holder = conversation.counsellor_id == user.id or supervises(user)
         if conversation.state != ConversationState.ACTIVE or not holder:
-            raise NotAllowed(conversation_id)
+            raise Refused("not_yours", "You do not hold this conversation.", 409)
         change.close(conversation)
         session.add(WrapUp(conversation_id=conversation.id, counsellor_id=user.id, outcome=wrapup.outcome,
                            referrals=list(wrapup.referrals), needs=list(wrapup.needs)))

@@ -21,11 +21,11 @@ from handoff.queue_state import QueueSnapshot
 from handoff.skills import supervises
 from handoff.supervision import PRESENCES, me_json, overview, overview_of, queues_json
 from handoff.transfer import TransferRequest, transfer
-from handoff.wrapup import OUTCOMES, WrapUpInvalid, parse_wrapup
+from handoff.wrapup import OUTCOMES, parse_wrapup
 from lotsa import appkeys, audit, coalesce
 from lotsa.auth import AuthError, authenticate, login, logout
 from lotsa.coalesce import Coalescer
-from lotsa.errors import ascii_id
+from lotsa.errors import Refused, ascii_id
 from lotsa.events import CONSOLE_TOPIC, QUEUE_TOPIC, Event, conversation_topic
 from lotsa.models import ConversationState, Role, StaffUser, utcnow
 
@@ -63,15 +63,11 @@ async def current_staff(request: web.Request) -> tuple[str, StaffUser] | None:
     return await authenticate(request.app[appkeys.DB], cookie, request.app[appkeys.SESSION_TIMES])
 
 
-def json_error(status: type[web.HTTPException], code: str, message: str = "") -> web.HTTPException:
-    return status(text=json.dumps({"error": code, "message": message}), content_type="application/json")
-
-
 def route_id(request: web.Request, what: str = "conversation") -> int:
     """The `{id}` of a JSON route (see `lotsa.errors.ascii_id`), else a JSON 404 naming `what`."""
     value = ascii_id(request.match_info["id"])
     if value is None:
-        raise json_error(web.HTTPNotFound, "not_found", f"No such {what}.")
+        raise Refused("not_found", f"No such {what}.", 404)
     return value
 
 
@@ -84,15 +80,15 @@ async def require_staff(request: web.Request, *, state_changing: bool,
     """The logged-in staff member, with one of `roles`; state-changing requests need the CSRF token."""
     found = await current_staff(request)
     if found is None:
-        raise json_error(web.HTTPUnauthorized, "login_required", "Log in first.")
+        raise Refused("login_required", "Log in first.", 401)
     sid, user = found
     if user.role not in roles:
-        raise json_error(web.HTTPForbidden, "role", "Your role may not do this.")
+        raise Refused("role", "Your role may not do this.", 403)
     if state_changing:
         expected = request.app[appkeys.KEYRING].csrf_token(sid)
         given = request.headers.get("X-CSRF-Token", "")
         if not hmac.compare_digest(expected, given):
-            raise json_error(web.HTTPForbidden, "csrf", "The CSRF token is missing or wrong.")
+            raise Refused("csrf", "The CSRF token is missing or wrong.", 403)
     return sid, user
 
 
@@ -165,12 +161,7 @@ async def api_conversation(request: web.Request) -> web.Response:
     _, user = await require_staff(request, state_changing=False)
     db = request.app[appkeys.DB]
     async with db.read() as session:
-        try:
-            conversation, key, messages, names = await claims.load(session, route_id(request), user)
-        except LookupError:
-            raise json_error(web.HTTPNotFound, "not_found") from None
-        except claims.NotAllowed:
-            raise json_error(web.HTTPForbidden, "not_yours") from None
+        conversation, key, messages, names = await claims.load(session, route_id(request), user)
         notes = await claims.notes_of(session, conversation.id)
         earlier = await claims.earlier_of(session, conversation)
     holder = names.get(conversation.counsellor_id or 0)
@@ -183,16 +174,16 @@ async def api_conversation(request: web.Request) -> web.Response:
 
 
 CLAIM_REFUSALS = {
-    "already_claimed": (web.HTTPConflict, "Someone else took this conversation."),
-    "at_capacity": (web.HTTPConflict, "You have as many chats as you can take."),
-    "not_skilled": (web.HTTPForbidden, "This conversation needs a language or queue you do not take."),
+    "already_claimed": (409, "Someone else took this conversation."),
+    "at_capacity": (409, "You have as many chats as you can take."),
+    "not_skilled": (403, "This conversation needs a language or queue you do not take."),
 }
 
 
 async def _claimed(request: web.Request, user: StaffUser, result: claims.Claim) -> web.Response:
     if not result.ok:
         status, message = CLAIM_REFUSALS[result.reason]
-        raise json_error(status, result.reason, message)
+        raise Refused(result.reason, message, status)
     assert result.conversation is not None
     log.info("conversation claimed", extra={"staff": user.id, "conversation": result.conversation.id})
     db = request.app[appkeys.DB]
@@ -220,14 +211,14 @@ async def api_take_next(request: web.Request) -> web.Response:
 
 async def _json_body(request: web.Request) -> dict[str, Any]:
     if request.content_type != "application/json":
-        raise json_error(web.HTTPUnsupportedMediaType, "json_expected", "Send application/json.")
+        raise Refused("json_expected", "Send application/json.", 415)
     try:
         body = await request.json()
         json.dumps(body, ensure_ascii=False).encode()  # a lone surrogate ("\ud800") is not text: refused
     except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
-        raise json_error(web.HTTPBadRequest, "bad_json", "The body is not valid JSON.") from None
+        raise Refused("bad_json", "The body is not valid JSON.", 400) from None
     if not isinstance(body, dict):
-        raise json_error(web.HTTPBadRequest, "bad_json", "The body is a JSON object.")
+        raise Refused("bad_json", "The body is a JSON object.", 400)
     return body
 
 
@@ -236,7 +227,7 @@ async def api_send(request: web.Request) -> web.Response:
     body = await _json_body(request)
     text = body.get("text")
     if not isinstance(text, str):
-        raise json_error(web.HTTPBadRequest, "bad_text", "text is a string.")
+        raise Refused("bad_text", "text is a string.", 400)
     message = await request.app[appkeys.PIPELINE].counsellor_message(route_id(request), user, text)
     payload = claims.transcript([message], {user.id: user.name})[0]
     return web.json_response({"message": payload}, status=201)
@@ -247,16 +238,8 @@ async def api_close(request: web.Request) -> web.Response:
     _, user = await require_staff(request, state_changing=True)
     handoff = request.app[appkeys.HANDOFF]
     body = await _json_body(request) if request.can_read_body else None
-    try:
-        wrapup = parse_wrapup(body, set(handoff.directory.referrals))
-    except WrapUpInvalid as e:
-        raise json_error(web.HTTPBadRequest, "wrapup_required", str(e)) from None
-    try:
-        conversation = await claims.close(request.app[appkeys.CONVERSATIONS], route_id(request), user, wrapup)
-    except LookupError:
-        raise json_error(web.HTTPNotFound, "not_found") from None
-    except claims.NotAllowed:
-        raise json_error(web.HTTPConflict, "not_yours", "You do not hold this conversation.") from None
+    wrapup = parse_wrapup(body, set(handoff.directory.referrals))
+    conversation = await claims.close(request.app[appkeys.CONVERSATIONS], route_id(request), user, wrapup)
     log.info("conversation closed", extra={"staff": user.id, "conversation": conversation.id})
     await audit.record(request.app[appkeys.DB], user, "conversation.closed", f"conversation:{conversation.id}")
     return web.json_response({"conversation": {"id": conversation.id, "state": conversation.state}})
@@ -266,7 +249,7 @@ async def api_note(request: web.Request) -> web.Response:
     _, user = await require_staff(request, state_changing=True)
     text = (await _json_body(request)).get("text")
     if not isinstance(text, str):
-        raise json_error(web.HTTPBadRequest, "bad_text", "text is a string.")
+        raise Refused("bad_text", "text is a string.", 400)
     conversation_id = route_id(request)
     note = await add_note(request.app[appkeys.DB], request.app[appkeys.EVENTS], conversation_id, user, text)
     log.info("note added", extra={"staff": user.id, "conversation": conversation_id})
@@ -280,7 +263,7 @@ async def api_transfer(request: web.Request) -> web.Response:
     body = await _json_body(request)
     queue, to, note = body.get("queue"), body.get("to"), body.get("note", "")
     if not all(v is None or isinstance(v, str) for v in (queue, to)) or not isinstance(note, str):
-        raise json_error(web.HTTPBadRequest, "bad_target", "queue, to and note are strings.")
+        raise Refused("bad_target", "queue, to and note are strings.", 400)
     conversation = await transfer(request.app[appkeys.CONVERSATIONS], request.app[appkeys.QUEUES],
                                   route_id(request), user, TransferRequest(note=note, queue=queue, to=to))
     log.info("conversation transferred", extra={"staff": user.id, "conversation": conversation.id})
@@ -294,7 +277,7 @@ async def api_presence(request: web.Request) -> web.Response:
     _, user = await require_staff(request, state_changing=True)
     presence = (await _json_body(request)).get("presence")
     if presence not in PRESENCES:
-        raise json_error(web.HTTPBadRequest, "bad_presence", f"presence is one of {', '.join(PRESENCES)}.")
+        raise Refused("bad_presence", f"presence is one of {', '.join(PRESENCES)}.", 400)
     db = request.app[appkeys.DB]
     async with db.write() as session:
         await session.execute(update(StaffUser).where(StaffUser.id == user.id).values(presence=presence)

@@ -7,8 +7,9 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
-from handoff.console import SUPERVISORS, json_error, require_staff, route_id
+from handoff.console import SUPERVISORS, require_staff, route_id
 from lotsa import appkeys, audit
+from lotsa.errors import Refused
 from lotsa.models import OutboxItem, OutboxState, utcnow
 
 LIMIT = 200
@@ -33,7 +34,7 @@ async def retry(request: web.Request) -> web.Response:
     async with request.app[appkeys.DB].write() as session:
         item = await session.get(OutboxItem, item_id, with_for_update=True)
         if item is None or item.state != OutboxState.DEAD:
-            raise json_error(web.HTTPNotFound, "not_found", "No such dead letter.")
+            raise Refused("not_found", "No such dead letter.", 404)
         item.state, item.attempts, item.next_attempt_at, item.last_error = OutboxState.PENDING, 0, utcnow(), None
         audit.add(session, user, "outbox.retried", f"outbox:{item.id}", conversation=item.conversation_id)
     request.app[appkeys.OUTBOX].wake()

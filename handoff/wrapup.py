@@ -5,15 +5,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from lotsa.errors import Refused
 from triage.vocabulary import NEEDS
 
 OUTCOMES = ("supported", "referred", "information", "emergency", "left", "not_relevant")
 """supported: a support talk; referred: sent onward; information: questions answered; emergency:
 emergency services or social services alerted; left: the person left; not_relevant: test, abuse."""
-
-
-class WrapUpInvalid(Exception):
-    pass
 
 
 class WrapUpForm(BaseModel):
@@ -23,21 +20,25 @@ class WrapUpForm(BaseModel):
     needs: list[str] = Field(default=[], max_length=len(NEEDS))
 
 
+def _invalid(message: str) -> Refused:
+    return Refused("wrapup_required", message, 400)
+
+
 def parse_wrapup(body: Any, referral_ids: set[str]) -> WrapUpForm:
     """Validate a wrap-up; the error names the field that is wrong."""
     if not isinstance(body, dict):
-        raise WrapUpInvalid("wrapup: a JSON object with outcome, referrals and needs is required")
+        raise _invalid("wrapup: a JSON object with outcome, referrals and needs is required")
     try:
         form = WrapUpForm.model_validate(body)
     except ValidationError as e:
         err = e.errors()[0]
-        raise WrapUpInvalid(f"wrapup.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}") from None
+        raise _invalid(f"wrapup.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}") from None
     if form.outcome not in OUTCOMES:
-        raise WrapUpInvalid(f"wrapup.outcome: one of {', '.join(OUTCOMES)}")
+        raise _invalid(f"wrapup.outcome: one of {', '.join(OUTCOMES)}")
     unknown = [r for r in form.referrals if r not in referral_ids]
     if unknown:
-        raise WrapUpInvalid(f"wrapup.referrals: unknown {unknown}")
+        raise _invalid(f"wrapup.referrals: unknown {unknown}")
     bad = [n for n in form.needs if n not in NEEDS]
     if bad:
-        raise WrapUpInvalid(f"wrapup.needs: unknown {bad}")
+        raise _invalid(f"wrapup.needs: unknown {bad}")
     return WrapUpForm(outcome=form.outcome, referrals=sorted(set(form.referrals)), needs=sorted(set(form.needs)))

@@ -1,4 +1,4 @@
-"""The `lotsa` command (DESIGN.md, CLI contract)."""
+"""The `lotsa` command. Its sub-commands and flags are a contract scripts rely on (README, "Commands")."""
 from __future__ import annotations
 
 import argparse

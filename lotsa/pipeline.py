@@ -1,4 +1,5 @@
-"""The inbound pipeline: DESIGN.md steps 2-4, and a counsellor's reply.
+"""The inbound pipeline (one message from the channel to the queue; docs/architecture.md), and a
+counsellor's reply.
 
 `accept` de-duplicates, stores the message, opens or finds the conversation, runs its triage step
 and enqueues it when triage ends -- in one transaction (a `Change`), before the channel
@@ -40,10 +41,6 @@ OutOfHoursAnswer = Callable[[str | None, str | None, bool, datetime], str | None
 """(queue, language, acute, now) -> the text for a person whose queue is closed, or None when open."""
 WaitDescriber = Callable[[AsyncSession, Conversation], Awaitable[dict[str, Any] | None]]
 """The position and wait estimate a waiting person is shown (handoff.waits)."""
-
-MessageRefused = Refused
-"""The name the channels knew; one error type serves them all."""
-
 
 def _encodable(text: str) -> bool:
     """False for a lone surrogate ("\\ud800", which JSON can carry): it cannot be stored as UTF-8."""
@@ -306,7 +303,7 @@ class Pipeline:
         change.enqueue(conversation, queue=queue, group=result.group, risk=result.risk, triage=triage)
 
     def _out_of_hours_message(self, change: Change, conversation: Conversation) -> None:
-        """The queue's out-of-hours answer when it is closed now (DESIGN.md step 4)."""
+        """The queue's out-of-hours answer when it is closed now (out of hours, the person is told at once)."""
         if self.out_of_hours is None:
             return
         text = self.out_of_hours(conversation.queue, conversation.language, conversation.risk == "acute", utcnow())

@@ -1,4 +1,4 @@
-"""`lotsa triage train | classify | eval` (DESIGN.md CLI contract): offline, no server needed."""
+"""`lotsa triage train | classify | eval` (a contract scripts rely on): offline, no server needed."""
 from __future__ import annotations
 
 import argparse

@@ -7,7 +7,7 @@ import pytest
 from conftest import PASSWORD, RunningServer, make_settings, start_server
 
 from lotsa.clients import ConsoleClient
-from lotsa.pipeline import MessageRefused
+from lotsa.errors import Refused
 
 
 async def test_a_flood_from_one_contact_is_refused_others_still_get_through(tmp_path: Path,
@@ -16,7 +16,7 @@ async def test_a_flood_from_one_contact_is_refused_others_still_get_through(tmp_
     try:
         for i in range(5):
             await server.memory.write("+46700000009", f"meddelande {i}")
-        with pytest.raises(MessageRefused) as refused:
+        with pytest.raises(Refused) as refused:
             await server.memory.write("+46700000009", "ett till")
         assert refused.value.code == "rate"
         await server.memory.write("+46700000010", "hej")
@@ -40,7 +40,7 @@ async def test_supervisor_blocks_a_contact_for_a_while(any_server: RunningServer
                 assert r.status == 400
         async with sara.session.post(url, json={"hours": 24}, headers=sara._headers()) as r:
             assert r.status == 200
-        with pytest.raises(MessageRefused) as refused:
+        with pytest.raises(Refused) as refused:
             await any_server.memory.write("+46700000011", "hallå?")
         assert refused.value.code == "blocked"
         async with sara.session.post(url.replace("/block", "/unblock"), headers=sara._headers()) as r:

@@ -9,8 +9,8 @@ from conftest import RunningServer, make_settings, start_server
 from sqlalchemy import func, select
 
 from lotsa import appkeys
+from lotsa.errors import Refused
 from lotsa.models import Contact, Conversation, Message, OutboxItem, TriageScriptVersion
-from lotsa.pipeline import MessageRefused
 
 
 async def _count(server: RunningServer, model: type) -> int:
@@ -84,9 +84,9 @@ async def test_outbox_survives_a_provider_outage_and_delivers_once(any_server: R
 
 
 async def test_oversize_and_null_bytes_are_refused(any_server: RunningServer) -> None:
-    with pytest.raises(MessageRefused, match="longer than"):
+    with pytest.raises(Refused, match="longer than"):
         await any_server.memory.write("+46700000004", "x" * 5000)
-    with pytest.raises(MessageRefused, match="null"):
+    with pytest.raises(Refused, match="null"):
         await any_server.memory.write("+46700000004", "a\x00b")
     assert await _count(any_server, Message) == 0
 
