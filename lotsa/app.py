@@ -32,6 +32,7 @@ from lotsa.pipeline import Pipeline, TriageScripts
 from lotsa.retention import run_periodically
 from lotsa.settings import ConfigError, Settings
 from triage.assess import Assessor
+from triage.phrasebook import load_phrasebook, phrases_folder
 from triage.script import load_scripts
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,7 @@ def load_assessor(config_dir: Path) -> Assessor:
     if (model / "config.cfg").exists():
         return Assessor.load(model)
     log.warning("no trained triage model: red-flag rules only (run `lotsa triage train`)")
-    return Assessor.rules_only()
+    return Assessor.rules_only(load_phrasebook(phrases_folder(config_dir / "triage")))
 
 
 def create_app(settings: Settings, *, channels: Iterable[OutboundChannel] = (),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 from pathlib import Path
 
 import pytest
@@ -98,6 +99,7 @@ async def test_conversation_keeps_the_script_version_it_started_with(tmp_path: P
     (config / "triage").mkdir(parents=True)
     for name in ("settings.toml", "queues.yaml", "triage/default.yaml"):
         (config / name).write_text((default / name).read_text(encoding="utf-8"), encoding="utf-8")
+    shutil.copytree(default / "triage" / "phrases", config / "triage" / "phrases")
 
     settings = make_settings(tmp_path, database_url, config_dir=str(config))
     server, running = await start_server(settings)
