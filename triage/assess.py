@@ -18,6 +18,7 @@ from triage import classifier
 from triage.features import Featurizer
 from triage.language import LanguageDetector
 from triage.phrasebook import PhraseBook, load_phrasebook, phrases_folder
+from triage.redflags import exploited_minor
 from triage.result import TriageResult
 from triage.vocabulary import FLAGS, GROUPS, NEEDS
 
@@ -109,9 +110,10 @@ class Assessor:
                 if model_may_flag and cats.get(f"flag:{flag}", 0.0) >= self.flag_thresholds[flag] and flag not in flags:
                     flags.add(flag)
                     words.append(f"({flag}: model {cats[f'flag:{flag}']:.2f})")
-            if "minor" in flags and found.exchange and "trafficking" not in flags:
+            trafficking = exploited_minor(flags, found.exchange)
+            if trafficking:
                 flags.add("trafficking")
-                words.append(f"minor + {found.exchange[0]}")
+                words.append(trafficking)
             needs = {n for n in NEEDS if cats.get(f"need:{n}", 0.0) >= NEED_THRESHOLD}
             if language is not None and language not in HOTLINE_LANGUAGES:
                 needs.add("interpreter")

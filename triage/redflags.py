@@ -8,6 +8,7 @@ the person's age now (not "when I was 15") and is not minutes, money or a date.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence, Set
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -117,10 +118,14 @@ class Flags:
             self.words.append(words)
 
 
-    def exploited_minor(self) -> None:
-        """A minor in an exchange of sex for money or goods is a trafficking victim (DOMAIN.md)."""
-        if "minor" in self.flags and self.exchange and "trafficking" not in self.flags:
-            self.add("trafficking", f"minor + {self.exchange[0]}")
+def exploited_minor(flags: Set[str], exchange: Sequence[str]) -> str | None:
+    """A minor in an exchange of sex for money or goods is a trafficking victim (DOMAIN.md): the words
+    to report when this makes `trafficking`, else None. The rules apply it to their own flags (so the
+    classifier sees it among the rule flags) and the assessor again once the model may have added `minor`."""
+    if "minor" in flags and exchange and "trafficking" not in flags:
+        return f"minor + {exchange[0]}"
+    return None
+
 
 class RedFlagRules:
     """Compiled once per tokenizer and phrase book; `find(doc)` returns the flags and the words that fired."""
@@ -173,7 +178,9 @@ class RedFlagRules:
         for i, words in self._ages_under_18(lowered) + _born_under_18(lowered):
             if not self._negated(lowered, i, negators):
                 found.add("minor", words)
-        found.exploited_minor()
+        trafficking = exploited_minor(found.flags, found.exchange)
+        if trafficking:
+            found.add("trafficking", trafficking)
         return found
 
     def _substrings(self, text: str, found: Flags) -> None:
