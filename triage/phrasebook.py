@@ -16,7 +16,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import yaml
 from lingua import Language
@@ -152,7 +152,7 @@ def _describe(path: Path, error: ValidationError) -> str:
 
 def _read(path: Path, schema: type[_File]) -> _File:
     try:
-        content = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 (a safe loader)
+        content = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
     except (OSError, yaml.YAMLError) as e:
         raise PhraseBookError(f"{path}: {e}") from None
     if not isinstance(content, dict):
@@ -190,18 +190,16 @@ def digest_of(files: Mapping[str, BaseModel]) -> str:
 
 def _build(folder: Path) -> PhraseBook:
     files = _read_folder(folder)
-    flags = {flag: files[flag] for flag in FLAG_FILES}
-    suicide, danger = files["suicide"], files["immediate_danger"]
-    assert isinstance(suicide, SuicideFile) and isinstance(danger, DangerFile)
-    exchange, idioms, cues = files["exchange"], files["idioms"], files["cues"]
-    assert isinstance(exchange, ByLanguageFile) and isinstance(idioms, ListFile) and isinstance(cues, CuesFile)
+    flags = {flag: cast(FlagFile, files[flag]) for flag in FLAG_FILES}
+    suicide, danger = cast(SuicideFile, files["suicide"]), cast(DangerFile, files["immediate_danger"])
+    exchange, idioms = cast(ByLanguageFile, files["exchange"]), cast(ListFile, files["idioms"])
     return PhraseBook(
         folder=folder, digest=digest_of(files),
-        flags={flag: _tuples(f.phrases) for flag, f in flags.items() if isinstance(f, FlagFile)},
-        substrings={flag: tuple(f.substrings) for flag, f in flags.items() if isinstance(f, FlagFile)},
+        flags={flag: _tuples(f.phrases) for flag, f in flags.items()},
+        substrings={flag: tuple(f.substrings) for flag, f in flags.items()},
         signs=tuple(suicide.signs), weak=tuple(suicide.weak), means=tuple(suicide.means),
         urgent=tuple(danger.urgent), threat=tuple(danger.threat), exchange=_tuples(exchange.phrases),
-        idioms=tuple(idioms.phrases), cues=_tuples(cues.groups))
+        idioms=tuple(idioms.phrases), cues=_tuples(cast(CuesFile, files["cues"]).groups))
 
 
 _loaded: dict[tuple[Path, tuple[tuple[str, int, int], ...]], PhraseBook] = {}
