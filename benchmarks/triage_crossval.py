@@ -18,6 +18,7 @@ from triage import assess, classifier  # noqa: E402
 from triage.assess import Assessor  # noqa: E402
 from triage.evaluate import evaluate  # noqa: E402
 from triage.examples import load_examples, split  # noqa: E402
+from triage.phrasebook import load_phrasebook, phrases_folder  # noqa: E402
 from triage.vocabulary import FLAGS  # noqa: E402
 
 THRESHOLDS = (0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6)
@@ -29,6 +30,7 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=20)
     args = parser.parse_args()
     train, _ = split(load_examples(ROOT / "config" / "triage" / "examples"))
+    phrases = load_phrasebook(phrases_folder(ROOT / "config" / "triage"))
     order = list(range(len(train)))
     random.Random(7).shuffle(order)
     folds = [[train[i] for i in order[k::args.folds]] for k in range(args.folds)]
@@ -37,7 +39,7 @@ def main() -> int:
     group_f1 = []
     for k, test in enumerate(folds):
         rest = [e for j, fold in enumerate(folds) if j != k for e in fold]
-        assessor = Assessor(classifier.train(rest, epochs=args.epochs))
+        assessor = Assessor(classifier.train(rest, phrases, epochs=args.epochs), phrases=phrases)
         texts = [e.text for e in test]
         group_f1.append(evaluate(test, assessor.assess_many(texts)).group_macro_f1)
         for threshold in (*THRESHOLDS, None):

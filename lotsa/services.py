@@ -40,18 +40,19 @@ from lotsa.settings import ConfigError, Settings
 from lotsa.texts import Catalogue
 from lotsa.triage_scripts import TriageScripts
 from triage.assess import Assessor
+from triage.phrasebook import PhraseBook, load_phrasebook, phrases_folder
 from triage.script import load_scripts
 
 log = logging.getLogger(__name__)
 
 
-def load_assessor(config_dir: Path) -> Assessor:
+def load_assessor(config_dir: Path, phrases: PhraseBook) -> Assessor:
     """The trained classifier of the configuration; rules and language detection alone without one."""
     model = config_dir / "triage" / "model"
     if (model / "config.cfg").exists():
-        return Assessor.load(model)
+        return Assessor.load(model, phrases)
     log.warning("no trained triage model: red-flag rules only (run `lotsa triage train`)")
-    return Assessor.rules_only()
+    return Assessor.rules_only(phrases)
 
 
 def build_conversations(settings: Settings, db: Database, events: EventPublisher | None = None) -> Conversations:
@@ -70,6 +71,7 @@ class Services:
     handoff: Handoff
     relay: OutboxRelay
     channels: dict[str, Channel]
+    phrases: PhraseBook
 
     @classmethod
     def build(cls, settings: Settings, extra_channels: Iterable[type[Channel]] = (),
@@ -79,7 +81,9 @@ class Services:
         queues = QueueDirectory.load(settings.config_dir / "queues.yaml", known_referrals=set(directory.referrals))
         handoff = Handoff(queues, directory, WaitInfo(queues), timedelta(seconds=settings.handoff_dropoff_seconds),
                           settings.handoff_sweep_seconds)
-        pipeline = Pipeline(conversations, TriageScripts(load_scripts(settings.config_dir / "triage")), queues,
+        phrases = load_phrasebook(phrases_folder(settings.config_dir / "triage"))
+        scripts = TriageScripts(load_scripts(settings.config_dir / "triage", phrases_digest=phrases.digest))
+        pipeline = Pipeline(conversations, scripts, queues,
                             conversations.outgoing.keyring, None,
                             max_chars=settings.max_message_chars,
                             messages_per_minute=settings.contact_messages_per_minute,
@@ -93,7 +97,7 @@ class Services:
         relay = OutboxRelay(conversations.db, conversations.outgoing.keyring, delivering, idle_poll=relay_poll,
                             lease=timedelta(seconds=settings.outbox_lease_seconds))
         conversations.on_outbox = relay.wake
-        return cls(settings, conversations.db, conversations, pipeline, handoff, relay, channels)
+        return cls(settings, conversations.db, conversations, pipeline, handoff, relay, channels, phrases)
 
     @property
     def session_times(self) -> SessionTimes:
@@ -115,7 +119,7 @@ class Services:
                                   f"{head_revision()}: run `lotsa db upgrade`")
             await self.pipeline.scripts.publish(self.db)
             self.pipeline.assessor = await asyncio.get_running_loop().run_in_executor(
-                None, load_assessor, self.settings.config_dir)
+                None, load_assessor, self.settings.config_dir, self.phrases)
             yield
             self.conversations.events.close()
         finally:

@@ -14,6 +14,7 @@ from triage import classifier
 from triage.assess import Assessor
 from triage.evaluate import evaluate
 from triage.examples import load_examples, split
+from triage.phrasebook import PhraseBook, load_phrasebook, phrases_folder
 from triage.routing import pick_queue
 
 MAX_LINE = 64 * 1024
@@ -23,23 +24,29 @@ def model_dir(settings: Settings) -> Path:
     return settings.config_dir / "triage" / "model"
 
 
+def load_phrases(settings: Settings) -> PhraseBook:
+    """The configuration's phrase book (config/triage/phrases), validated."""
+    return load_phrasebook(phrases_folder(settings.config_dir / "triage"))
+
+
 def load_assessor(settings: Settings) -> Assessor:
     path = model_dir(settings)
     if not (path / "config.cfg").exists():
         raise SystemExit(f"lotsa triage: no trained model in {path}: run `lotsa triage train`")
-    return Assessor.load(path)
+    return Assessor.load(path, load_phrases(settings))
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     examples = load_examples(settings.config_dir / "triage" / "examples")
     train, heldout = split(examples)
+    phrases = load_phrases(settings)
     started = time.perf_counter()
-    nlp = classifier.train(train, epochs=args.epochs, seed=args.seed)
+    nlp = classifier.train(train, phrases, epochs=args.epochs, seed=args.seed)
     classifier.save(nlp, model_dir(settings))
     print(f"trained on {len(train)} examples in {time.perf_counter() - started:.1f} s; "
           f"{len(heldout)} held out; saved to {model_dir(settings)}")
-    report = evaluate(heldout, Assessor(nlp).assess_many([e.text for e in heldout]))
+    report = evaluate(heldout, Assessor(nlp, phrases=phrases).assess_many([e.text for e in heldout]))
     print(report.text())
     return 0
 

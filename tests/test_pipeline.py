@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 from pathlib import Path
 
 import pytest
@@ -99,6 +100,7 @@ async def test_conversation_keeps_the_script_version_it_started_with(tmp_path: P
     (config / "texts").mkdir()
     for name in ("settings.toml", "queues.yaml", "triage/default.yaml", "texts/sv.yaml", "texts/en.yaml"):
         (config / name).write_text((default / name).read_text(encoding="utf-8"), encoding="utf-8")
+    shutil.copytree(default / "triage" / "phrases", config / "triage" / "phrases")
 
     settings = make_settings(tmp_path, database_url, config_dir=str(config))
     server, running = await start_server(settings)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from triage.assess import Assessor, enough_words
+from triage.redflags import exploited_minor
 
 MODEL = Path(__file__).resolve().parent.parent / "config" / "triage" / "model"
 
@@ -35,3 +36,22 @@ def test_greetings_and_numbered_chatter_raise_no_flag(assessor: Assessor) -> Non
 def test_the_model_still_speaks_on_a_real_message(assessor: Assessor) -> None:
     found = assessor.assess("vet inte hur länge till jag orkar. varje morgon önskar jag att jag inte vaknat")
     assert "suicide" in found.flags and any("model" in w for w in found.flag_words)
+
+
+def test_a_minor_the_model_finds_in_an_exchange_is_trafficked_too(assessor: Assessor) -> None:
+    """The one rule (triage.redflags.exploited_minor) also applies after the model has added `minor`."""
+    text = "she meets older men on weekends for money and gifts"
+    assert "minor" not in assessor.assess(text).flags
+    sure = Assessor(assessor.nlp, flag_thresholds={"minor": 0.0, "immediate_danger": 2.0, "suicide": 2.0,
+                                                    "trafficking": 2.0}, phrases=assessor.phrases)
+    found = sure.assess(text)
+    assert {"minor", "trafficking"} <= set(found.flags)
+    assert "minor + for money" in found.flag_words
+
+
+@pytest.mark.parametrize(("flags", "exchange", "words"), [
+    ({"minor"}, ["for money", "robux"], "minor + for money"), ({"minor"}, [], None), (set(), ["for money"], None),
+    ({"minor", "trafficking"}, ["for money"], None),
+])
+def test_exploited_minor(flags: set[str], exchange: list[str], words: str | None) -> None:
+    assert exploited_minor(flags, exchange) == words

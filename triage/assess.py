@@ -17,6 +17,8 @@ from spacy.language import Language
 from triage import classifier
 from triage.features import Featurizer
 from triage.language import LanguageDetector
+from triage.phrasebook import PhraseBook, load_phrasebook, phrases_folder
+from triage.redflags import exploited_minor
 from triage.result import TriageResult
 from triage.vocabulary import FLAGS, GROUPS, NEEDS
 
@@ -66,24 +68,29 @@ class Assessment:
 
 
 class Assessor:
-    """Loaded once (under two seconds), then used for every message."""
+    """Loaded once (under two seconds), then used for every message. `phrases` is the phrase book of
+    the configuration, loaded (and validated) at start."""
 
     def __init__(self, nlp: Language, cue_weight: float | None = None,
-                 flag_thresholds: dict[str, float] | None = None) -> None:
+                 flag_thresholds: dict[str, float] | None = None, *, phrases: PhraseBook) -> None:
         self.nlp = nlp
+        self.phrases = phrases
         self.cue_weight = CUE_WEIGHT if cue_weight is None else cue_weight
         self.flag_thresholds = FLAG_THRESHOLDS if flag_thresholds is None else flag_thresholds
-        self.features = Featurizer(nlp)
+        self.features = Featurizer(nlp, phrases)
         self.languages = LanguageDetector()
 
     @classmethod
-    def load(cls, model_dir: Path) -> Assessor:
-        return cls(classifier.load(model_dir))
+    def load(cls, model_dir: Path, phrases: PhraseBook | None = None) -> Assessor:
+        """The trained model in `model_dir` (config/triage/model) with the phrase book given, or else
+        the one of the same configuration (config/triage/phrases, next to the model)."""
+        book = phrases if phrases is not None else load_phrasebook(phrases_folder(model_dir.parent))
+        return cls(classifier.load(model_dir), phrases=book)
 
     @classmethod
-    def rules_only(cls) -> Assessor:
+    def rules_only(cls, phrases: PhraseBook) -> Assessor:
         """Rules and language detection without a trained model (before `lotsa triage train`)."""
-        return cls(spacy.blank("xx"))
+        return cls(spacy.blank("xx"), phrases=phrases)
 
     def assess(self, text: str) -> Assessment:
         return self.assess_many([text])[0]
@@ -103,9 +110,10 @@ class Assessor:
                 if model_may_flag and cats.get(f"flag:{flag}", 0.0) >= self.flag_thresholds[flag] and flag not in flags:
                     flags.add(flag)
                     words.append(f"({flag}: model {cats[f'flag:{flag}']:.2f})")
-            if "minor" in flags and found.exchange and "trafficking" not in flags:
+            trafficking = exploited_minor(flags, found.exchange)
+            if trafficking:
                 flags.add("trafficking")
-                words.append(f"minor + {found.exchange[0]}")
+                words.append(trafficking)
             needs = {n for n in NEEDS if cats.get(f"need:{n}", 0.0) >= NEED_THRESHOLD}
             if language is not None and language not in HOTLINE_LANGUAGES:
                 needs.add("interpreter")

@@ -16,6 +16,7 @@ from spacy.util import compounding, minibatch
 from triage.examples import LabelledExample
 from triage.features import Featurizer
 from triage.language import LanguageDetector
+from triage.phrasebook import PhraseBook
 from triage.vocabulary import FLAGS, GROUPS, NEEDS
 
 GROUP = "group"
@@ -47,15 +48,16 @@ def _label_cats(example: LabelledExample) -> dict[str, float]:
     return cats
 
 
-def train(examples: Sequence[LabelledExample], *, epochs: int = 20, seed: int = 1) -> Language:
-    """Train a fresh pipeline; the same examples and seed give the same model."""
+def train(examples: Sequence[LabelledExample], phrases: PhraseBook, *, epochs: int = 20, seed: int = 1) -> Language:
+    """Train a fresh pipeline; the same examples, phrases and seed give the same model. The model learns
+    from the cue and rule tokens the phrases make, so it is trained with the phrase book it will run with."""
     random.seed(seed)
     spacy.util.fix_random_seed(seed)
     nlp = build()
     # The exclusive group categorizer and the multi-label one each learn from their own annotations.
     texts = [e.text for e in examples]
     detector = LanguageDetector()
-    docs = [doc for _, doc in Featurizer(nlp)(texts, [detector.detect(t) for t in texts])]
+    docs = [doc for _, doc in Featurizer(nlp, phrases)(texts, [detector.detect(t) for t in texts])]
     groups = [Example.from_dict(d, {"cats": _group_cats(e)}) for d, e in zip(docs, examples, strict=True)]
     labels = [Example.from_dict(d, {"cats": _label_cats(e)}) for d, e in zip(docs, examples, strict=True)]
     nlp.get_pipe(GROUP).initialize(lambda: groups, nlp=nlp, labels=list(GROUPS))

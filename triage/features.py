@@ -7,8 +7,8 @@ from collections.abc import Iterable, Sequence
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from triage.cue_phrases import CUES
 from triage.normalize import fold
+from triage.phrasebook import PhraseBook
 from triage.phrases import PhraseSet
 from triage.redflags import Flags, RedFlagRules
 
@@ -23,10 +23,10 @@ THIRD_PERSON = frozenset({"hon", "han", "henne", "honom", "hennes", "hans", "she
 
 
 class Featurizer:
-    def __init__(self, nlp: Language) -> None:
+    def __init__(self, nlp: Language, phrases: PhraseBook) -> None:
         self.nlp = nlp
-        self.rules = RedFlagRules(nlp)
-        self.cues = PhraseSet(nlp, CUES)
+        self.rules = RedFlagRules(nlp, phrases)
+        self.cues = PhraseSet(nlp, phrases.cues)
 
     def __call__(self, texts: Sequence[str], languages: Sequence[str | None]) -> Iterable[tuple[Flags, Doc]]:
         for text, language in zip(texts, languages, strict=True):

@@ -1,4 +1,4 @@
-"""Fast matching of many phrase patterns (syntax in triage.redflag_phrases).
+"""Fast matching of many phrase patterns (the syntax is described in triage.phrasebook).
 
 Plain phrases go to spaCy's PhraseMatcher (hashing, fast whatever their number). Phrases with
 `word~`, `a|b`, `*` or `...` are indexed by their first word (or prefix) and verified token by

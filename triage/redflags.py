@@ -8,24 +8,15 @@ the person's age now (not "when I was 15") and is not minutes, money or a date.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence, Set
 from dataclasses import dataclass, field
 from datetime import date
 
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from triage.phrasebook import FLAG_FILES, PhraseBook
 from triage.phrases import PhraseSet
-from triage.redflag_phrases import (
-    EXCHANGE,
-    IDIOMS,
-    PHRASES,
-    SUBSTRINGS,
-    SUICIDE_MEANS,
-    SUICIDE_SIGNS,
-    SUICIDE_WEAK,
-    THREAT,
-    URGENT,
-)
 
 NEGATORS = frozenset({
     "inte", "ej", "aldrig", "ingen", "inget", "not", "never", "no", "dont", "don't", "nobody", "noone", "isnt",
@@ -117,30 +108,36 @@ class Flags:
     flags: set[str] = field(default_factory=set)
     words: list[str] = field(default_factory=list)
     cues: dict[str, int] = field(default_factory=dict)
-    """Group cue hits (triage.cue_phrases), filled in by the featurizer."""
+    """Group cue hits (the phrase book's cues), filled in by the featurizer."""
     exchange: list[str] = field(default_factory=list)
-    """Words that speak of sex or images for money, goods or a bed (redflag_phrases.EXCHANGE)."""
+    """Words that speak of sex or images for money, goods or a bed (the phrase book's exchange)."""
 
     def add(self, flag: str, words: str) -> None:
         self.flags.add(flag)
         if words not in self.words:
             self.words.append(words)
 
-    def exploited_minor(self) -> None:
-        """A minor in an exchange of sex for money or goods is a trafficking victim (DOMAIN.md)."""
-        if "minor" in self.flags and self.exchange and "trafficking" not in self.flags:
-            self.add("trafficking", f"minor + {self.exchange[0]}")
+
+def exploited_minor(flags: Set[str], exchange: Sequence[str]) -> str | None:
+    """A minor in an exchange of sex for money or goods is a trafficking victim (DOMAIN.md): the words
+    to report when this makes `trafficking`, else None. The rules apply it to their own flags (so the
+    classifier sees it among the rule flags) and the assessor again once the model may have added `minor`."""
+    if "minor" in flags and exchange and "trafficking" not in flags:
+        return f"minor + {exchange[0]}"
+    return None
 
 
 class RedFlagRules:
-    """Compiled once per tokenizer; `find(doc)` returns the flags and the words that fired."""
+    """Compiled once per tokenizer and phrase book; `find(doc)` returns the flags and the words that fired."""
 
-    def __init__(self, nlp: Language) -> None:
-        labelled = {flag: [p for ps in by_language.values() for p in ps] for flag, by_language in PHRASES.items()}
-        exchange = [p for ps in EXCHANGE.values() for p in ps]
-        labelled["suicide"] = labelled["suicide"] + SUICIDE_SIGNS
-        self.matcher = PhraseSet(nlp, {**labelled, "urgent": URGENT, "threat": THREAT, "exchange": exchange,
-                                       "idiom": IDIOMS, "weak": SUICIDE_WEAK, "means": SUICIDE_MEANS})
+    def __init__(self, nlp: Language, phrases: PhraseBook) -> None:
+        labelled = {flag: phrases.flag_phrases(flag) for flag in FLAG_FILES}
+        exchange = [p for ps in phrases.exchange.values() for p in ps]
+        labelled["suicide"] = labelled["suicide"] + list(phrases.signs)
+        self.substrings = phrases.substrings
+        self.matcher = PhraseSet(nlp, {**labelled, "urgent": phrases.urgent, "threat": phrases.threat,
+                                       "exchange": exchange, "idiom": phrases.idioms, "weak": phrases.weak,
+                                       "means": phrases.means})
 
     def find(self, doc: Doc, language: str | None = None, words: list[str] | None = None) -> Flags:
         """Flags in a folded doc (`words`: its lower-case tokens, if the caller has them). In Romanian "nu"
@@ -181,13 +178,14 @@ class RedFlagRules:
         for i, words in self._ages_under_18(lowered) + _born_under_18(lowered):
             if not self._negated(lowered, i, negators):
                 found.add("minor", words)
-        found.exploited_minor()
+        trafficking = exploited_minor(found.flags, found.exchange)
+        if trafficking:
+            found.add("trafficking", trafficking)
         return found
 
-    @staticmethod
-    def _substrings(text: str, found: Flags) -> None:
+    def _substrings(self, text: str, found: Flags) -> None:
         """Scripts written without spaces (Thai); none of these phrases is ASCII, so ASCII text is skipped."""
-        for flag, substrings in SUBSTRINGS.items():
+        for flag, substrings in self.substrings.items():
             for sub in substrings:
                 if sub in text:
                     found.add(flag, sub)

@@ -29,6 +29,8 @@ from triage.vocabulary import FLAGS, GROUPS, NEEDS, RISKS
 Texts = dict[str, str]
 FIELDS = ("group", "needs", "language", "consent", "source")
 CONDITIONS = ("group", "need", "flag", "risk", "language", "consent", "source")
+PHRASES_DIGEST = "phrases_digest"
+"""The key of a script's stored content that holds the digest of the phrase book it ran with."""
 
 
 class ScriptError(Exception):
@@ -161,11 +163,15 @@ class ScriptSpec(BaseModel):
 
 
 class TriageScript:
-    """A validated script and its version (SHA-256 of its canonical JSON)."""
+    """A validated script and its version: the SHA-256 of its canonical JSON, which includes the digest
+    of the phrase book it runs with, so that a conversation pins both the dialogue and the phrases."""
 
-    def __init__(self, spec: ScriptSpec) -> None:
+    def __init__(self, spec: ScriptSpec, phrases_digest: str = "") -> None:
         self.spec = spec
+        self.phrases_digest = phrases_digest
         self.content: dict[str, Any] = spec.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+        if phrases_digest:
+            self.content[PHRASES_DIGEST] = phrases_digest
         canonical = json.dumps(self.content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         self.version = hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -175,20 +181,27 @@ class TriageScript:
 
     @classmethod
     def from_content(cls, content: dict[str, Any], where: str = "<stored script>") -> TriageScript:
+        """A script from its stored `content` (which carries the phrase digest it was published with)."""
+        digest = content.get(PHRASES_DIGEST, "")
+        if not isinstance(digest, str):
+            raise ScriptError(f"{where}: {PHRASES_DIGEST}: not a digest")
+        spec = {key: value for key, value in content.items() if key != PHRASES_DIGEST}
         try:
-            return cls(ScriptSpec.model_validate(content))
+            return cls(ScriptSpec.model_validate(spec), digest)
         except ValidationError as e:
             raise ScriptError(_describe(where, e)) from None
 
     @classmethod
-    def load(cls, path: Path) -> TriageScript:
+    def load(cls, path: Path, phrases_digest: str = "") -> TriageScript:
         try:
             content = yaml.safe_load(path.read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError) as e:
             raise ScriptError(f"{path}: {e}") from None
         if not isinstance(content, dict):
             raise ScriptError(f"{path}: a triage script is a mapping")
-        return cls.from_content(content, str(path))
+        if PHRASES_DIGEST in content:
+            raise ScriptError(f"{path}: {PHRASES_DIGEST}: set from the phrase book, not written in a script")
+        return cls.from_content({**content, PHRASES_DIGEST: phrases_digest}, str(path))
 
 
 def _describe(where: str, error: ValidationError) -> str:
@@ -199,11 +212,16 @@ def _describe(where: str, error: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def load_scripts(folder: Path) -> dict[str, TriageScript]:
-    """Every *.yaml script in the folder, by name."""
+def load_scripts(folder: Path, phrases_digest: str | None = None) -> dict[str, TriageScript]:
+    """Every *.yaml script in the folder, by name, versioned with the phrase book's digest: the one
+    given, or else that of the phrase book in the same folder (`phrases/`, loaded and validated here)."""
+    if phrases_digest is None:
+        from triage.phrasebook import load_phrasebook, phrases_folder  # it imports this module's ScriptError
+
+        phrases_digest = load_phrasebook(phrases_folder(folder)).digest
     scripts: dict[str, TriageScript] = {}
     for path in sorted(folder.glob("*.yaml")):
-        script = TriageScript.load(path)
+        script = TriageScript.load(path, phrases_digest)
         if script.name in scripts:
             raise ScriptError(f"{path}: name: {script.name!r} is used by another script")
         scripts[script.name] = script

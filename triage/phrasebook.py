@@ -1,0 +1,232 @@
+"""The phrase book: the phrases the red-flag rules and the group cues match, kept as data an admin
+edits (config/triage/phrases/*.yaml), validated once at start and versioned by a hash of its content.
+
+One file per table: a file per red flag (`suicide`, `immediate_danger`, `trafficking`, `minor`),
+`exchange` (sex or images for money, goods or a bed), `idioms` (figures of speech that cancel a
+suicide or danger match) and `cues` (who is writing).
+
+Phrases are folded text (triage.normalize.fold: lower case, no diacritics), tokens separated by
+spaces: `word~` matches any token starting with `word`; `*` is one optional token of any kind; `...`
+is up to four tokens of any kind; `a|b` is either word. A phrase cannot start with `*` or `...`.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, cast
+
+import yaml
+from lingua import Language
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
+
+from triage.normalize import fold
+from triage.script import ScriptError
+from triage.vocabulary import GROUPS
+
+FLAG_FILES = ("suicide", "immediate_danger", "trafficking", "minor")
+"""In the order the rules compile them, which is the order a message's flag words are reported in."""
+WILDCARDS = ("*", "...")
+LANGUAGES = frozenset({lang.iso_code_639_1.name.lower() for lang in Language.all()} | {"other"})
+"""ISO 639-1 codes (those language detection knows), and `other` for words shared by many languages."""
+
+try:
+    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader
+except AttributeError:  # PyYAML built without libyaml
+    _Loader = yaml.SafeLoader
+
+
+class PhraseBookError(ScriptError):
+    """The phrase book is invalid; the message names the file, the key and the phrase.
+
+    A kind of ScriptError: the phrases are part of what a triage version is, and whoever reports an
+    invalid triage script at start reports an invalid phrase book the same way."""
+
+
+def _check_phrases(phrases: list[str]) -> list[str]:
+    seen: set[str] = set()
+    for phrase in phrases:
+        if not phrase.strip():
+            raise ValueError("an empty phrase")
+        if phrase.split()[0] in WILDCARDS:
+            raise ValueError(f"{phrase!r} starts with a wildcard ({' or '.join(WILDCARDS)} cannot come first)")
+        if fold(phrase) != phrase:
+            raise ValueError(f"{phrase!r} is not folded text: write {fold(phrase)!r}")
+        if phrase in seen:
+            raise ValueError(f"{phrase!r} is listed twice")
+        seen.add(phrase)
+    return phrases
+
+
+def _check_language(key: str) -> str:
+    if key not in LANGUAGES:
+        raise ValueError(f"unknown language {key!r} (an ISO 639-1 code such as sv, en, ro, bg, or other)")
+    return key
+
+
+def _check_group(key: str) -> str:
+    if key not in GROUPS:
+        raise ValueError(f"unknown group {key!r} (one of {', '.join(GROUPS)})")
+    return key
+
+
+Phrases = Annotated[list[str], AfterValidator(_check_phrases)]
+LanguageKey = Annotated[str, AfterValidator(_check_language)]
+GroupKey = Annotated[str, AfterValidator(_check_group)]
+
+
+class _File(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FlagFile(_File):
+    phrases: dict[LanguageKey, Phrases]
+    """Any one of these raises the flag."""
+    substrings: Phrases = []
+    """Matched inside the text, for scripts written without spaces (Thai); never ASCII text."""
+
+
+class SuicideFile(FlagFile):
+    signs: Phrases = []
+    weak: Phrases = []
+    means: Phrases = []
+
+
+class DangerFile(FlagFile):
+    urgent: Phrases = []
+    threat: Phrases = []
+
+
+class ByLanguageFile(_File):
+    phrases: dict[LanguageKey, Phrases]
+
+
+class ListFile(_File):
+    phrases: Phrases
+
+
+class CuesFile(_File):
+    groups: dict[GroupKey, Phrases]
+
+
+SCHEMAS: dict[str, type[_File]] = {"suicide": SuicideFile, "immediate_danger": DangerFile, "trafficking": FlagFile,
+                                   "minor": FlagFile, "exchange": ByLanguageFile, "idioms": ListFile, "cues": CuesFile}
+
+
+@dataclass(frozen=True, eq=False)
+class PhraseBook:
+    """The validated phrase tables. `digest` is the SHA-256 of their canonical JSON: a triage version
+    includes it, so a conversation records which phrases it was triaged with."""
+
+    folder: Path
+    digest: str
+    flags: Mapping[str, Mapping[str, tuple[str, ...]]]
+    """Per flag, per language: any one raises the flag."""
+    substrings: Mapping[str, tuple[str, ...]]
+    signs: tuple[str, ...]
+    """Suicide said without the word (a farewell, a dose, a place to jump): enough alone."""
+    weak: tuple[str, ...]
+    """Weak signs of suicide: two of them, or one with a means, raise the flag."""
+    means: tuple[str, ...]
+    urgent: tuple[str, ...]
+    threat: tuple[str, ...]
+    """Urgency and a threat in one message raise immediate danger."""
+    exchange: Mapping[str, tuple[str, ...]]
+    idioms: tuple[str, ...]
+    cues: Mapping[str, tuple[str, ...]]
+
+    def flag_phrases(self, flag: str) -> list[str]:
+        """Every phrase of a flag, all languages together (people mix languages)."""
+        return [p for phrases in self.flags[flag].values() for p in phrases]
+
+
+def _describe(path: Path, error: ValidationError) -> str:
+    parts = []
+    for err in error.errors():
+        key = ".".join(str(p) for p in err["loc"] if p != "[key]")
+        parts.append(f"{path}: {key + ': ' if key else ''}{err['msg'].removeprefix('Value error, ')}")
+    return "; ".join(parts)
+
+
+def _read(path: Path, schema: type[_File]) -> _File:
+    try:
+        content = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
+    except (OSError, yaml.YAMLError) as e:
+        raise PhraseBookError(f"{path}: {e}") from None
+    if not isinstance(content, dict):
+        raise PhraseBookError(f"{path}: a phrase file is a mapping")
+    try:
+        return schema.model_validate(content)
+    except ValidationError as e:
+        raise PhraseBookError(_describe(path, e)) from None
+
+
+def _read_folder(folder: Path) -> dict[str, _File]:
+    if not folder.is_dir():
+        raise PhraseBookError(f"{folder}: no phrase book folder")
+    names = sorted(p.name for p in folder.iterdir() if p.suffix in (".yaml", ".yml"))
+    unknown = [n for n in names if n.removesuffix(".yaml") not in SCHEMAS]
+    if unknown:
+        raise PhraseBookError(f"{folder / unknown[0]}: unknown phrase file (the files are "
+                              f"{', '.join(f'{s}.yaml' for s in SCHEMAS)})")
+    missing = [s for s in SCHEMAS if f"{s}.yaml" not in names]
+    if missing:
+        raise PhraseBookError(f"{folder / (missing[0] + '.yaml')}: missing (every phrase file is needed)")
+    return {stem: _read(folder / f"{stem}.yaml", schema) for stem, schema in SCHEMAS.items()}
+
+
+def _tuples(by_key: Mapping[str, list[str]]) -> dict[str, tuple[str, ...]]:
+    return {key: tuple(phrases) for key, phrases in by_key.items()}
+
+
+def digest_of(files: Mapping[str, BaseModel]) -> str:
+    """SHA-256 of the canonical JSON of the validated files (so formatting and comments do not count)."""
+    content: dict[str, Any] = {stem: model.model_dump(mode="json") for stem, model in files.items()}
+    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _build(folder: Path) -> PhraseBook:
+    files = _read_folder(folder)
+    flags = {flag: cast(FlagFile, files[flag]) for flag in FLAG_FILES}
+    suicide, danger = cast(SuicideFile, files["suicide"]), cast(DangerFile, files["immediate_danger"])
+    exchange, idioms = cast(ByLanguageFile, files["exchange"]), cast(ListFile, files["idioms"])
+    return PhraseBook(
+        folder=folder, digest=digest_of(files),
+        flags={flag: _tuples(f.phrases) for flag, f in flags.items()},
+        substrings={flag: tuple(f.substrings) for flag, f in flags.items()},
+        signs=tuple(suicide.signs), weak=tuple(suicide.weak), means=tuple(suicide.means),
+        urgent=tuple(danger.urgent), threat=tuple(danger.threat), exchange=_tuples(exchange.phrases),
+        idioms=tuple(idioms.phrases), cues=_tuples(cast(CuesFile, files["cues"]).groups))
+
+
+_loaded: dict[tuple[Path, tuple[tuple[str, int, int], ...]], PhraseBook] = {}
+
+
+def _signature(folder: Path) -> tuple[tuple[str, int, int], ...]:
+    try:
+        stats = [(p.name, p.stat()) for p in sorted(folder.iterdir())]
+    except OSError:
+        return ()
+    return tuple((name, s.st_mtime_ns, s.st_size) for name, s in stats)
+
+
+def load_phrasebook(folder: Path) -> PhraseBook:
+    """Read and validate a phrase book folder (raises PhraseBookError naming file, key and phrase).
+
+    The script loader (for the digest) and the assessor both load the config's folder at start: the
+    second call gets the book the first one validated, unless a file changed in between."""
+    key = (folder.resolve(), _signature(folder))
+    book = _loaded.get(key) if key[1] else None
+    if book is None:
+        book = _build(folder)
+        _loaded.clear()
+        _loaded[key] = book
+    return book
+
+
+def phrases_folder(triage_folder: Path) -> Path:
+    """Where a configuration's phrase book is: `phrases/` next to its scripts and its model."""
+    return triage_folder / "phrases"
