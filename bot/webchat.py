@@ -225,9 +225,10 @@ class ChatConnection:
             raise Refused("bad_frame", "A message needs a valid cid.")
         text, choice = "", None
         if kind == "say":
-            text = frame.get("text")
-            if not isinstance(text, str):
+            said = frame.get("text")
+            if not isinstance(said, str):
                 raise Refused("bad_frame", "A message needs text.")
+            text = said
         else:
             choice = frame.get("choice")
             if not isinstance(choice, str) or not re.fullmatch(r"[a-z0-9_]{1,32}", choice):

@@ -18,7 +18,7 @@ from handoff.claims import QueueRow, active_rows, waiting_rows
 from handoff.supervision import chat_counts
 from lotsa.coalesce import PUSH_SECONDS
 from lotsa.db import Database
-from lotsa.events import QUEUE_TOPIC, EventBus
+from lotsa.events import QUEUE_TOPIC, EventPublisher
 from lotsa.models import StaffUser
 
 
@@ -56,7 +56,7 @@ class QueueSnapshots:
     """The current snapshot: read again after each queue event, or when older than `max_age`
     (changes made by another worker process are published only there)."""
 
-    def __init__(self, db: Database, events: EventBus, max_age: float = PUSH_SECONDS) -> None:
+    def __init__(self, db: Database, events: EventPublisher, max_age: float = PUSH_SECONDS) -> None:
         self._db = db
         self._events = events
         self.max_age = max_age

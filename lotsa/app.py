@@ -124,9 +124,11 @@ def _install(app: web.Application, services: Services) -> None:
     app[appkeys.CHANNELS] = services.channels
     app[appkeys.SESSION_TIMES] = services.session_times
     app[appkeys.QUEUE_STATE] = services.queue_snapshots()
-    app[appkeys.SOCKETS] = set()
+    sockets: set[web.WebSocketResponse] = set()
+    app[appkeys.SOCKETS] = sockets
 
 
 async def close_sockets(app: web.Application) -> None:
-    for ws in list(app[appkeys.SOCKETS]):
+    sockets = app[appkeys.SOCKETS]
+    for ws in list(sockets):
         await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server restarting")

@@ -76,17 +76,6 @@ class PermanentDeliveryError(Exception):
     """The provider will never accept this message: it goes to the dead-letter list."""
 
 
-class OutboundChannel(ABC):
-    """What the outbox relay delivers through."""
-
-    name: ClassVar[str]
-
-    @abstractmethod
-    async def send(self, message: OutboundMessage) -> str | None:
-        """Deliver one message; return the provider's message id. The idempotency key lets a
-        provider (or the adapter) drop a second delivery after a crash."""
-
-
 class Channel(ABC):
     """A messaging channel: built from settings, given the pipeline, adding its own routes."""
 

@@ -35,7 +35,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lotsa.db import Database
+from lotsa.db import Database, affected
 from lotsa.events import CONSOLE_TOPIC, QUEUE_TOPIC, Event, EventPublisher, conversation_topic
 from lotsa.models import (
     LINE_FRONT,
@@ -196,7 +196,7 @@ class Change:
             update(Conversation).where(Conversation.id == conversation_id, Conversation.state == QUEUED)
             .values(state=ACTIVE, counsellor_id=staff_id, claimed_at=now, line_rank=LINE_NORMAL)
             .execution_options(synchronize_session=False))
-        if result.rowcount != 1:
+        if affected(result) != 1:
             return None
         await self.session.execute(update(StaffUser).where(StaffUser.id == staff_id).values(console_seen_at=now)
                                    .execution_options(synchronize_session=False))
@@ -210,7 +210,7 @@ class Change:
                    Conversation.counsellor_id == counsellor_id)
             .values(state=QUEUED, counsellor_id=None, claimed_at=None, queued_at=now, line_rank=LINE_FRONT)
             .execution_options(synchronize_session=False))
-        if result.rowcount != 1:
+        if affected(result) != 1:
             return None
         return await self._reloaded(conversation_id, "hand_back")
 

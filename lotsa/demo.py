@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -14,7 +15,7 @@ from lotsa.db import is_sqlite, upgrade
 from lotsa.settings import load_settings
 
 DEMO_STAFF = (("anna", "counsellor"), ("bo", "counsellor"), ("sara", "supervisor"), ("admin", "admin"))
-DEMO_SKILLS = {"anna": {"languages": ["sv", "en"]},
+DEMO_SKILLS: dict[str, dict[str, Any]] = {"anna": {"languages": ["sv", "en"]},
                "bo": {"languages": ["sv"], "queues": ["buys", "relatives", "professionals", "general"]}}
 # (language, group choice, what the person wrote)
 DEMO_CONTACTS = (

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import aliased
 
-from lotsa.channels import DeliveryError, OutboundChannel, OutboundMessage, PermanentDeliveryError
+from lotsa.channels import Channel, DeliveryError, OutboundMessage, PermanentDeliveryError
 from lotsa.crypto import Keyring
 from lotsa.db import Database
 from lotsa.models import Contact, Conversation, Message, OutboxItem, OutboxState, utcnow
@@ -36,7 +36,7 @@ def backoff(attempts: int) -> timedelta:
 
 
 class OutboxRelay:
-    def __init__(self, db: Database, keyring: Keyring, channels: Mapping[str, OutboundChannel],
+    def __init__(self, db: Database, keyring: Keyring, channels: Mapping[str, Channel],
                  idle_poll: float = 1.0, lease: timedelta = LEASE) -> None:
         self.db = db
         self.keyring = keyring

@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lotsa.crypto import Keyring
+from lotsa.db import affected
 from lotsa.models import Author, Contact, Conversation, Message, OutboxItem, OutboxState, utcnow
 from lotsa.safe_contact import hold_until
 from lotsa.texts import Catalogue
@@ -83,4 +84,4 @@ class Outgoing:
             update(OutboxItem).where(OutboxItem.conversation_id == conversation.id,
                                      OutboxItem.state.in_([OutboxState.HELD, OutboxState.PENDING]))
             .values(state=OutboxState.PENDING, next_attempt_at=utcnow()))
-        return int(result.rowcount or 0)
+        return affected(result)

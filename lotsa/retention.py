@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import delete, exists, select
 
 from lotsa.conversations import Change, Conversations
-from lotsa.db import Database
+from lotsa.db import Database, affected
 from lotsa.models import Contact, Conversation, ConversationState, Message, OutboxItem, utcnow
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ async def reduce_to_statistics(change: Change, conversations: Sequence[Conversat
         conversation.triage_state = {}
         conversation.purged_at = now
         change.erase(conversation, now)
-    return int(deleted.rowcount or 0)
+    return affected(deleted)
 
 
 async def purge(conversations: Conversations, *, retention_days: int, reply_address_grace_hours: int,

@@ -7,11 +7,11 @@ from aiohttp import web
 
 from lotsa import logs
 from lotsa.app import create_app
-from lotsa.channels import OutboundChannel
+from lotsa.channels import Channel
 from lotsa.settings import Settings
 
 
-def serve(settings: Settings, channels: Iterable[OutboundChannel] = (), print_banner: bool = True) -> None:
+def serve(settings: Settings, channels: Iterable[type[Channel]] = (), print_banner: bool = True) -> None:
     logs.configure(settings.log_level)
     app = create_app(settings, channels=channels)
     web.run_app(app, host=settings.host, port=settings.port, access_log_class=logs.AccessLogger,

@@ -83,8 +83,8 @@ def _check(texts: dict[str, dict[str, str]]) -> None:
                 fields[lang][key] = placeholders(text)
             except CatalogueError as e:
                 raise CatalogueError(f"{lang}.yaml: {key}: {e}") from None
-    for lang, table in sorted(fields.items()):
-        for key, found in sorted(table.items()):
+    for lang, found_fields in sorted(fields.items()):
+        for key, found in sorted(found_fields.items()):
             if found != fields[DEFAULT_LANGUAGE][key]:
                 raise CatalogueError(f"{lang}.yaml: {key}: placeholders {sorted(found)} differ from "
                                      f"sv.yaml's {sorted(fields[DEFAULT_LANGUAGE][key])}")
@@ -120,7 +120,9 @@ class Catalogue:
 
     def language(self, lang: str | None) -> str:
         """The language a text is looked up in first: the person's, or the default when unknown."""
-        return lang if lang in self.texts else (DEFAULT_LANGUAGE if lang is None else FALLBACK_LANGUAGE)
+        if lang is not None and lang in self.texts:
+            return lang
+        return DEFAULT_LANGUAGE if lang is None else FALLBACK_LANGUAGE
 
     def text(self, key: str, lang: str | None, **values: Any) -> str:
         """The text in the person's language (English where that language lacks it), filled in."""

@@ -115,7 +115,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_commands(sub: argparse._SubParsersAction) -> None:
     triage = sub.add_parser("triage", help="the triage classifier").add_subparsers(dest="triage_command",
                                                                                  required=True)
     train = triage.add_parser("train", help="train the classifier on config/triage/examples (held-out split kept)")

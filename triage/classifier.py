@@ -60,8 +60,10 @@ def train(examples: Sequence[LabelledExample], phrases: PhraseBook, *, epochs: i
     docs = [doc for _, doc in Featurizer(nlp, phrases)(texts, [detector.detect(t) for t in texts])]
     groups = [Example.from_dict(d, {"cats": _group_cats(e)}) for d, e in zip(docs, examples, strict=True)]
     labels = [Example.from_dict(d, {"cats": _label_cats(e)}) for d, e in zip(docs, examples, strict=True)]
-    nlp.get_pipe(GROUP).initialize(lambda: groups, nlp=nlp, labels=list(GROUPS))
-    nlp.get_pipe(LABELS).initialize(lambda: labels, nlp=nlp, labels=LABEL_NAMES)
+    group_pipe: Any = nlp.get_pipe(GROUP)   # a TextCategorizer; spaCy types pipes as callables
+    labels_pipe: Any = nlp.get_pipe(LABELS)
+    group_pipe.initialize(lambda: groups, nlp=nlp, labels=list(GROUPS))
+    labels_pipe.initialize(lambda: labels, nlp=nlp, labels=LABEL_NAMES)
     optimizer = nlp.create_optimizer()
     order = list(range(len(docs)))
     for _ in range(epochs):

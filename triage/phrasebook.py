@@ -33,7 +33,7 @@ LANGUAGES = frozenset({lang.iso_code_639_1.name.lower() for lang in Language.all
 """ISO 639-1 codes (those language detection knows), and `other` for words shared by many languages."""
 
 try:
-    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader
+    _Loader: Any = yaml.CSafeLoader
 except AttributeError:  # PyYAML built without libyaml
     _Loader = yaml.SafeLoader
 

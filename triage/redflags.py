@@ -175,9 +175,9 @@ class RedFlagRules:
             found.flags.discard("immediate_danger")
         if not all(w.isascii() for w in lowered):
             self._substrings(doc.text, found)
-        for i, words in self._ages_under_18(lowered) + _born_under_18(lowered):
+        for i, age_words in self._ages_under_18(lowered) + _born_under_18(lowered):
             if not self._negated(lowered, i, negators):
-                found.add("minor", words)
+                found.add("minor", age_words)
         trafficking = exploited_minor(found.flags, found.exchange)
         if trafficking:
             found.add("trafficking", trafficking)

@@ -30,6 +30,8 @@ async def _run_async(url: str) -> None:
 
 def run() -> None:
     url = config.attributes.get("database_url") or config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise RuntimeError("no database URL to migrate (database_url attribute or sqlalchemy.url)")
     if context.is_offline_mode():
         context.configure(url=url, target_metadata=target_metadata, literal_binds=True)
         with context.begin_transaction():
