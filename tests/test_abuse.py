@@ -4,10 +4,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import PASSWORD, RunningServer, make_settings, start_server
 
-from lotsa.clients import ConsoleClient
 from lotsa.pipeline import MessageRefused
+from lotsa_testing.clients import ConsoleClient
+from lotsa_testing.server import PASSWORD, RunningServer, make_settings, start_server
 
 
 async def test_a_flood_from_one_contact_is_refused_others_still_get_through(tmp_path: Path,

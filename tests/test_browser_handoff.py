@@ -4,8 +4,9 @@ Screenshots go to test-artifacts/handoff-*.png."""
 from __future__ import annotations
 
 import pytest
-from conftest import PASSWORD, RunningServer
-from test_browser import ARTIFACTS, LAPTOP, PHONE, _collect_errors, browser  # noqa: F401 (fixture)
+
+from lotsa_testing.browser import ARTIFACTS, LAPTOP, PHONE, collect_errors
+from lotsa_testing.server import PASSWORD, RunningServer
 
 pytestmark = pytest.mark.browser
 
@@ -42,7 +43,7 @@ async def test_a_counsellor_shift(server: RunningServer, browser: object) -> Non
     anna = await (await browser.new_context(viewport=LAPTOP, locale="en-GB")).new_page()
     bo = await (await browser.new_context(viewport=LAPTOP, locale="en-GB")).new_page()
     for page in (person, anna, bo):
-        _collect_errors(page, errors)
+        collect_errors(page, errors)
 
     await _contact_waiting(person, server.url, "I owe him money and he keeps my phone")
     await expect(person.locator("#status")).to_contain_text("number 1 in the queue")
@@ -137,7 +138,7 @@ async def test_a_supervisor_sees_an_acute_contact_arrive_and_is_alerted(
     sara = await (await browser.new_context(viewport=LAPTOP, locale="en-GB")).new_page()
     person = await (await browser.new_context(viewport=PHONE, locale="en-GB")).new_page()
     for page in (sara, person):
-        _collect_errors(page, errors)
+        collect_errors(page, errors)
 
     await sara.clock.install()   # the page's own clock: a long wait is fast-forwarded, not waited for
     await _login(sara, server.url, "sara")
@@ -179,7 +180,7 @@ async def test_the_console_speaks_swedish(server: RunningServer, browser: object
     await server.add_staff("anna")
     errors: list[str] = []
     page = await (await browser.new_context(viewport=LAPTOP, locale="sv-SE")).new_page()
-    _collect_errors(page, errors)
+    collect_errors(page, errors)
     await _login(page, server.url, "anna")
     await expect(page.locator("#take-next")).to_contain_text("Ta nästa")
     await expect(page.locator("#capacity")).to_contain_text("tillgänglig · 0 av 3 samtal")

@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import RunningServer
-from test_browser import ARTIFACTS, LAPTOP, PHONE, _collect_errors, browser  # noqa: F401 (fixture)
 from test_browser_handoff import _contact_waiting, _login
+
+from lotsa_testing.browser import ARTIFACTS, LAPTOP, PHONE, collect_errors
+from lotsa_testing.server import RunningServer
 
 pytestmark = pytest.mark.browser
 
@@ -59,7 +60,7 @@ async def test_markup_from_a_contact_is_shown_as_text_in_the_console(server: Run
     person = await (await browser.new_context(viewport=PHONE, locale="en-GB")).new_page()
     anna = await (await browser.new_context(viewport=LAPTOP, locale="en-GB")).new_page()
     for page in (person, anna):
-        _collect_errors(page, errors)
+        collect_errors(page, errors)
         _watch(page, dialogs, fetched)
 
     await _contact_waiting(person, server.url, FROM_CONTACT[0])
@@ -107,7 +108,7 @@ async def test_markup_in_a_log_in_name_is_echoed_as_text(server: RunningServer, 
     dialogs: list[str] = []
     fetched: list[str] = []
     page = await (await browser.new_context(viewport=LAPTOP, locale="en-GB")).new_page()
-    _collect_errors(page, errors)
+    collect_errors(page, errors)
     _watch(page, dialogs, fetched)
     name = '"><img src=x onerror=alert(9)><script>alert(10)</script>'
     await page.goto(f"{server.url}/console")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from test_restart import LOTSA
 
-from lotsa.clients import ConsoleClient, free_port
+from lotsa_testing.clients import ConsoleClient, free_port
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:

@@ -5,12 +5,12 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from conftest import RunningServer, make_settings, start_server
 from sqlalchemy import func, select
 
 from lotsa import appkeys
 from lotsa.models import Contact, Conversation, Message, OutboxItem, TriageScriptVersion
 from lotsa.pipeline import MessageRefused
+from lotsa_testing.server import RunningServer, make_settings, start_server
 
 
 async def _count(server: RunningServer, model: type) -> int:
@@ -154,9 +154,8 @@ async def test_sqlite_runs_in_wal_mode(server: RunningServer) -> None:
 
 
 async def test_counsellors_see_how_often_a_contact_wrote_before_never_who(server: RunningServer) -> None:
-    from conftest import PASSWORD
-
-    from lotsa.clients import ConsoleClient
+    from lotsa_testing.clients import ConsoleClient
+    from lotsa_testing.server import PASSWORD
 
     await server.add_staff("anna", max_chats=10)
     console = ConsoleClient(server.url)

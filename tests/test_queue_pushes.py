@@ -7,11 +7,11 @@ import asyncio
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, RunningServer
 
 from lotsa import appkeys, coalesce
-from lotsa.clients import ChatClient, ConsoleClient
 from lotsa.coalesce import Coalescer
+from lotsa_testing.clients import ChatClient, ConsoleClient
+from lotsa_testing.server import PASSWORD, RunningServer
 
 INTERVAL = 1.0
 """The push interval in these tests: long enough that a burst on a slow machine fits inside it."""

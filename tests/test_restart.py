@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import PASSWORD
 
-from lotsa.clients import ChatClient, ConsoleClient, free_port, wait_healthy
+from lotsa_testing.clients import ChatClient, ConsoleClient, free_port, wait_healthy
+from lotsa_testing.server import PASSWORD
 
 LOTSA = [sys.executable, "-m", "lotsa.cli"]
 

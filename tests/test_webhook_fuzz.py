@@ -14,13 +14,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import make_settings, start_server
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
 from lotsa.db import upgrade
-from lotsa.fake_providers import FakeTelegram, FakeTwilio
+from lotsa_testing.fake_providers import FakeTelegram, FakeTwilio
+from lotsa_testing.server import make_settings, start_server
 
 PUBLIC = "https://lotsa.example.org"
 SECRET = "fuzz-secret-" + "y" * 20
