@@ -6,6 +6,8 @@ inside a function counts as much as one at the top. The one allowed exception: l
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -75,3 +77,12 @@ def test_triage_imports_none_of_the_service_packages() -> None:
                 for path in modules("triage") for name, node in imports(parsed(path))
                 if name in ("lotsa", "bot", "handoff", *NEVER)]
     assert offences == []
+
+
+def test_building_the_command_line_loads_neither() -> None:
+    """`lotsa serve` builds the whole parser: the bench commands must not pull the benchmarks (and the
+    protocol clients they use) into the service's process."""
+    probe = ("import sys; from lotsa.cli import parser; parser(); "
+             f"print(sorted(m for m in sys.modules if m.split('.')[0] in {NEVER!r}))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout.strip() == "[]"
