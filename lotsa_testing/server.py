@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,8 @@ from lotsa_testing.memory import MemoryChannel
 PASSWORD = "correct horse battery staple"
 """Every staff account a test adds has this password."""
 POSTGRES_URL = os.environ.get("LOTSA_TEST_POSTGRES_URL")
+LOTSA = [sys.executable, "-m", "lotsa.cli"]
+"""The `lotsa` command on this Python, for tests that run it as a process."""
 
 
 async def _admin_execute(statement: str) -> None:

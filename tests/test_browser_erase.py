@@ -12,7 +12,7 @@ from lotsa_testing.server import RunningServer
 pytestmark = pytest.mark.browser
 
 
-async def test_person_deletes_their_conversation(server: RunningServer, browser: object) -> None:  # noqa: F811
+async def test_person_deletes_their_conversation(server: RunningServer, browser: object) -> None:
     from playwright.async_api import expect
 
     ARTIFACTS.mkdir(exist_ok=True)

@@ -7,9 +7,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from test_restart import LOTSA
-
 from lotsa_testing.clients import ConsoleClient, free_port
+from lotsa_testing.server import LOTSA
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
