@@ -28,8 +28,8 @@ from twilio.request_validator import RequestValidator
 from lotsa import logs
 from lotsa.app import create_app
 from lotsa.db import upgrade
-from lotsa.fake_providers import FakeProvider, FakeTelegram, FakeTwilio
 from lotsa.settings import load_settings
+from lotsa_testing.fake_providers import FakeProvider, FakeTelegram, FakeTwilio
 
 PUBLIC = "https://lotsa.example.org"
 SECRET = "bench-secret-" + "z" * 20

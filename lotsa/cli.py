@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from lotsa import logs
@@ -114,10 +115,34 @@ def cmd_purge(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
-    from lotsa import bench
+def _benchmark_args(prog: str, add_arguments: Callable[[argparse.ArgumentParser], None],
+                    argv: list[str]) -> argparse.Namespace:
+    """The benchmark's own options: the `lotsa` parser passes them through unparsed (see `main`)."""
+    bench_parser = argparse.ArgumentParser(prog=prog)
+    add_arguments(bench_parser)
+    return bench_parser.parse_args(argv)
 
-    return bench.run(args)
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from benchmarks import load
+
+    return load.run(_benchmark_args("lotsa bench", load.add_arguments, args.passed_on))
+
+
+def cmd_triage_bench(args: argparse.Namespace) -> int:
+    from benchmarks import triage_speed
+
+    return triage_speed.run(_benchmark_args("lotsa triage bench", triage_speed.add_arguments, args.passed_on))
+
+
+def _add_benchmarks(sub: argparse._SubParsersAction,  # type: ignore[type-arg]
+                    triage: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """The benchmarks live in the `benchmarks` package, which the service never imports: their options
+    are parsed only when one runs, so building this parser does not load them."""
+    bench = sub.add_parser("bench", add_help=False, help="the load benchmark: message delivery times under load")
+    bench.set_defaults(func=cmd_bench, passes_on=True)
+    speed = triage.add_parser("bench", add_help=False, help="classify speed on one core and model load time")
+    speed.set_defaults(func=cmd_triage_bench, passes_on=True)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -156,14 +181,9 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("--max-chats", type=int, default=3, help="most simultaneous chats (default: 3)")
     add.add_argument("--phone", help="where calls this counsellor takes are put through (E.164, e.g. +46701234567)")
     add.set_defaults(func=cmd_user_add)
-    from lotsa.bench import add_arguments
     from lotsa.triage_cli import add_commands
 
-    add_commands(sub)
-
-    bench = sub.add_parser("bench", help="the load benchmark: message delivery times under load")
-    add_arguments(bench)
-    bench.set_defaults(func=cmd_bench)
+    _add_benchmarks(sub, add_commands(sub))
     return p
 
 
@@ -175,7 +195,11 @@ timedelta; without this opt-in every flood-control answer (RetryAfter) warns ins
 def main(argv: list[str] | None = None) -> int:
     for name, value in PROCESS_ENVIRONMENT.items():
         os.environ.setdefault(name, value)
-    args = parser().parse_args(argv)
+    cli = parser()
+    args, passed_on = cli.parse_known_args(argv)
+    if passed_on and not getattr(args, "passes_on", False):
+        cli.error(f"unrecognized arguments: {' '.join(passed_on)}")
+    args.passed_on = passed_on
     logs.configure("INFO")
     try:
         return int(args.func(args))

@@ -7,10 +7,10 @@ import logging
 from pathlib import Path
 
 import pytest
-from conftest import PASSWORD, RunningServer
 from sqlalchemy.engine import make_url
 
-from lotsa.clients import ChatClient, ConsoleClient
+from lotsa_testing.clients import ChatClient, ConsoleClient
+from lotsa_testing.server import PASSWORD, RunningServer
 
 PHONES = ["+46701112233", "+40721555666", "+359887123456"]
 

@@ -11,15 +11,15 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from conftest import PASSWORD, make_settings, start_server
 from sqlalchemy import update
 from sqlalchemy.engine import make_url
 from twilio.request_validator import RequestValidator
 
 from lotsa import appkeys
-from lotsa.clients import ChatClient, ConsoleClient
-from lotsa.fake_providers import FakeTelegram, FakeTwilio
 from lotsa.models import StaffUser
+from lotsa_testing.clients import ChatClient, ConsoleClient
+from lotsa_testing.fake_providers import FakeTelegram, FakeTwilio
+from lotsa_testing.server import PASSWORD, make_settings, start_server
 
 PUBLIC = "https://lotsa.example.org"
 SECRET = "anon-secret-" + "q" * 20

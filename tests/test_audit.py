@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from conftest import PASSWORD, RunningServer
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import DBAPIError
 
 from lotsa import appkeys
-from lotsa.clients import ConsoleClient
 from lotsa.models import AuditEntry
+from lotsa_testing.clients import ConsoleClient
+from lotsa_testing.server import PASSWORD, RunningServer
 
 
 async def test_actions_are_recorded_and_only_admins_read_them(any_server: RunningServer) -> None:

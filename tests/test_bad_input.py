@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import aiohttp
 import pytest
-from conftest import PASSWORD, RunningServer
 
-from lotsa.clients import ChatClient, ConsoleClient
+from lotsa_testing.clients import ChatClient, ConsoleClient
+from lotsa_testing.server import PASSWORD, RunningServer
 
 
 async def _hello(session: aiohttp.ClientSession, url: str) -> aiohttp.ClientWebSocketResponse:

@@ -23,15 +23,15 @@ from typing import Any
 import aiohttp
 import pytest
 import pytest_asyncio
-from conftest import PASSWORD, POSTGRES_URL, _drop_postgres_database, _postgres_database
-from provider_rig import PUBLIC, SECRET_HEADER, TELEGRAM_SECRET, ProviderRig, provider_server
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from lotsa import appkeys
-from lotsa.clients import ConsoleClient
 from lotsa.db import upgrade
 from lotsa.models import Message
+from lotsa_testing.clients import ConsoleClient
+from lotsa_testing.every_channel import PUBLIC, SECRET_HEADER, TELEGRAM_SECRET, ProviderRig, provider_server
+from lotsa_testing.server import PASSWORD, POSTGRES_URL, create_postgres_database, drop_postgres_database
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -400,12 +400,12 @@ async def _database(kind: str) -> AsyncIterator[str | None]:
         return
     if not POSTGRES_URL:
         pytest.skip("LOTSA_TEST_POSTGRES_URL is not set")
-    url, name = await _postgres_database()
+    url, name = await create_postgres_database()
     try:
         await asyncio.to_thread(upgrade, url)
         yield url
     finally:
-        await _drop_postgres_database(name)
+        await drop_postgres_database(name)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module",

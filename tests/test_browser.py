@@ -3,38 +3,12 @@
 Screenshots go to test-artifacts/ (kept by CI as artifacts)."""
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
-from conftest import PASSWORD, RunningServer
+
+from lotsa_testing.browser import ARTIFACTS, LAPTOP, PHONE, collect_errors
+from lotsa_testing.server import PASSWORD, RunningServer
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = os.environ.get("LOTSA_TEST_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
-PHONE = {"width": 360, "height": 740}
-LAPTOP = {"width": 1366, "height": 768}
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no chromium at {CHROMIUM} (scripts/test.sh installs Debian's)")
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-        yield browser
-        await browser.close()
-
-
-def _collect_errors(page: object, errors: list[str]) -> None:
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
 
 
 async def _login(page: object, url: str, name: str) -> None:
@@ -57,7 +31,7 @@ async def test_contact_and_counsellor_talk_in_two_browsers(server: RunningServer
     other_ctx = await browser.new_context(viewport=LAPTOP, locale="en-GB")
     person, anna, bo = await person_ctx.new_page(), await staff_ctx.new_page(), await other_ctx.new_page()
     for page in (person, anna, bo):
-        _collect_errors(page, errors)
+        collect_errors(page, errors)
 
     await person.goto(f"{server.url}/chat?lang=en")
     await expect(person.locator("#quick-exit")).to_be_visible()

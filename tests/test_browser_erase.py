@@ -2,24 +2,24 @@
 from __future__ import annotations
 
 import pytest
-from conftest import RunningServer
 from sqlalchemy import func, select
-from test_browser import ARTIFACTS, PHONE, _collect_errors, browser  # noqa: F401  (fixture)
 
 from lotsa import appkeys
 from lotsa.models import Contact, Message
+from lotsa_testing.browser import ARTIFACTS, PHONE, collect_errors
+from lotsa_testing.server import RunningServer
 
 pytestmark = pytest.mark.browser
 
 
-async def test_person_deletes_their_conversation(server: RunningServer, browser: object) -> None:  # noqa: F811
+async def test_person_deletes_their_conversation(server: RunningServer, browser: object) -> None:
     from playwright.async_api import expect
 
     ARTIFACTS.mkdir(exist_ok=True)
     errors: list[str] = []
     context = await browser.new_context(viewport=PHONE, locale="sv-SE")
     page = await context.new_page()
-    _collect_errors(page, errors)
+    collect_errors(page, errors)
     missing: list[str] = []
     page.on("response", lambda r: missing.append(r.url) if r.status == 404 else None)
     await page.goto(f"{server.url}/chat?lang=sv")

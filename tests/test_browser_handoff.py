@@ -4,34 +4,14 @@ Screenshots go to test-artifacts/handoff-*.png."""
 from __future__ import annotations
 
 import pytest
-from conftest import PASSWORD, RunningServer
-from test_browser import ARTIFACTS, LAPTOP, PHONE, _collect_errors, browser  # noqa: F401 (fixture)
+
+from lotsa_testing.browser import ARTIFACTS, LAPTOP, PHONE, collect_errors, console_login, contact_waiting
+from lotsa_testing.server import RunningServer
 
 pytestmark = pytest.mark.browser
 
 
-async def _login(page: object, url: str, name: str) -> None:
-    await page.goto(f"{url}/console")
-    await page.fill("#name", name)
-    await page.fill("#password", PASSWORD)
-    await page.click("#login")
-    await page.wait_for_selector("#conn[data-state=online]")
-
-
-async def _contact_waiting(page: object, url: str, text: str) -> None:
-    from playwright.async_api import expect
-
-    await page.goto(f"{url}/chat?lang=en")
-    await page.click(".choice[data-choice=en]")
-    await page.click(".choice[data-choice=sells]")
-    await page.click(".choice[data-choice=skip]")
-    await expect(page.locator("#status")).to_contain_text("112")
-    await page.fill("#input", text)
-    await page.press("#input", "Enter")
-    await expect(page.locator(".msg-contact").last).not_to_have_class("pending")
-
-
-async def test_a_counsellor_shift(server: RunningServer, browser: object) -> None:  # noqa: F811
+async def test_a_counsellor_shift(server: RunningServer, browser: object) -> None:
     from playwright.async_api import expect
 
     ARTIFACTS.mkdir(exist_ok=True)
@@ -42,14 +22,14 @@ async def test_a_counsellor_shift(server: RunningServer, browser: object) -> Non
     anna = await (await browser.new_context(viewport=LAPTOP, locale="en-GB")).new_page()
     bo = await (await browser.new_context(viewport=LAPTOP, locale="en-GB")).new_page()
     for page in (person, anna, bo):
-        _collect_errors(page, errors)
+        collect_errors(page, errors)
 
-    await _contact_waiting(person, server.url, "I owe him money and he keeps my phone")
+    await contact_waiting(person, server.url, "I owe him money and he keeps my phone")
     await expect(person.locator("#status")).to_contain_text("number 1 in the queue")
     await person.screenshot(path=ARTIFACTS / "handoff-contact-waiting.png", full_page=True)
 
-    await _login(anna, server.url, "anna")
-    await _login(bo, server.url, "bo")
+    await console_login(anna, server.url, "anna")
+    await console_login(bo, server.url, "bo")
     await expect(anna.locator("#waiting .conv")).to_have_count(1)
     await expect(anna.locator("#capacity")).to_contain_text("0 of 3")
     await anna.keyboard.press("Alt+n")                                  # take next, from the keyboard
@@ -127,7 +107,7 @@ async def test_a_counsellor_shift(server: RunningServer, browser: object) -> Non
 
 
 async def test_a_supervisor_sees_an_acute_contact_arrive_and_is_alerted(
-        server: RunningServer, browser: object) -> None:  # noqa: F811
+        server: RunningServer, browser: object) -> None:
     from playwright.async_api import expect
 
     ARTIFACTS.mkdir(exist_ok=True)
@@ -137,10 +117,10 @@ async def test_a_supervisor_sees_an_acute_contact_arrive_and_is_alerted(
     sara = await (await browser.new_context(viewport=LAPTOP, locale="en-GB")).new_page()
     person = await (await browser.new_context(viewport=PHONE, locale="en-GB")).new_page()
     for page in (sara, person):
-        _collect_errors(page, errors)
+        collect_errors(page, errors)
 
     await sara.clock.install()   # the page's own clock: a long wait is fast-forwarded, not waited for
-    await _login(sara, server.url, "sara")
+    await console_login(sara, server.url, "sara")
     await expect(sara.locator("#supervisor")).to_be_visible()
     await expect(sara.locator("#staff")).to_contain_text("anna")
     await expect(sara.locator("#alert-banner")).to_be_hidden()
@@ -173,14 +153,14 @@ async def test_a_supervisor_sees_an_acute_contact_arrive_and_is_alerted(
     assert not [e for e in errors if "Content Security Policy" in e or "Uncaught" in e], errors
 
 
-async def test_the_console_speaks_swedish(server: RunningServer, browser: object) -> None:  # noqa: F811
+async def test_the_console_speaks_swedish(server: RunningServer, browser: object) -> None:
     from playwright.async_api import expect
 
     await server.add_staff("anna")
     errors: list[str] = []
     page = await (await browser.new_context(viewport=LAPTOP, locale="sv-SE")).new_page()
-    _collect_errors(page, errors)
-    await _login(page, server.url, "anna")
+    collect_errors(page, errors)
+    await console_login(page, server.url, "anna")
     await expect(page.locator("#take-next")).to_contain_text("Ta nästa")
     await expect(page.locator("#capacity")).to_contain_text("tillgänglig · 0 av 3 samtal")
     await expect(page.locator("#tab-referrals")).to_have_text("Hänvisning")

@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import RunningServer
-from test_browser import ARTIFACTS, LAPTOP, PHONE, _collect_errors, browser  # noqa: F401 (fixture)
-from test_browser_handoff import _contact_waiting, _login
+
+from lotsa_testing.browser import ARTIFACTS, LAPTOP, PHONE, collect_errors, console_login, contact_waiting
+from lotsa_testing.server import RunningServer
 
 pytestmark = pytest.mark.browser
 
@@ -48,7 +48,7 @@ async def _send(page: object, text: str) -> None:
 
 
 async def test_markup_from_a_contact_is_shown_as_text_in_the_console(server: RunningServer,
-                                                                      browser: object) -> None:  # noqa: F811
+                                                                      browser: object) -> None:
     from playwright.async_api import expect
 
     ARTIFACTS.mkdir(exist_ok=True)
@@ -59,14 +59,14 @@ async def test_markup_from_a_contact_is_shown_as_text_in_the_console(server: Run
     person = await (await browser.new_context(viewport=PHONE, locale="en-GB")).new_page()
     anna = await (await browser.new_context(viewport=LAPTOP, locale="en-GB")).new_page()
     for page in (person, anna):
-        _collect_errors(page, errors)
+        collect_errors(page, errors)
         _watch(page, dialogs, fetched)
 
-    await _contact_waiting(person, server.url, FROM_CONTACT[0])
+    await contact_waiting(person, server.url, FROM_CONTACT[0])
     for text in FROM_CONTACT[1:]:
         await _send(person, text)
 
-    await _login(anna, server.url, "anna")
+    await console_login(anna, server.url, "anna")
     await expect(anna.locator("#waiting .conv")).to_have_count(1)
     await anna.keyboard.press("Alt+n")
     shown = anna.locator("#console-transcript .msg-contact .msg-text")
@@ -100,14 +100,14 @@ async def test_markup_from_a_contact_is_shown_as_text_in_the_console(server: Run
     assert not [e for e in errors if "Content Security Policy" in e or "Uncaught" in e], errors
 
 
-async def test_markup_in_a_log_in_name_is_echoed_as_text(server: RunningServer, browser: object) -> None:  # noqa: F811
+async def test_markup_in_a_log_in_name_is_echoed_as_text(server: RunningServer, browser: object) -> None:
     from playwright.async_api import expect
 
     errors: list[str] = []
     dialogs: list[str] = []
     fetched: list[str] = []
     page = await (await browser.new_context(viewport=LAPTOP, locale="en-GB")).new_page()
-    _collect_errors(page, errors)
+    collect_errors(page, errors)
     _watch(page, dialogs, fetched)
     name = '"><img src=x onerror=alert(9)><script>alert(10)</script>'
     await page.goto(f"{server.url}/console")

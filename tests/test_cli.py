@@ -7,9 +7,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from test_restart import LOTSA
-
-from lotsa.clients import ConsoleClient, free_port
+from lotsa_testing.clients import ConsoleClient, free_port
+from lotsa_testing.server import LOTSA
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -66,3 +65,13 @@ def test_user_add_refuses_short_passwords_and_bad_roles(tmp_path: Path) -> None:
     role = subprocess.run(LOTSA + ["user", "add", "anna", "--role", "boss"], cwd=tmp_path, env=env,
                           input="long enough password\n", capture_output=True, text=True, timeout=60)
     assert role.returncode == 2 and "invalid choice" in role.stderr
+
+
+def test_the_bench_commands_take_their_own_options_and_others_refuse_them(tmp_path: Path) -> None:
+    for command, option in ((["bench"], "--conversations"), (["triage", "bench"], "--messages")):
+        result = subprocess.run(LOTSA + command + ["--help"], cwd=tmp_path, env=_env(tmp_path), capture_output=True,
+                                text=True, timeout=60)
+        assert result.returncode == 0 and option in result.stdout and "--json" in result.stdout
+    other = subprocess.run(LOTSA + ["purge", "--conversations", "3"], cwd=tmp_path, env=_env(tmp_path),
+                           capture_output=True, text=True, timeout=60)
+    assert other.returncode == 2 and "unrecognized arguments: --conversations 3" in other.stderr

@@ -2,12 +2,12 @@
 counsellor sees why; an acute flag during triage skips the rest of it."""
 from __future__ import annotations
 
-from conftest import PASSWORD, RunningServer
 from sqlalchemy import select
 
 from lotsa import appkeys
-from lotsa.clients import ConsoleClient
 from lotsa.models import Conversation
+from lotsa_testing.clients import ConsoleClient
+from lotsa_testing.server import PASSWORD, RunningServer
 
 
 async def _conversations(server: RunningServer) -> list[Conversation]:

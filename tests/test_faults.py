@@ -15,15 +15,15 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from conftest import PASSWORD, RunningServer, make_settings, start_server
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from twilio.request_validator import RequestValidator
 
 from lotsa import appkeys
-from lotsa.clients import ConsoleClient, free_port, wait_healthy
-from lotsa.fake_providers import FakeTwilio
 from lotsa.models import Message
+from lotsa_testing.clients import ConsoleClient, free_port, wait_healthy
+from lotsa_testing.fake_providers import FakeTwilio
+from lotsa_testing.server import PASSWORD, RunningServer, make_settings, start_server
 
 LOTSA = [sys.executable, "-m", "lotsa.cli"]
 OUR_NUMBER = "+46766860000"

@@ -7,10 +7,10 @@ import subprocess
 from pathlib import Path
 
 from sqlalchemy import select
-from test_restart import LOTSA
 
 from lotsa.db import Database
 from lotsa.models import StaffUser
+from lotsa_testing.server import LOTSA
 
 
 def _env(tmp_path: Path) -> dict[str, str]:

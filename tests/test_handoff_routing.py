@@ -6,13 +6,13 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from conftest import PASSWORD, RunningServer
 from sqlalchemy import select
 
 from handoff.dropoff import heartbeat, requeue_dropped
 from lotsa import appkeys
-from lotsa.clients import ConsoleClient
 from lotsa.models import Conversation, StaffUser, WrapUp, utcnow
+from lotsa_testing.clients import ConsoleClient
+from lotsa_testing.server import PASSWORD, RunningServer
 
 LANGUAGE = {"sv": "1", "en": "2"}
 GROUP = {"sells": "1", "buys": "2", "relative": "3", "professional": "4", "other": "5"}

@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from conftest import PASSWORD, RunningServer, make_settings, start_server
 
-from lotsa.clients import ChatClient, ConsoleClient
 from lotsa.settings import default_config_dir
+from lotsa_testing.clients import ChatClient, ConsoleClient
+from lotsa_testing.server import PASSWORD, RunningServer, make_settings, start_server
 
 GROUPS = "[sells, buys, relative, professional, other]"
 

@@ -6,12 +6,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import RunningServer, make_settings, start_server
 from sqlalchemy import func, select
 
 from lotsa import appkeys
 from lotsa.errors import Refused
 from lotsa.models import Contact, Conversation, Message, OutboxItem, TriageScriptVersion
+from lotsa_testing.server import RunningServer, make_settings, start_server
 
 
 async def _count(server: RunningServer, model: type) -> int:
@@ -157,9 +157,8 @@ async def test_sqlite_runs_in_wal_mode(server: RunningServer) -> None:
 
 
 async def test_counsellors_see_how_often_a_contact_wrote_before_never_who(server: RunningServer) -> None:
-    from conftest import PASSWORD
-
-    from lotsa.clients import ConsoleClient
+    from lotsa_testing.clients import ConsoleClient
+    from lotsa_testing.server import PASSWORD
 
     await server.add_staff("anna", max_chats=10)
     console = ConsoleClient(server.url)

@@ -4,16 +4,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import PASSWORD
 
-from lotsa.clients import ChatClient, ConsoleClient, free_port, wait_healthy
-
-LOTSA = [sys.executable, "-m", "lotsa.cli"]
+from lotsa_testing.clients import ChatClient, ConsoleClient, free_port, wait_healthy
+from lotsa_testing.server import LOTSA, PASSWORD
 
 
 class ServerProcess:

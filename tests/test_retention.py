@@ -8,12 +8,12 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from conftest import RunningServer
 from sqlalchemy import func, select
 
 from lotsa import appkeys
 from lotsa.models import Contact, Conversation, Message, utcnow
 from lotsa.retention import purge
+from lotsa_testing.server import RunningServer
 
 
 async def _count(server: RunningServer, model: type) -> int:

@@ -34,13 +34,13 @@ from typing import Any
 import aiohttp
 import pytest
 import pytest_asyncio
-from conftest import PASSWORD
-from provider_rig import SECRET_HEADER, TELEGRAM_SECRET, ProviderRig, provider_server
 from sqlalchemy import select, update
 
 from lotsa import appkeys
-from lotsa.clients import ConsoleClient
 from lotsa.models import Contact, Conversation, OutboxItem, OutboxState
+from lotsa_testing.clients import ConsoleClient
+from lotsa_testing.every_channel import SECRET_HEADER, TELEGRAM_SECRET, ProviderRig, provider_server
+from lotsa_testing.server import PASSWORD
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -10,14 +10,14 @@ from typing import Any
 
 import aiohttp
 import pytest
-from conftest import PASSWORD, RunningServer, make_settings, start_server
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from lotsa import appkeys
-from lotsa.clients import ConsoleClient
-from lotsa.fake_providers import FakeTwilio
 from lotsa.models import Conversation, Message, OutboxItem
+from lotsa_testing.clients import ConsoleClient
+from lotsa_testing.fake_providers import FakeTwilio
+from lotsa_testing.server import PASSWORD, RunningServer, make_settings, start_server
 
 PUBLIC = "https://lotsa.example.org"
 OUR_NUMBER = "+46766860000"

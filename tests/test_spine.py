@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import PASSWORD, RunningServer
-
-from lotsa.clients import ChatClient, ConsoleClient
+from lotsa_testing.clients import ChatClient, ConsoleClient
+from lotsa_testing.server import PASSWORD, RunningServer
 
 
 async def _contact_through_triage(url: str, lang: str = "en", group: str = "sells") -> ChatClient:

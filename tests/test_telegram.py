@@ -11,13 +11,13 @@ from typing import Any
 
 import aiohttp
 import pytest
-from conftest import PASSWORD, RunningServer, make_settings, start_server
 from sqlalchemy import func, select
 
 from lotsa import appkeys
-from lotsa.clients import ConsoleClient
-from lotsa.fake_providers import FakeTelegram
 from lotsa.models import Contact, Message, OutboxItem
+from lotsa_testing.clients import ConsoleClient
+from lotsa_testing.fake_providers import FakeTelegram
+from lotsa_testing.server import PASSWORD, RunningServer, make_settings, start_server
 
 SECRET = "webhook-secret-" + "x" * 20
 CHAT = 555000111

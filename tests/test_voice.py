@@ -9,14 +9,14 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from conftest import PASSWORD, RunningServer, make_settings, start_server
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
 from lotsa import appkeys
-from lotsa.clients import ConsoleClient
-from lotsa.fake_providers import FakeTwilio
 from lotsa.models import Conversation
+from lotsa_testing.clients import ConsoleClient
+from lotsa_testing.fake_providers import FakeTwilio
+from lotsa_testing.server import PASSWORD, RunningServer, make_settings, start_server
 
 PUBLIC = "https://lotsa.example.org"
 OUR_NUMBER = "+46766860000"

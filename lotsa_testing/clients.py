@@ -1,6 +1,6 @@
 """Python clients that speak the web-chat and console protocols (docs/protocol.md).
 
-Used by the integration tests and by `lotsa bench`; they do what a person's browser does.
+Used by the integration tests and by `lotsa bench` (benchmarks/load.py); they do what a person's browser does.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""An in-memory channel: drives conversations in tests and benchmarks as a person would.
+"""An in-memory channel: drives conversations in tests as a person would.
 
 It behaves like a provider channel: inbound messages carry a pseudonymous key and an encrypted
 reply address; outbound ones arrive through the outbox relay. It can be told to fail deliveries.

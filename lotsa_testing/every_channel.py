@@ -1,6 +1,6 @@
 """The real server with every channel switched on (Telegram and Twilio against the fake providers
-on 127.0.0.1), so that every route the application can have is in its router. Shared by the role
-matrix and the bad-input corpus; not a test module itself."""
+on 127.0.0.1), so that every route the application can have is in its router. Used by the role
+matrix and the bad-input corpus."""
 from __future__ import annotations
 
 import asyncio
@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
-from conftest import RunningServer, make_settings, start_server
 from twilio.request_validator import RequestValidator
 
 from lotsa.db import upgrade
-from lotsa.fake_providers import FakeTelegram, FakeTwilio
+from lotsa_testing.fake_providers import FakeTelegram, FakeTwilio
+from lotsa_testing.server import RunningServer, make_settings, start_server
 
 PUBLIC = "https://lotsa.example.org"
 OUR_NUMBER = "+46766860000"

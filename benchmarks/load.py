@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from lotsa.clients import ChatClient, ConsoleClient, free_port, wait_healthy
+from lotsa_testing.clients import ChatClient, ConsoleClient, free_port, wait_healthy
 
 PASSWORD = "bench-password-" + secrets.token_hex(4)
 
