@@ -135,8 +135,8 @@ def cmd_triage_bench(args: argparse.Namespace) -> int:
     return triage_speed.run(_benchmark_args("lotsa triage bench", triage_speed.add_arguments, args.passed_on))
 
 
-def _add_benchmarks(sub: argparse._SubParsersAction,  # type: ignore[type-arg]
-                    triage: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _add_benchmarks(sub: argparse._SubParsersAction,
+                    triage: argparse._SubParsersAction) -> None:
     """The benchmarks live in the `benchmarks` package, which the service never imports: their options
     are parsed only when one runs, so building this parser does not load them."""
     bench = sub.add_parser("bench", add_help=False, help="the load benchmark: message delivery times under load")

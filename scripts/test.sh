@@ -40,4 +40,5 @@ fi
 . scripts/setup-venv.sh
 lotsa_venv "[test]"
 .venv/bin/ruff check --quiet
+.venv/bin/mypy
 exec .venv/bin/python -m pytest "$@"
