@@ -22,6 +22,7 @@ from lotsa.models import (
     Message,
     Note,
     StaffUser,
+    TriageRecord,
     WrapUp,
     utcnow,
 )
@@ -52,7 +53,7 @@ async def earlier_of(session: AsyncSession, conversation: Conversation) -> int:
 def summary(conversation: Conversation, contact_key: str, queues: QueueDirectory, lang: str,
             claimed_by: str | None = None, user: StaffUser | None = None, earlier: int | None = None
             ) -> dict[str, Any]:
-    triage = conversation.triage or {}
+    triage = conversation.triage or TriageRecord()
     queue = queues.get(conversation.queue)
     return {
         "id": conversation.id,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from copy import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +16,17 @@ from sqlalchemy import select
 
 from lotsa.conversations import Conversations, open_conversation
 from lotsa.crypto import Keyring
-from lotsa.models import Author, Contact, Conversation, ConversationState, Message, OutboxItem, utcnow
+from lotsa.models import (
+    Author,
+    Callback,
+    Contact,
+    Conversation,
+    ConversationState,
+    Message,
+    OutboxItem,
+    TriageRecord,
+    utcnow,
+)
 from lotsa.retention import reduce_to_statistics
 
 QUIET = re.compile(r"^(\d{1,2})\s*[-–:]\s*(\d{1,2})$")
@@ -144,8 +155,9 @@ class ContactRequests:
             conversation = await open_conversation(change.session, contact_key, lock=True)
             if conversation is None:
                 return False
-            conversation.triage = {**(conversation.triage or {}),
-                                   "callback": {"window": window, "asked_at": utcnow().isoformat()}}
+            triage = copy(conversation.triage or TriageRecord())
+            triage["callback"] = Callback(window=window, asked_at=utcnow().isoformat())
+            conversation.triage = triage
             change.update(conversation)
             when = self.texts.text(f"voice.window_{window}", conversation.language)
             await change.say_system(conversation, "voice.callback_note", window=when)

@@ -47,6 +47,7 @@ from lotsa.models import (
     ConversationState,
     Message,
     StaffUser,
+    TriageRecord,
     utcnow,
 )
 from lotsa.outgoing import Outgoing
@@ -173,7 +174,7 @@ class Change:
         conversation.language = language
 
     def enqueue(self, conversation: Conversation, *, queue: str, group: str, risk: str,
-                triage: dict[str, Any]) -> None:
+                triage: TriageRecord) -> None:
         """Triage ended: the conversation waits in `queue`, ordered by risk."""
         self._move(conversation, "enqueue")
         conversation.triage = triage

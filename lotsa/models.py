@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import (
     JSON,
@@ -54,6 +54,45 @@ NAMING = {
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
+
+
+class Detected(TypedDict):
+    """The classifier's best guess of who is writing, from the message that said most."""
+
+    group: str
+    confidence: float
+
+
+class Callback(TypedDict):
+    window: str
+    """within_hour, evening or tomorrow_morning."""
+    asked_at: str
+
+
+class TriageRecord(TypedDict, total=False):
+    """`conversations.triage`: what triage found and decided, kept as JSON. The vocabulary
+    (groups, flags, risks, needs) is triage.vocabulary's."""
+
+    group: str
+    group_source: str
+    """script (the person chose), classifier (found in what they wrote) or default."""
+    flags: list[str]
+    flag_words: list[str]
+    risk: str
+    needs: list[str]
+    language: str
+    queue: str
+    confidence: float
+    source: str | None
+    """The campaign or entry point the person came from."""
+    handoff: str | None
+    """Why triage handed over early (e.g. the person asked for a human, or acute risk)."""
+    detected: Detected
+    detected_needs: list[str]
+    language_detected: str
+    callback: Callback
+    outcome: str
+    erased_by_contact: bool
 
 
 class ConversationState(enum.StrEnum):
@@ -160,7 +199,8 @@ class Conversation(Base):
     line_rank: Mapped[int] = mapped_column(Integer, default=LINE_NORMAL)
     """Within a risk level, 0 (LINE_FRONT) goes before 1: conversations handed back to the queue."""
     group: Mapped[str | None] = mapped_column(String(16), default=None)
-    triage: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    triage: Mapped[TriageRecord] = mapped_column(JSON, default=dict)
+    """What triage found and decided (see TriageRecord); reduced to statistics by retention."""
     triage_state: Mapped[dict[str, Any]] = mapped_column(default=dict)
     script_version: Mapped[str] = mapped_column(ForeignKey("triage_script_versions.version"))
     counsellor_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), default=None)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable
+from copy import copy
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -23,7 +24,18 @@ from lotsa.contact_requests import ContactRequests
 from lotsa.conversations import Change, Conversations
 from lotsa.crypto import Keyring
 from lotsa.errors import Refused
-from lotsa.models import RISK_RANK, Author, Contact, Conversation, ConversationState, Message, StaffUser, utcnow
+from lotsa.models import (
+    RISK_RANK,
+    Author,
+    Contact,
+    Conversation,
+    ConversationState,
+    Detected,
+    Message,
+    StaffUser,
+    TriageRecord,
+    utcnow,
+)
 from lotsa.triage_scripts import TriageScripts
 from triage.assess import Assessment, Assessor
 from triage.result import TriageResult
@@ -70,9 +82,11 @@ class Accepted:
     duplicate: bool
 
 
-def _weight(detected: dict[str, Any]) -> tuple[bool, float]:
+def _weight(detected: Detected | None) -> tuple[bool, float]:
     """A message that says who is writing outweighs a greeting, whatever the scores."""
-    return (bool(detected) and detected["group"] != "other", detected.get("confidence", 0.0))
+    if detected is None:
+        return (False, 0.0)
+    return (detected["group"] != "other", detected["confidence"])
 
 
 def _choice_label(runner: TriageRunner, conversation: Conversation, msg: InboundMessage) -> str:
@@ -237,15 +251,15 @@ class Pipeline:
         a higher risk re-orders a waiting conversation at once (acute: to the acute queue)."""
         if assessment is None:
             return
-        triage = dict(conversation.triage or {})
+        triage = copy(conversation.triage or TriageRecord())
         flags = sorted(set(triage.get("flags", [])) | set(assessment.flags))
         words = list(dict.fromkeys([*triage.get("flag_words", []), *assessment.flag_words]))
-        detected = triage.get("detected") or {}
-        candidate = {"group": assessment.group, "confidence": round(assessment.confidence, 4)}
+        detected = triage.get("detected")
+        candidate = Detected(group=assessment.group, confidence=round(assessment.confidence, 4))
         if _weight(candidate) > _weight(detected):
-            detected = candidate
-        triage.update(flags=flags, flag_words=words, detected=detected,
-                      detected_needs=sorted(set(triage.get("detected_needs", [])) | set(assessment.needs)))
+            detected = triage["detected"] = candidate
+        triage["flags"], triage["flag_words"] = flags, words
+        triage["detected_needs"] = sorted(set(triage.get("detected_needs", [])) | set(assessment.needs))
         if assessment.language and "language_detected" not in triage:
             triage["language_detected"] = assessment.language
         conversation.triage = triage
@@ -261,17 +275,17 @@ class Pipeline:
         elif conversation.state == ConversationState.ACTIVE:
             change.update(conversation)
 
-    def _regroup(self, change: Change, conversation: Conversation, triage: dict[str, Any],
-                 detected: dict[str, Any]) -> None:
+    def _regroup(self, change: Change, conversation: Conversation, triage: TriageRecord,
+                 detected: Detected | None) -> None:
         """A waiting conversation whose group the person did not choose follows what they write."""
-        if (conversation.state != ConversationState.QUEUED or triage.get("group_source") == "script"
-                or detected.get("confidence", 0.0) < GROUP_CONFIDENCE or detected["group"] == conversation.group):
+        if (detected is None or conversation.state != ConversationState.QUEUED
+                or triage.get("group_source") == "script" or detected["confidence"] < GROUP_CONFIDENCE or detected["group"] == conversation.group):
             return
         conversation.group = triage["group"] = detected["group"]
         triage["group_source"] = "classifier"
         self._requeue(change, conversation, triage)
 
-    def _requeue(self, change: Change, conversation: Conversation, triage: dict[str, Any]) -> None:
+    def _requeue(self, change: Change, conversation: Conversation, triage: TriageRecord) -> None:
         """Route a waiting conversation again after its group or flags changed."""
         result = TriageResult(group=conversation.group or "other", flags=tuple(triage.get("flags", [])),
                               language=conversation.language or "sv")
@@ -282,24 +296,25 @@ class Pipeline:
         """Triage has ended: the script's answers, completed by what the classifier found."""
         assert turn.result is not None
         scripted = turn.result
-        found = conversation.triage or {}
-        detected = found.get("detected") or {}
+        found = conversation.triage or TriageRecord()
+        detected = found.get("detected")
         group, source = scripted.group, "script"
         if "group" not in turn.state.get("fields", {}):
             source = "default"
-            if detected.get("confidence", 0.0) >= GROUP_CONFIDENCE:
+            if detected is not None and detected["confidence"] >= GROUP_CONFIDENCE:
                 group, source = detected["group"], "classifier"
         result = TriageResult(
             group=group, flags=tuple(found.get("flags", [])), language=scripted.language,
             needs=tuple(sorted(set(scripted.needs) | set(found.get("detected_needs", [])))),
-            confidence=detected.get("confidence", 1.0), flag_words=tuple(found.get("flag_words", [])),
+            confidence=detected["confidence"] if detected else 1.0, flag_words=tuple(found.get("flag_words", [])),
             source=scripted.source)
         queue = pick_queue(result, self.queues.rules())
         override = turn.state.get("queue")
         if override in self.queues.queues and result.risk != "acute":
             queue = override
-        triage = {**found, **result.to_json(), "queue": queue, "handoff": turn.state.get("handoff"),
-                  "group_source": source}
+        triage = copy(found)
+        triage.update(cast(TriageRecord, result.to_json()))
+        triage["queue"], triage["handoff"], triage["group_source"] = queue, turn.state.get("handoff"), source
         change.enqueue(conversation, queue=queue, group=result.group, risk=result.risk, triage=triage)
 
     def _out_of_hours_message(self, change: Change, conversation: Conversation) -> None:

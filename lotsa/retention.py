@@ -18,13 +18,13 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import delete, exists, select
 
 from lotsa.conversations import Change, Conversations
 from lotsa.db import Database, affected
-from lotsa.models import Contact, Conversation, ConversationState, Message, OutboxItem, utcnow
+from lotsa.models import Contact, Conversation, ConversationState, Message, OutboxItem, TriageRecord, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +55,9 @@ async def reduce_to_statistics(change: Change, conversations: Sequence[Conversat
     await session.execute(delete(OutboxItem).where(OutboxItem.conversation_id.in_(ids)))
     deleted = await session.execute(delete(Message).where(Message.conversation_id.in_(ids)))
     for conversation in conversations:
-        triage = conversation.triage or {}
-        conversation.triage = {k: triage[k] for k in KEPT_FOR_STATISTICS if k in triage} | (mark or {})
+        triage = conversation.triage or TriageRecord()
+        kept = {k: v for k, v in triage.items() if k in KEPT_FOR_STATISTICS} | (mark or {})
+        conversation.triage = cast(TriageRecord, kept)
         conversation.triage_state = {}
         conversation.purged_at = now
         change.erase(conversation, now)
