@@ -35,7 +35,7 @@ from lotsa.errors import Refused
 from lotsa.outbox import mark_undelivered
 from lotsa.pipeline import Pipeline
 from lotsa.settings import Settings
-from triage.runner import HUMAN
+from triage.runner import numbered
 
 log = logging.getLogger(__name__)
 
@@ -84,15 +84,7 @@ def segments(text: str) -> int:
 
 def render(text: str, choices: tuple[tuple[str, str], ...]) -> str:
     """A question with numbered answers; "talk to someone" is always 0."""
-    lines = [text]
-    number = 0
-    for choice_id, label in choices:
-        if choice_id == HUMAN:
-            continue
-        number += 1
-        lines.append(f"{number} {label}")
-    lines += [f"0 {label}" for choice_id, label in choices if choice_id == HUMAN]
-    return "\n".join(lines)
+    return "\n".join([text, *(f"{digit} {label}" for digit, _, label in numbered(choices))])
 
 
 @register

@@ -31,7 +31,7 @@ from lotsa.models import Author, Conversation, ConversationState, Message, Staff
 from lotsa.pipeline import Pipeline
 from lotsa.settings import Settings
 from lotsa.texts import Catalogue
-from triage.runner import HUMAN, Reply
+from triage.runner import HUMAN, Reply, numbered
 
 log = logging.getLogger(__name__)
 
@@ -43,16 +43,10 @@ WINDOWS = {"1": "within_hour", "2": "evening", "3": "tomorrow_morning"}
 
 def keypad(texts: Catalogue, reply: Reply, lang: str) -> tuple[str, dict[str, str]]:
     """What to say for a question with choices, and which digit means which choice."""
-    digits: dict[str, str] = {}
-    spoken = [reply.text]
-    number = 0
-    for choice_id, label in reply.choices:
-        if choice_id == HUMAN:
-            continue
-        number += 1
-        digits[str(number)] = choice_id
-        spoken.append(texts.text("voice.press", lang, digit=number, label=label))
+    digits = {digit: choice_id for digit, choice_id, _ in numbered(reply.choices)}
     digits["0"] = HUMAN
+    spoken = [reply.text, *(texts.text("voice.press", lang, digit=digit, label=label)
+                            for digit, choice_id, label in numbered(reply.choices) if choice_id != HUMAN)]
     spoken += [texts.text("voice.human", lang), texts.text("voice.danger", lang)]
     return " ".join(spoken), digits
 

@@ -11,6 +11,14 @@ from triage.script import Rule, Step, TriageScript
 from triage.vocabulary import risk_for
 
 HUMAN = "human"
+
+
+def numbered(choices: tuple[tuple[str, str], ...]) -> list[tuple[str, str, str]]:
+    """(digit, choice id, label) for a keypad or a numbered text: the choices 1..n in their order,
+    and "talk to someone" always 0, last."""
+    numbered_choices = [(str(n), cid, label)
+                        for n, (cid, label) in enumerate((c for c in choices if c[0] != HUMAN), start=1)]
+    return numbered_choices + [("0", cid, label) for cid, label in choices if cid == HUMAN]
 MAX_NOT_UNDERSTOOD = 2
 MAX_BRANCHES = 20
 
@@ -174,10 +182,13 @@ class TriageRunner:
         said = _fold(text)
         if not said:
             return None
-        if said == "0" or any(said == _fold(label) for label in self.spec.talk_to_someone.values()):
+        if any(said == _fold(label) for label in self.spec.talk_to_someone.values()):
             return HUMAN
-        for number, choice in enumerate(step.choices, start=1):
-            if said in (str(number), choice.id) or any(said == _fold(v) for v in choice.label.values()):
+        by_digit = {digit: cid for digit, cid, _ in numbered(self._prompt(step, "sv").choices)}
+        if said in by_digit:
+            return by_digit[said]
+        for choice in step.choices:
+            if said == choice.id or any(said == _fold(v) for v in choice.label.values()):
                 return choice.id
         return None
 
