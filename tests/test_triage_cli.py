@@ -1,4 +1,4 @@
-"""`lotsa triage classify | eval | train` as DESIGN.md specifies them."""
+"""`lotsa triage classify | eval | train` as their contract specifies them (README, "Commands"; docs/triage.md)."""
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
-"""The triage vocabulary of DESIGN.md: the values every other part relies on."""
+"""The triage vocabulary: the values every other part relies on (a contract: reports, the
+classify command's output and the console use exactly these)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
