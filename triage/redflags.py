@@ -119,8 +119,8 @@ class Flags:
 
 
 def exploited_minor(flags: Set[str], exchange: Sequence[str]) -> str | None:
-    """A minor in an exchange of sex for money or goods is a trafficking victim (Swedish law: no coercion needs to be shown for a child): the words
-    to report when this makes `trafficking`, else None. The rules apply it to their own flags (so the
+    """A minor in an exchange of sex for money or goods is a trafficking victim (no coercion needs to
+    be shown for a child): the words to report when this makes `trafficking`, else None. The rules apply it to their own flags (so the
     classifier sees it among the rule flags) and the assessor again once the model may have added `minor`."""
     if "minor" in flags and exchange and "trafficking" not in flags:
         return f"minor + {exchange[0]}"
