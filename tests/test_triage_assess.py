@@ -34,8 +34,11 @@ def test_greetings_and_numbered_chatter_raise_no_flag(assessor: Assessor) -> Non
 
 
 def test_the_model_still_speaks_on_a_real_message(assessor: Assessor) -> None:
+    """The classifier's say with words in the message that back it: a flag, with those words as written."""
     found = assessor.assess("vet inte hur länge till jag orkar. varje morgon önskar jag att jag inte vaknat")
-    assert "suicide" in found.flags and any("model" in w for w in found.flag_words)
+    assert "suicide" in found.flags
+    reason = next(r for r in found.reasons if r.flag == "suicide")
+    assert reason.reason == "classifier_with_words" and "inte vaknat" in reason.words
 
 
 def test_a_minor_the_model_finds_in_an_exchange_is_trafficked_too(assessor: Assessor) -> None:
@@ -44,6 +47,8 @@ def test_a_minor_the_model_finds_in_an_exchange_is_trafficked_too(assessor: Asse
     assert "minor" not in assessor.assess(text).flags
     sure = Assessor(assessor.nlp, flag_thresholds={"minor": 0.0, "immediate_danger": 2.0, "suicide": 2.0,
                                                     "trafficking": 2.0}, phrases=assessor.phrases)
+    assert "minor" in sure.assess(text).possible_flags and not sure.assess(text).flags
+    sure.sure_thresholds = {"minor": 0.0}
     found = sure.assess(text)
     assert {"minor", "trafficking"} <= set(found.flags)
     assert "minor + for money" in found.flag_words

@@ -27,6 +27,7 @@ class Featurizer:
         self.nlp = nlp
         self.rules = RedFlagRules(nlp, phrases)
         self.cues = PhraseSet(nlp, phrases.cues)
+        self.needs = PhraseSet(nlp, phrases.needs)
 
     def __call__(self, texts: Sequence[str], languages: Sequence[str | None]) -> Iterable[tuple[Flags, Doc]]:
         for text, language in zip(texts, languages, strict=True):
@@ -36,6 +37,7 @@ class Featurizer:
             flags = self.rules.find(doc, language, lowered)
             for group, _, _ in self.cues(doc, lowered):
                 flags.cues[group] = flags.cues.get(group, 0) + 1
+            flags.needs.update(need for need, _, _ in self.needs(doc, lowered))
             extra = sorted(f"zzcue_{group}" for group in flags.cues)
             extra += [f"zzp_{w[:PREFIX]}" for w in words if len(w) > PREFIX + 1 and w.isalpha()]
             first = sum(w in FIRST_PERSON for w in words)
