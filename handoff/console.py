@@ -169,7 +169,7 @@ async def api_conversation(request: web.Request) -> web.Response:
     await audit.record(db, user, "conversation.opened", f"conversation:{conversation.id}")
     return web.json_response({
         "conversation": claims.summary(conversation, key, request.app[appkeys.QUEUES], _lang(request), holder,
-                                       user=user, earlier=earlier),
+                                       user=user, earlier=earlier, texts=request.app[appkeys.TEXTS]),
         "messages": claims.transcript(messages, names), "notes": notes})
 
 
@@ -191,7 +191,8 @@ async def _claimed(request: web.Request, user: StaffUser, result: claims.Claim) 
     async with db.read() as session:
         conversation, key, _, _ = await claims.load(session, result.conversation.id, user)
     return web.json_response({"conversation": claims.summary(conversation, key, request.app[appkeys.QUEUES],
-                                                             _lang(request), user.name, user=user)})
+                                                             _lang(request), user.name, user=user,
+                                                             texts=request.app[appkeys.TEXTS])})
 
 
 async def api_claim(request: web.Request) -> web.Response:

@@ -31,6 +31,7 @@ from lotsa.models import (
     Conversation,
     ConversationState,
     Detected,
+    FlagReasonRecord,
     Message,
     StaffUser,
     TriageRecord,
@@ -259,6 +260,7 @@ class Pipeline:
         if _weight(candidate) > _weight(detected):
             detected = triage["detected"] = candidate
         triage["flags"], triage["flag_words"] = flags, words
+        _take_reasons(triage, assessment)
         triage["detected_needs"] = sorted(set(triage.get("detected_needs", [])) | set(assessment.needs))
         if assessment.language and "language_detected" not in triage:
             triage["language_detected"] = assessment.language
@@ -351,3 +353,15 @@ class Pipeline:
         if self.wait_describer is None or conversation.state != ConversationState.QUEUED:
             return None
         return await self.wait_describer(session, conversation)
+
+
+def _take_reasons(triage: TriageRecord, assessment: Assessment) -> None:
+    """Possible flags (the classifier alone: no risk, no queue) and every flag's reason, kept with the
+    flags; a possible flag that a later message raises for real is no longer only possible."""
+    possible = set(triage.get("possible_flags", [])) | set(assessment.possible_flags)
+    triage["possible_flags"] = sorted(possible - set(triage["flags"]))
+    reasons = [*triage.get("flag_reasons", []), *(cast(FlagReasonRecord, r.to_json()) for r in assessment.reasons)]
+    unique = {(r["flag"], r["reason"], r["words"]): r for r in reasons}
+    triage["flag_reasons"] = [r for r in unique.values() if r["flag"] in triage["possible_flags"]
+                              or (r["flag"] in triage["flags"] and r["reason"] != "classifier_only")]
+

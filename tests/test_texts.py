@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from lotsa.settings import default_config_dir
 from lotsa.texts import Catalogue, CatalogueError
 
 CONFIG_TEXTS = Path(__file__).resolve().parent.parent / "config" / "texts"
@@ -56,3 +57,20 @@ def test_the_digest_changes_with_any_text(tmp_path: Path) -> None:
     first = Catalogue.load(write(tmp_path, sv="a:\n  hi: Hej\n", en="a:\n  hi: Hi\n")).digest
     second = Catalogue.load(write(tmp_path, en="a:\n  hi: Hello\n")).digest
     assert first != second and len(first) == 64
+
+
+def test_every_flag_reason_is_worded_in_swedish_and_english() -> None:
+    from triage.explain import REASONS
+    catalogue = Catalogue.load(default_config_dir() / "texts")
+    for lang in ("sv", "en"):
+        assert set(catalogue.section("reasons", lang)) == set(REASONS)
+    assert catalogue.text("reasons.classifier_only", "en") == "possible, classifier only"
+
+
+def test_a_missing_or_unknown_reason_is_refused() -> None:
+    from triage.explain import REASONS
+    with pytest.raises(CatalogueError, match="reasons.minor_stated: missing"):
+        Catalogue.from_tables({"sv": {"reasons.age_under_18": "ålder"}, "en": {"reasons.age_under_18": "age"}})
+    every = {f"reasons.{key}": key for key in REASONS} | {"reasons.model_score": "x"}
+    with pytest.raises(CatalogueError, match="reasons.model_score: unknown flag reason"):
+        Catalogue.from_tables({"sv": dict(every), "en": dict(every)})
