@@ -8,7 +8,7 @@ the person's age now (not "when I was 15") and is not minutes, money or a date.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence, Set
+from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -176,11 +176,14 @@ class Context:
     lowered: list[str]
 
     @classmethod
-    def of(cls, matches: list[tuple[str, int, int]], lowered: list[str]) -> Context:
+    def of(cls, matches: list[tuple[str, int, int]], lowered: list[str], negated: Callable[[int], bool]) -> Context:
+        """The context spans among a message's matches; reassurance or an end of danger that is itself
+        negated ("nu am pașaportul meu", "I'm not safe now") does not count."""
         spans: dict[str, list[tuple[int, int]]] = {kind: [] for kind in CONTEXT_KINDS}
         for label, start, end in matches:
-            if label.startswith("ctx_"):
-                spans[label.removeprefix("ctx_")].append((start, end))
+            kind = label.removeprefix("ctx_")
+            if label.startswith("ctx_") and not (kind in ("reassuring", "over") and negated(start)):
+                spans[kind].append((start, end))
         return cls(spans, [(s, e) for label, s, e in matches if label == "idiom"], lowered)
 
     def cancels(self, label: str, start: int, end: int) -> bool:
@@ -267,7 +270,7 @@ class RedFlagRules:
         lowered = words if words is not None else [t.lower_ for t in doc]
         negators = NEGATORS | {"nu"} if language == "ro" else NEGATORS
         matches = sorted(self.matcher(doc, lowered), key=lambda m: (m[1], m[2]))
-        context = Context.of(matches, lowered)
+        context = Context.of(matches, lowered, lambda i: self._negated(lowered, i, negators))
         found.topic, found.reassured = bool(context.spans["topic"]), bool(context.spans["reassuring"])
         signals: list[tuple[int, int, str]] = []
         for label, start, end in matches:
