@@ -96,6 +96,7 @@ GUESS_LEADS = frozenset({
 })
 FILLERS = frozenset({
     "only", "just", "bara", "typ", "like", "nastan", "almost", "nearly", "about", "ca", "cirka", "doar", "само",
+    "actually", "really", "egentligen", "faktiskt", "de fapt", "всъщност",
     "около", "aprox", "around", "approx", "kanske", "maybe", "probably", "nog", "literally", "barely", "knappt",
 })
 FUTURE_MARKERS = frozenset({"fyller", "turning", "turn", "implinesc", "împlinesc", "навърша", "навършвам", "cumplo"})
@@ -146,6 +147,7 @@ SINGLE_PERSON = frozenset({"jag", "mig", "mej", "min", "mitt", "mina", "i", "me"
                            "hennes", "han", "honom", "hans", "she", "her", "he", "him", "his", "eu", "ea", "el", "mea",
                            "meu", "аз", "тя", "той", "ми", "ме", "я", "она", "он", "yo", "ella", "ja", "ona", "moja"})
 """Where one of these stands in the sentence, a phrase after "women who" is about someone in particular."""
+SELF_LEADS = frozenset({"i'm", "im", "i", "am", "jag", "ja", "eu", "sunt", "аз", "съм", "yo", "я", "ich"})
 INCIDENTAL_REACH = 6
 """An everyday use ("gambling debt", "passport office") covers a flag phrase it overlaps or that follows
 within this many words in the same sentence ("skulder hos kronofogden ... betala av")."""
@@ -192,12 +194,16 @@ class Context:
         if any(_near(s, e, start, end) and _same_sentence(self.lowered, min(s, start), max(e, end) - 1)
                for s, e in self.spans["incidental"]):
             return True
-        if self.spans["topic"] and _inside(self.spans["subject"], start, end):
+        if self.spans["topic"] and _inside(self.spans["subject"], start, end) and not self._own(label, start):
             return True
         if label == "trafficking" and any(_same_sentence(self.lowered, s, start) for s, _ in self.spans["reassuring"]):
             return True
         return any(s < start and _same_sentence(self.lowered, s, start) and not self._someone(s, end)
                    for s, _ in self.spans["class"])
+
+    def _own(self, label: str, start: int) -> bool:
+        """A school year said of oneself ("I'm in year 9", "jag går i nian"): a minor writing, topic or not."""
+        return label == "minor" and any(t in SELF_LEADS for t in self.lowered[max(0, start - 3):start])
 
     def _someone(self, start: int, end: int) -> bool:
         """A particular person in the sentence around start..end ("the men who took MY passport")."""
@@ -447,7 +453,7 @@ def _duration(before: list[str], after: str) -> bool:
     if not (after in AGE_UNITS or after == "år") or not before:
         return False
     if before[-1] in DURATION_LEADS:
-        return True
+        return not (before[-1] == "pa" and len(before) >= 2 and before[-2] in PERSON_NOUNS)
     return len(before) >= 2 and before[-2] in DURATION_LEADS and before[-1] not in AGE_VERBS
 
 
