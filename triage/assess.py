@@ -122,6 +122,8 @@ class Assessor:
             possible = self._model_flags(found, cats, enough_words(text))
             add_exploited_minor(found)
             needs = found.needs | {n for n in NEEDS if cats.get(f"need:{n}", 0.0) >= NEED_THRESHOLD}
+            if any(e.reason == "overdose_taken" for e in found.evidence):
+                needs.add("health")  # an overdose taken needs care now, whatever else is said
             if language is not None and language not in HOTLINE_LANGUAGES:
                 needs.add("interpreter")
             if has_model:
