@@ -23,6 +23,7 @@ from lotsa.channels import InboundMessage
 from lotsa.coalesce import Coalescer
 from lotsa.events import QUEUE_TOPIC, Event, conversation_topic
 from lotsa.models import Contact, Conversation, ConversationState, Message
+from lotsa.pages import page_context, setup_common
 from lotsa.pipeline import MessageRefused, Pipeline, message_json
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,8 @@ def _page_language(request: web.Request) -> str:
 @aiohttp_jinja2.template("chat.html")
 async def chat_page(request: web.Request) -> dict[str, Any]:
     settings = request.app[appkeys.SETTINGS]
-    return {"lang": _page_language(request), "quick_exit_url": settings.quick_exit_url}
+    return page_context(request, _page_language(request), "chat", languages=("sv", "en"),
+                        quick_exit_url=settings.quick_exit_url)
 
 
 def _contact_view(payload: dict[str, Any]) -> dict[str, Any]:
@@ -339,3 +341,4 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/chat", chat_page)
     app.router.add_get("/chat/ws", chat_socket)
     app.router.add_static("/static/chat/", STATIC)
+    setup_common(app)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from handoff.console import current_staff, json_error, require_staff
 from lotsa import appkeys, audit
 from lotsa.models import AuditEntry, Role
+from lotsa.pages import page_context
 
 PAGE = 200
 
@@ -43,7 +44,8 @@ async def audit_page(request: web.Request) -> web.StreamResponse:
         raise json_error(web.HTTPForbidden, "role", "Your role may not do this.")
     entries = await _entries(request)
     lang = "en" if request.query.get("lang") == "en" else "sv"
-    return aiohttp_jinja2.render_template("audit.html", request, {"entries": entries, "lang": lang, "user": user})
+    return aiohttp_jinja2.render_template("audit.html", request, page_context(
+        request, lang, "console", script=False, entries=entries, user=user))
 
 
 def setup(app: web.Application) -> None:

@@ -31,6 +31,7 @@ from lotsa.outbox import OutboxRelay
 from lotsa.pipeline import Pipeline, TriageScripts
 from lotsa.retention import run_periodically
 from lotsa.settings import ConfigError, Settings
+from lotsa.texts import Catalogue
 from triage.assess import Assessor
 from triage.script import load_scripts
 
@@ -122,6 +123,7 @@ def create_app(settings: Settings, *, channels: Iterable[OutboundChannel] = (),
     app[appkeys.SETTINGS] = settings
     app[appkeys.KEYRING] = keyring
     app[appkeys.HANDOFF] = handoff
+    app[appkeys.TEXTS] = Catalogue.load(settings.config_dir / "texts")
     app[appkeys.SESSION_TIMES] = SessionTimes(idle=timedelta(minutes=settings.session_idle_minutes),
                                               absolute=timedelta(hours=settings.session_max_hours))
     aiohttp_jinja2.setup(app, loader=jinja2.ChoiceLoader([

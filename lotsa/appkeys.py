@@ -5,6 +5,8 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from lotsa.texts import Catalogue
+
 if TYPE_CHECKING:
     pass
 
@@ -18,3 +20,4 @@ SESSION_TIMES = web.AppKey["SessionTimes"]("session_times")
 SOCKETS = web.AppKey["set[web.WebSocketResponse]"]("sockets")
 HANDOFF = web.AppKey["Handoff"]("handoff")
 QUEUE_STATE = web.AppKey["QueueSnapshots"]("queue_state")
+TEXTS = web.AppKey("texts", Catalogue)
