@@ -71,12 +71,20 @@ async def _start_conversation(page: object, url: str, text: str) -> None:
 
 
 async def test_the_web_chat_passes_axe(server: RunningServer, browser: object, axe_source: str) -> None:  # noqa: F811
+    from playwright.async_api import expect
+
     errors: list[str] = []
     page = await (await browser.new_context(viewport=PHONE, locale="sv-SE")).new_page()
     _collect_errors(page, errors)
     await page.goto(f"{server.url}/chat")
     await page.wait_for_selector(".choice")
     found = await audit(page, axe_source, "chat, greeting (sv)")
+    await page.click("#lang-toggle")                         # the other language, from the page data
+    await expect(page.locator("html")).to_have_attribute("lang", "en")
+    await expect(page.locator("#lang-toggle-name")).to_have_attribute("lang", "sv")
+    await expect(page.locator("#lang-toggle")).to_have_text("Svenska change language to Swedish")
+    await expect(page.locator("#send")).to_have_text("Send")
+    found += await audit(page, axe_source, "chat, greeting (en)")
     await _start_conversation(page, server.url, "I need someone to talk to")
     found += await audit(page, axe_source, "chat, in the queue (en)")
     await page.click("#erase")

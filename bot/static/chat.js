@@ -52,7 +52,7 @@ function applyLang() {
   t = translator(TEXTS[lang] || TEXTS.sv);
   document.documentElement.lang = lang;
   applyTexts(t);
-  ui.langName.lang = lang === "sv" ? "en" : "sv"; // the button names the other language, in it
+  ui.langName.lang = t("lang_toggle_lang"); // the button names the other language, in that language
   document.title = t("title");
   renderStatus();
 }
