@@ -28,6 +28,7 @@ from lotsa.crypto import Keyring
 from lotsa.db import Database, head_revision
 from lotsa.events import EventBus
 from lotsa.outbox import OutboxRelay
+from lotsa.pages import texts_folder
 from lotsa.pipeline import Pipeline, TriageScripts
 from lotsa.retention import run_periodically
 from lotsa.settings import ConfigError, Settings
@@ -123,7 +124,7 @@ def create_app(settings: Settings, *, channels: Iterable[OutboundChannel] = (),
     app[appkeys.SETTINGS] = settings
     app[appkeys.KEYRING] = keyring
     app[appkeys.HANDOFF] = handoff
-    app[appkeys.TEXTS] = Catalogue.load(settings.config_dir / "texts")
+    app[appkeys.TEXTS] = Catalogue.load(texts_folder(settings.config_dir))
     app[appkeys.SESSION_TIMES] = SessionTimes(idle=timedelta(minutes=settings.session_idle_minutes),
                                               absolute=timedelta(hours=settings.session_max_hours))
     aiohttp_jinja2.setup(app, loader=jinja2.ChoiceLoader([

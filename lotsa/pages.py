@@ -7,6 +7,7 @@ base template writes with Jinja's `tojson`. Not executed, so the CSP (`script-sr
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -16,13 +17,25 @@ import jinja2
 from aiohttp import web
 
 from lotsa import appkeys
+from lotsa.settings import default_config_dir
 from lotsa.texts import Catalogue
 from triage import vocabulary
+
+log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC_ROUTE = "common-static"
 VOCABULARY = {"group": vocabulary.GROUPS, "flag": vocabulary.FLAGS, "risk": vocabulary.RISKS, "need": vocabulary.NEEDS}
+
+
+def texts_folder(config_dir: Path) -> Path:
+    """The configuration's `texts/`; a folder made before texts were data gets the packaged ones."""
+    folder = config_dir / "texts"
+    if folder.is_dir():
+        return folder
+    log.warning("configuration folder missing: using the packaged texts", extra={"file": "texts"})
+    return default_config_dir() / "texts"
 
 
 def translator(catalogue: Catalogue, lang: str) -> Callable[..., str]:

@@ -14,7 +14,8 @@ import pytest
 
 from handoff.supervision import PRESENCES
 from handoff.wrapup import OUTCOMES
-from lotsa.pages import VOCABULARY, vocabulary_labels
+from lotsa.pages import VOCABULARY, texts_folder, vocabulary_labels
+from lotsa.settings import default_config_dir
 from lotsa.texts import Catalogue
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,3 +96,9 @@ def test_a_missing_key_is_found() -> None:
     assert missing({"chat.no_such_text"}) == ["chat.no_such_text", "chat.no_such_text"]
     assert keys_in_script('t("a"); t(x ? "b" : "c", { n: 1 }); setMsgState(node, "d"); n.dataset.i18n = "e";') \
         == {"a", "b", "c", "d", "e"}
+
+
+def test_a_configuration_made_before_texts_were_data_gets_the_packaged_texts(tmp_path: Path) -> None:
+    assert texts_folder(tmp_path) == default_config_dir() / "texts"
+    (tmp_path / "texts").mkdir()
+    assert texts_folder(tmp_path) == tmp_path / "texts"
