@@ -7,10 +7,13 @@ server can send.
 """
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
+import aiohttp
 import pytest
+from conftest import RunningServer
 
 from handoff.supervision import PRESENCES
 from handoff.wrapup import OUTCOMES
@@ -102,3 +105,20 @@ def test_a_configuration_made_before_texts_were_data_gets_the_packaged_texts(tmp
     assert texts_folder(tmp_path) == default_config_dir() / "texts"
     (tmp_path / "texts").mkdir()
     assert texts_folder(tmp_path) == tmp_path / "texts"
+
+
+async def test_the_chat_page_carries_its_texts_as_data_and_runs_no_inline_script(server: RunningServer) -> None:
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{server.url}/chat?lang=en") as response:
+            html, csp = await response.text(), response.headers["Content-Security-Policy"]
+        async with http.get(f"{server.url}/console") as response:
+            login = await response.text()
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    scripts = re.findall(r"<script([^>]*)>(.*?)</script>", html, re.S)
+    assert [attrs for attrs, _ in scripts] == [' type="application/json" id="page-data"',
+                                              ' type="module" src="/static/chat/chat.js"']
+    data = json.loads(scripts[0][1])
+    assert data["lang"] == "en"
+    assert data["texts"]["sv"]["send"] == "Skicka" and data["texts"]["en"]["send"] == "Send"
+    assert ">Send</button>" in html and "lang ==" not in html
+    assert "<script" not in login and ">Logga in</h1>" in login  # no Accept-Language: Swedish
