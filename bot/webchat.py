@@ -25,6 +25,7 @@ from lotsa.conversations import message_json, queue_position
 from lotsa.errors import Refused
 from lotsa.events import CONSOLE_TOPIC, QUEUE_TOPIC, Event, conversation_topic
 from lotsa.models import Contact, Conversation, ConversationState, Message
+from lotsa.pages import page_context
 from lotsa.pipeline import Pipeline
 from lotsa.settings import Settings
 
@@ -69,7 +70,8 @@ def _page_language(request: web.Request) -> str:
 @aiohttp_jinja2.template("chat.html")
 async def chat_page(request: web.Request) -> dict[str, Any]:
     settings = request.app[appkeys.SETTINGS]
-    return {"lang": _page_language(request), "quick_exit_url": settings.quick_exit_url}
+    return page_context(request, _page_language(request), "chat", languages=("sv", "en"),
+                        quick_exit_url=settings.quick_exit_url)
 
 
 @register

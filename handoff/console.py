@@ -28,6 +28,7 @@ from lotsa.coalesce import Coalescer
 from lotsa.errors import Refused, ascii_id
 from lotsa.events import CONSOLE_TOPIC, QUEUE_TOPIC, Event, conversation_topic
 from lotsa.models import ConversationState, Role, StaffUser, utcnow
+from lotsa.pages import page_context
 
 log = logging.getLogger(__name__)
 
@@ -95,11 +96,15 @@ async def require_staff(request: web.Request, *, state_changing: bool,
 async def console_page(request: web.Request) -> web.StreamResponse:
     found = await current_staff(request)
     if found is None:
-        return aiohttp_jinja2.render_template("login.html", request,
-                                              {"error": None, "name": "", "lang": _lang(request)})
+        return aiohttp_jinja2.render_template("login.html", request, _login_context(request, None, ""))
     sid, user = found
-    return aiohttp_jinja2.render_template("console.html", request, {
-        "user": user, "csrf_token": request.app[appkeys.KEYRING].csrf_token(sid), "lang": _lang(request)})
+    return aiohttp_jinja2.render_template("console.html", request, page_context(
+        request, _lang(request), "console", vocabulary=True, user=user,
+        csrf_token=request.app[appkeys.KEYRING].csrf_token(sid)))
+
+
+def _login_context(request: web.Request, error: str | None, name: str) -> dict[str, Any]:
+    return page_context(request, _lang(request), "console", script=False, error=error, name=name)
 
 
 async def _form(request: web.Request) -> Any:
@@ -120,8 +125,7 @@ async def login_post(request: web.Request) -> web.StreamResponse:
         cookie, user = await login(request.app[appkeys.DB], name, password, request.app[appkeys.SESSION_TIMES])
     except AuthError as e:
         log.info("console log-in refused")
-        response = aiohttp_jinja2.render_template(
-            "login.html", request, {"error": str(e), "name": name, "lang": _lang(request)})
+        response = aiohttp_jinja2.render_template("login.html", request, _login_context(request, str(e), name))
         response.set_status(401)
         return response
     log.info("console log-in", extra={"staff": user.id})

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from lotsa.settings import default_config_dir
 from triage.explain import REASONS
 
 DEFAULT_LANGUAGE = "sv"
@@ -28,6 +30,7 @@ DEFAULT_LANGUAGE = "sv"
 FALLBACK_LANGUAGE = "en"
 """What a text missing in the person's language is said in."""
 COMPLETE = (DEFAULT_LANGUAGE, FALLBACK_LANGUAGE)
+log = logging.getLogger(__name__)
 
 
 class CatalogueError(ValueError):
@@ -158,3 +161,12 @@ class Catalogue:
         merged = {k: v for k, v in self.texts[FALLBACK_LANGUAGE].items() if k.startswith(start)}
         merged.update({k: v for k, v in self.texts[self.language(lang)].items() if k.startswith(start)})
         return {k[len(start):]: v for k, v in sorted(merged.items())}
+
+
+def texts_folder(config_dir: Path) -> Path:
+    """The configuration's `texts/`; a folder made before texts were data gets the packaged ones."""
+    folder = config_dir / "texts"
+    if folder.is_dir():
+        return folder
+    log.warning("configuration folder missing: using the packaged texts", extra={"file": "texts"})
+    return default_config_dir() / "texts"
