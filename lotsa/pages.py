@@ -19,6 +19,7 @@ from aiohttp import web
 from lotsa import appkeys
 from lotsa.texts import Catalogue
 from triage import vocabulary
+from triage.explain import REASONS
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +37,12 @@ def translator(catalogue: Catalogue, lang: str) -> Callable[..., str]:
 
 
 def vocabulary_labels(catalogue: Catalogue, lang: str) -> dict[str, dict[str, str]]:
-    """Kind (group, flag, risk, need) → value → label, in the vocabulary's own order."""
-    return {kind: {value: catalogue.text(f"vocabulary.{kind}.{value}", lang) for value in values}
-            for kind, values in VOCABULARY.items()}
+    """Kind (group, flag, risk, need) → value → label, in the vocabulary's own order; and `reason`: why
+    a flag was raised (triage.explain.REASONS, worded in the catalogue's `reasons` section)."""
+    labels = {kind: {value: catalogue.text(f"vocabulary.{kind}.{value}", lang) for value in values}
+              for kind, values in VOCABULARY.items()}
+    labels["reason"] = {key: catalogue.text(f"reasons.{key}", lang) for key in REASONS}
+    return labels
 
 
 def page_context(request: web.Request, lang: str, section: str, *, languages: Iterable[str] = (),

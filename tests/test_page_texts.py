@@ -20,6 +20,7 @@ from lotsa.pages import VOCABULARY, vocabulary_labels
 from lotsa.settings import default_config_dir
 from lotsa.texts import Catalogue, texts_folder
 from lotsa_testing.server import RunningServer
+from triage.explain import REASONS
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGUE = Catalogue.load(ROOT / "config" / "texts")
@@ -85,8 +86,9 @@ def test_every_value_of_the_triage_vocabulary_has_a_label_in_both_languages() ->
     for lang in ("sv", "en"):
         labels = vocabulary_labels(CATALOGUE, lang)
         assert {kind: list(values) for kind, values in labels.items()} == {
-            kind: list(values) for kind, values in VOCABULARY.items()}
+            **{kind: list(values) for kind, values in VOCABULARY.items()}, "reason": list(REASONS)}
     assert vocabulary_labels(CATALOGUE, "sv")["flag"]["minor"] == "Möjligen minderårig"
+    assert vocabulary_labels(CATALOGUE, "en")["reason"]["classifier_only"] == "possible, classifier only"
 
 
 def test_the_scripts_carry_no_text_tables_of_their_own() -> None:

@@ -170,10 +170,25 @@ function convBody(c) {
     wait.dataset.since = c.waiting_since;
     if (c.max_wait_s) wait.dataset.limit = String(c.max_wait_s);
   }
-  if (Array.isArray(c.flag_words) && c.flag_words.length) {
-    box.appendChild(make("span", "flag-words", "⚑ " + c.flag_words.join(", ")));
-  }
+  const words = flagWords(c);
+  if (words.length) box.appendChild(make("span", "flag-words", "⚑ " + words.join(", ")));
   return box;
+}
+/** The person's own words behind the flags that count (older records: the words the rules matched). */
+function flagWords(c) {
+  const reasons = Array.isArray(c.flag_reasons) ? c.flag_reasons : [];
+  if (!reasons.length) return Array.isArray(c.flag_words) ? c.flag_words : [];
+  const real = new Set(c.flags || []);
+  return [...new Set(reasons.filter((r) => real.has(r.flag) && r.words).map((r) => r.words))];
+}
+/** One reason: the flag, why (in the counsellor's words), and what the person wrote. */
+function reasonText(r) {
+  return vocab("flag", r.flag) + ": " + vocab("reason", r.reason) + (r.words ? " – “" + r.words + "”" : "");
+}
+function reasonList(reasons, className) {
+  const list = make("ul", className);
+  reasons.forEach((r) => list.appendChild(make("li", null, reasonText(r))));
+  return list;
 }
 function waitingItem(c) {
   const li = make("li", "conv" + (c.risk === "acute" ? " conv-acute" : ""));
@@ -292,7 +307,16 @@ function summaryRows(c) {
   if (c.claimed_by) rows.push([t("holder"), c.claimed_by]);
   if (c.earlier) rows.push([t("earlier"), t("earlier_times", { n: c.earlier })]);
   if (Array.isArray(c.flags) && c.flags.length) rows.push([t("flags"), vocabList("flag", c.flags)]);
-  if (Array.isArray(c.flag_words) && c.flag_words.length) rows.push(["⚑", c.flag_words.join(", ")]);
+  const reasons = Array.isArray(c.flag_reasons) ? c.flag_reasons : [];
+  const possible = new Set(Array.isArray(c.possible_flags) ? c.possible_flags : []);
+  const why = reasons.filter((r) => !possible.has(r.flag));
+  if (why.length) rows.push([t("why"), reasonList(why, "flag-reasons")]);
+  else if (Array.isArray(c.flag_words) && c.flag_words.length) rows.push(["⚑", c.flag_words.join(", ")]);
+  if (possible.size) {
+    const maybe = reasons.filter((r) => possible.has(r.flag));
+    rows.push([t("possible_flags"), maybe.length ? reasonList(maybe, "flag-reasons flag-possible")
+      : make("span", "flag-possible", vocabList("flag", [...possible]))]);
+  }
   return rows;
 }
 function renderChatPane() {
