@@ -132,8 +132,10 @@ class Assessor:
                 confidence = scores[group]
             else:
                 group, confidence = "other", 0.0
-            original = OriginalText(text)
-            reasons = tuple(dict.fromkeys(original.reason(e) for e in found.evidence))
+            reasons: tuple[FlagReason, ...] = ()
+            if found.evidence:  # most messages have none: map back to the written words only when needed
+                original = OriginalText(text)
+                reasons = tuple(dict.fromkeys(original.reason(e) for e in found.evidence))
             reasons += tuple(FlagReason(f, "classifier_only") for f in FLAGS if f in possible)
             out.append(Assessment(group, confidence, tuple(n for n in NEEDS if n in needs),
                                   tuple(f for f in FLAGS if f in found.flags), tuple(found.words), language,

@@ -51,13 +51,15 @@ class OriginalText:
         self.words: list[tuple[int, int, int, int]] = []
         """Per written word: its folded start and end, its written start and end."""
         at = 0
+        pieces = []
         for match in _WORD.finditer(text):
             folded = fold(match.group())
             if not folded:
                 continue
+            pieces.append(folded)
             self.words.append((at, at + len(folded), match.start(), match.end()))
             at += len(folded) + 1
-        self.aligned = " ".join(fold(m.group()) for m in _WORD.finditer(text) if fold(m.group())) == fold(text)
+        self.aligned = " ".join(pieces) == fold(text)
 
     def quote(self, span: Span) -> str:
         """The written words of a folded span; whole words where folding changed a word's length."""
