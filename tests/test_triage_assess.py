@@ -118,3 +118,7 @@ def test_near_misses_raise_no_flag_whatever_the_classifier_says(assessor: Assess
 ])
 def test_needs_that_steer_are_found_in_plain_words(assessor: Assessor, text: str, need: str) -> None:
     assert need in assessor.assess(text).needs
+
+
+def test_needs_in_a_script_without_spaces(assessor: Assessor) -> None:
+    assert "return" in assessor.assess("ฉันอยากกลับบ้านแต่ไม่มีเงินค่าตั๋ว").needs

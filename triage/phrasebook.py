@@ -149,6 +149,8 @@ class NeedsFile(_File):
     """Per need, per language: a phrase says the need (added to what the classifier finds)."""
 
     needs: dict[NeedKey, dict[LanguageKey, Phrases]]
+    substrings: dict[NeedKey, Phrases] = {}
+    """Per need: matched inside the text, for scripts written without spaces (Thai); never ASCII text."""
 
 
 SCHEMAS: dict[str, type[_File]] = {"suicide": SuicideFile, "immediate_danger": DangerFile, "trafficking": FlagFile,
@@ -185,6 +187,7 @@ class PhraseBook:
     """Per kind (CONTEXT_KINDS), all languages."""
     needs: Mapping[str, tuple[str, ...]]
     """Per need, all languages."""
+    need_substrings: Mapping[str, tuple[str, ...]]
 
     def flag_phrases(self, flag: str) -> list[str]:
         """Every phrase of a flag, all languages together (people mix languages)."""
@@ -251,7 +254,8 @@ def _build(folder: Path) -> PhraseBook:
         idioms=tuple(idioms.phrases), cues=_tuples(cast(CuesFile, files["cues"]).groups),
         support={flag: _joined(f.support) for flag, f in flags.items()},
         context=_context(cast(ContextFile, files["context"])),
-        needs={need: _joined(by_language) for need, by_language in cast(NeedsFile, files["needs"]).needs.items()})
+        needs={need: _joined(by_language) for need, by_language in cast(NeedsFile, files["needs"]).needs.items()},
+        need_substrings=_tuples(cast(NeedsFile, files["needs"]).substrings))
 
 
 def _joined(by_language: Mapping[str, list[str]]) -> tuple[str, ...]:
