@@ -30,10 +30,11 @@ FLAG_THRESHOLDS = {"minor": 0.6, "immediate_danger": 0.3, "suicide": 0.25, "traf
 Chosen by `benchmarks/triage_crossval.py` (4-fold cross-validation on the training split): each is the
 highest score whose out-of-fold recall is within 0.02 of the recall at 0.2. For `minor` the model
 adds nothing to the rules' recall, so it only counts when it is sure."""
-SURE_THRESHOLDS: dict[str, float] = {}
+SURE_THRESHOLDS: dict[str, float] = {"trafficking": 0.9}
 """The classifier alone, without words in the message that back it, raises a flag only from these scores:
-each is the lowest score whose out-of-fold precision alone is at least 0.9 (`benchmarks/triage_crossval.py`);
-a flag with none is never raised by the classifier alone. Below, its flag is only "possible"."""
+each is the lowest score whose out-of-fold precision alone is at least 0.9 on at least ten messages
+(`benchmarks/triage_crossval.py`: trafficking 0.909 on 11 at 0.9; suicide reaches 1.0 only on 4, at 0.6).
+A flag with none is never raised by the classifier alone. Below, its flag is only "possible"."""
 PUNCTUATION = string.punctuation + "…¿¡«»“”„’"
 MODEL_MIN_WORDS = 4
 MODEL_MIN_LETTERS = 24
