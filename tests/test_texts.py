@@ -56,3 +56,11 @@ def test_the_digest_changes_with_any_text(tmp_path: Path) -> None:
     first = Catalogue.load(write(tmp_path, sv="a:\n  hi: Hej\n", en="a:\n  hi: Hi\n")).digest
     second = Catalogue.load(write(tmp_path, en="a:\n  hi: Hello\n")).digest
     assert first != second and len(first) == 64
+
+
+def test_romanian_and_bulgarian_speakers_are_answered_in_their_language_where_the_catalogue_has_it() -> None:
+    catalogue = Catalogue.load(CONFIG_TEXTS)
+    assert catalogue.text("handoff.claimed", "ro") == "Un consilier este aici acum."
+    assert catalogue.text("voice.position", "bg", position=3) == "Вие сте номер 3 на опашката."
+    # Notes kept for counsellors are not in these catalogues: English, not Swedish, for a stranger.
+    assert catalogue.text("voice.call_ended", "ro") == "The call ended."
