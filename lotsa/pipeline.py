@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handoff.queues import QueueDirectory
 from lotsa.channels import InboundMessage
 from lotsa.contact_requests import ContactRequests
-from lotsa.conversations import Change, Conversations
+from lotsa.conversations import Change, Conversations, contact_by_key
 from lotsa.crypto import Keyring
 from lotsa.errors import Refused
 from lotsa.models import (
@@ -152,7 +152,7 @@ class Pipeline:
         raise AssertionError("unreachable")
 
     async def _contact(self, session: AsyncSession, msg: InboundMessage) -> Contact:
-        contact = (await session.execute(select(Contact).where(Contact.key == msg.contact_key))).scalar()
+        contact = await contact_by_key(session, msg.contact_key)
         if contact is None:
             contact = Contact(key=msg.contact_key, channel=msg.channel)
             session.add(contact)

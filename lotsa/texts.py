@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from lotsa.settings import default_config_dir
+from lotsa.settings import config_folder
 from triage.explain import REASONS
 
 DEFAULT_LANGUAGE = "sv"
@@ -30,7 +29,6 @@ DEFAULT_LANGUAGE = "sv"
 FALLBACK_LANGUAGE = "en"
 """What a text missing in the person's language is said in."""
 COMPLETE = (DEFAULT_LANGUAGE, FALLBACK_LANGUAGE)
-log = logging.getLogger(__name__)
 
 
 class CatalogueError(ValueError):
@@ -164,9 +162,5 @@ class Catalogue:
 
 
 def texts_folder(config_dir: Path) -> Path:
-    """The configuration's `texts/`; a folder made before texts were data gets the packaged ones."""
-    folder = config_dir / "texts"
-    if folder.is_dir():
-        return folder
-    log.warning("configuration folder missing: using the packaged texts", extra={"file": "texts"})
-    return default_config_dir() / "texts"
+    """The configuration's `texts/` (the packaged ones for a configuration made before texts were data)."""
+    return config_folder(config_dir, "texts")

@@ -7,13 +7,12 @@ into .cache/axe. It is evaluated in the page through the DevTools protocol, whic
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 import pytest
 
-from lotsa_testing.browser import LAPTOP, PHONE, collect_errors
-from lotsa_testing.server import PASSWORD, RunningServer
+from lotsa_testing.browser import LAPTOP, PHONE, collect_errors, console_login, contact_waiting
+from lotsa_testing.server import RunningServer
 
 pytestmark = pytest.mark.browser
 
@@ -51,27 +50,6 @@ def report(found: list[str]) -> str:
     return "axe found accessibility violations:\n" + "\n".join(found)
 
 
-async def _login(page: object, url: str, name: str) -> None:
-    await page.goto(f"{url}/console")
-    await page.fill("#name", name)
-    await page.fill("#password", PASSWORD)
-    await page.click("#login")
-    await page.wait_for_selector("#conn[data-state=online]")
-
-
-async def _start_conversation(page: object, url: str, text: str) -> None:
-    from playwright.async_api import expect
-
-    await page.goto(f"{url}/chat?lang=en")
-    await page.click(".choice[data-choice=en]")
-    await page.click(".choice[data-choice=sells]")
-    await page.click(".choice[data-choice=skip]")
-    await expect(page.locator("#status")).to_contain_text("112")
-    await page.fill("#input", text)
-    await page.press("#input", "Enter")
-    await expect(page.locator(".msg-contact").last).not_to_have_class(re.compile(r"\bpending\b"))
-
-
 async def test_the_web_chat_passes_axe(server: RunningServer, browser: object, axe_source: str) -> None:  # noqa: F811
     from playwright.async_api import expect
 
@@ -87,7 +65,7 @@ async def test_the_web_chat_passes_axe(server: RunningServer, browser: object, a
     await expect(page.locator("#lang-toggle")).to_have_text("Svenska change language to Swedish")
     await expect(page.locator("#send")).to_have_text("Send")
     found += await audit(page, axe_source, "chat, greeting (en)")
-    await _start_conversation(page, server.url, "I need someone to talk to")
+    await contact_waiting(page, server.url, "I need someone to talk to")
     found += await audit(page, axe_source, "chat, in the queue (en)")
     await page.click("#erase")
     found += await audit(page, axe_source, "chat, erase armed")
@@ -118,8 +96,8 @@ async def test_the_console_passes_axe(server: RunningServer, browser: object, ax
     sara = await (await browser.new_context(viewport=LAPTOP, locale="sv-SE")).new_page()
     for page in (person, anna, sara):
         collect_errors(page, errors)
-    await _start_conversation(person, server.url, "he keeps my phone and says I owe him money")
-    await _login(anna, server.url, "anna")
+    await contact_waiting(person, server.url, "he keeps my phone and says I owe him money")
+    await console_login(anna, server.url, "anna")
     await expect(anna.locator("#waiting .conv")).to_have_count(1)
     found = await audit(anna, axe_source, "console, one waiting")
     await anna.locator("#waiting .claim").first.click()
@@ -138,7 +116,7 @@ async def test_the_console_passes_axe(server: RunningServer, browser: object, ax
     await expect(anna.locator("#alert-banner")).to_be_visible()
     found += await audit(anna, axe_source, "console, acute alert")
 
-    await _login(sara, server.url, "sara")
+    await console_login(sara, server.url, "sara")
     await expect(sara.locator("#all-active .conv")).to_have_count(1)
     await expect(sara.locator("#waiting .conv-acute")).to_have_count(1)
     await sara.locator("#all-active .conv-open").first.click()

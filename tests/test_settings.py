@@ -47,3 +47,12 @@ def test_queue_file_errors_name_file_and_key(tmp_path: Path) -> None:
     path.write_text("queues:\n  - {id: a, name: {sv: A}, groups: [pimps]}\n")
     with pytest.raises(QueueConfigError, match=r"queues.yaml: queues.0: groups"):
         QueueDirectory.load(path)
+
+
+def test_a_configuration_copied_before_a_folder_existed_gets_the_packaged_one(tmp_path: Path) -> None:
+    """An admin's copied configuration without texts/ or triage/phrases/ still starts (upgrade)."""
+    from lotsa.settings import config_folder, default_config_dir
+
+    (tmp_path / "texts").mkdir()
+    assert config_folder(tmp_path, "texts") == tmp_path / "texts"
+    assert config_folder(tmp_path, "triage/phrases") == default_config_dir() / "triage" / "phrases"

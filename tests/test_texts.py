@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytest
 
-from lotsa.settings import default_config_dir
 from lotsa.texts import Catalogue, CatalogueError
 
 CONFIG_TEXTS = Path(__file__).resolve().parent.parent / "config" / "texts"
@@ -59,9 +58,17 @@ def test_the_digest_changes_with_any_text(tmp_path: Path) -> None:
     assert first != second and len(first) == 64
 
 
+def test_romanian_and_bulgarian_speakers_are_answered_in_their_language_where_the_catalogue_has_it() -> None:
+    catalogue = Catalogue.load(CONFIG_TEXTS)
+    assert catalogue.text("handoff.claimed", "ro") == "Un consilier este aici acum."
+    assert catalogue.text("voice.position", "bg", position=3) == "Вие сте номер 3 на опашката."
+    # Notes kept for counsellors are not in these catalogues: English, not Swedish, for a stranger.
+    assert catalogue.text("voice.call_ended", "ro") == "The call ended."
+
+
 def test_every_flag_reason_is_worded_in_swedish_and_english() -> None:
     from triage.explain import REASONS
-    catalogue = Catalogue.load(default_config_dir() / "texts")
+    catalogue = Catalogue.load(CONFIG_TEXTS)
     for lang in ("sv", "en"):
         assert set(catalogue.section("reasons", lang)) == set(REASONS)
     assert catalogue.text("reasons.classifier_only", "en") == "possible, classifier only"
