@@ -281,7 +281,7 @@ class VoiceChannel(Channel):
         due = changed or said_at is None or now - said_at >= SPEAK_EVERY - HOLD_ROUND
         gather = Gather(num_digits=1, timeout=HOLD_TIMEOUT, action="/hooks/twilio/voice/hold", method="POST")
         if due:
-            self.say(gather, self._place_spoken(lang, position, minutes))
+            self.say(gather, self._place_spoken(lang, position, minutes, conversation.risk != "acute"))
         gather.play(self.tone_url)
         response.append(gather)
         response.redirect(f"{WAIT}?p={position or 0}&m={minutes or 0}&at={now if due else said_at}", method="POST")
@@ -297,13 +297,16 @@ class VoiceChannel(Channel):
                 return await queue_position(session, fresh), None
         return frame.get("position"), frame.get("minutes")
 
-    def _place_spoken(self, lang: str, position: int | None, minutes: int | None) -> Spoken:
+    def _place_spoken(self, lang: str, position: int | None, minutes: int | None, remind_112: bool) -> Spoken:
+        """Place in line, estimate, the callback offer, and 112 (not to a caller who pressed 9 and
+        was just told: the danger prompt is said once)."""
         spoken: Spoken = [self._t("position", lang, position=position)] if position else []
         if minutes == 1:
             spoken.append(self._t("estimate_one", lang))
         elif minutes:
             spoken.append(self._t("estimate", lang, minutes=minutes))
-        return [*spoken, self._t("hold", lang)]
+        spoken.append(self._t("hold", lang))
+        return spoken + ([self._t("hold_danger", lang)] if remind_112 else [])
 
     async def hold_key(self, params: dict[str, str]) -> VoiceResponse:
         """A key on hold: 1 a callback instead, 9 danger; any other (0 and * too) says the place in

@@ -217,6 +217,8 @@ async def test_nine_at_any_point_says_the_danger_prompt_once_then_the_acute_queu
     assert "allvarligt" not in spoken
     check_heard(root, "sv")
     assert root.find("Redirect").text == "/hooks/twilio/voice/wait"
+    holding = await call.twiml("/hooks/twilio/voice/wait")
+    assert "Du är nummer 1 i kön" in said(holding) and "112" not in said(holding), "the danger prompt is said once"
     conversation = await call.conversation()
     assert conversation.risk == "acute" and conversation.queue == "acute" and conversation.state == "queued"
     assert "immediate_danger" in conversation.triage["flags"]
