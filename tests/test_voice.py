@@ -413,7 +413,7 @@ def test_every_voice_text_of_every_script_language_is_phone_wording() -> None:
     for script in load_scripts(CONFIG / "triage").values():
         spec = script.spec
         for lang in [*spec.languages, *spec.partial_languages]:
-            texts = [spec.text(t, lang, "voice") for key, t in spec._all_texts() if t and not (
+            texts = [spec.text(t, lang, "voice") for key, t in spec.all_texts() if t and not (
                 key.endswith(".text") and spec.steps[key.split(".")[1]].free_text and "voice" not in t)]
             spoken = {key: catalogue.spoken(key, lang) for key in catalogue.texts["sv"] if key.startswith("voice.")}
             root = ET.Element("Response")

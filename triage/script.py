@@ -142,11 +142,12 @@ class ScriptSpec(BaseModel):
                     raise ValueError(f"{key}: no text for language {lang!r}")
         for step_id, step in self.steps.items():
             self._check_step(step_id, step, every)
-        for where, texts in self._all_texts():
+        for where, texts in self.all_texts():
             _check_variants(where, texts, self.languages)
         return self
 
-    def _all_texts(self) -> list[tuple[str, Texts]]:
+    def all_texts(self) -> list[tuple[str, Texts]]:
+        """Every text mapping of the script, with its key (`steps.who.choices.sells.label`)."""
         found: list[tuple[str, Texts]] = [(key, getattr(self, key)) for key in
                                           ("talk_to_someone", "not_understood", "acute_handoff", "human_handoff")]
         for step_id, step in self.steps.items():
