@@ -44,7 +44,7 @@ from lotsa.errors import Refused, ascii_id
 from lotsa.models import Author, Conversation, ConversationState, Message, StaffUser
 from lotsa.pipeline import Pipeline
 from lotsa.settings import ConfigError, Settings
-from lotsa.texts import FALLBACK_LANGUAGE, Catalogue
+from lotsa.texts import DEFAULT_LANGUAGE, FALLBACK_LANGUAGE, Catalogue
 from triage.runner import HUMAN, TriageRunner, numbered
 from triage.script import TriageScript
 
@@ -63,6 +63,9 @@ HOLD_ROUND = TONE_SECONDS + HOLD_TIMEOUT + 3
 WAIT = "/hooks/twilio/voice/wait"
 TONE = "/hooks/twilio/voice/hold.wav"
 WINDOWS = {"1": "within_hour", "2": "evening", "3": "tomorrow_morning"}
+SPOKEN = ("press", "choose_language", "star", "human", "danger", "danger_now", "position", "estimate",
+          "estimate_one", "hold", "hold_danger", "callback_offer", "callback_booked", "connecting", "goodbye")
+"""The catalogue's `voice.*` texts this channel says."""
 Spoken = list[tuple[str, str]]
 """What to say: (text, language) in order; each language in its own voice."""
 
@@ -86,6 +89,10 @@ def check_voice_line(script: TriageScript, texts: Catalogue, voices: Voices) -> 
     spec = script.spec
     voices.require([*spec.languages, *spec.partial_languages], f"the triage script {spec.name!r}")
     voices.require([FALLBACK_LANGUAGE], "the catalogue's fallback")
+    for name in SPOKEN:
+        for lang in (DEFAULT_LANGUAGE, FALLBACK_LANGUAGE):
+            if not texts.has(f"voice.{name}", lang):
+                raise ConfigError(f"{lang}.yaml: voice.{name}: missing (the phone line says it)")
     for lang in sorted(menu_languages(script)):
         if not texts.has("voice.choose_language", lang):
             raise ConfigError(f"{lang}.yaml: voice.choose_language: missing (the phone's language menu of "

@@ -444,6 +444,19 @@ def test_a_language_without_a_voice_or_its_menu_line_stops_the_start(tmp_path: P
     del tables["ro"]["voice.choose_language"]
     with pytest.raises(ConfigError, match="ro.yaml: voice.choose_language: missing"):
         check_voice_line(script, Catalogue.from_tables(tables), voices)
+    tables["ro"]["voice.choose_language"] = catalogue.texts["ro"]["voice.choose_language"]
+    for table in tables.values():
+        table.pop("voice.star", None)
+    with pytest.raises(ConfigError, match=r"sv.yaml: voice.star: missing \(the phone line says it\)"):
+        check_voice_line(script, Catalogue.from_tables(tables), voices)
     (tmp_path / "voice.yaml").write_text("voices:\n  sv: {language: sv-SE, voice: Robot 3000}\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="voice.yaml: voices.sv.voice"):
         Voices.load(tmp_path)
+
+
+async def test_the_wait_estimate_is_said_with_the_place_in_line(call: Call) -> None:
+    voice = call.server.app[appkeys.CHANNELS]["voice"]
+    assert [text for text, _ in voice._place_spoken("sv", 2, 4, True)][:2] == [
+        "Du är nummer 2 i kön.", "Väntetiden är ungefär 4 minuter."]
+    assert voice._place_spoken("ro", 1, 1, False)[1] == ("Timpul de așteptare este de aproximativ un minut.", "ro")
+    assert "112" not in " ".join(text for text, _ in voice._place_spoken("en", 1, None, False))
