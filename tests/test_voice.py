@@ -460,3 +460,17 @@ async def test_the_wait_estimate_is_said_with_the_place_in_line(call: Call) -> N
         "Du är nummer 2 i kön.", "Väntetiden är ungefär 4 minuter."]
     assert voice._place_spoken("ro", 1, 1, False)[1] == ("Timpul de așteptare este de aproximativ un minut.", "ro")
     assert "112" not in " ".join(text for text, _ in voice._place_spoken("en", 1, None, False))
+
+
+@pytest.mark.parametrize(("twiml", "refused"), [
+    ('<Say language="sv-SE" voice="Polly.Astrid">Vilket språk vill du skriva på?</Say>', "chat wording"),
+    ('<Say language="en-GB" voice="Polly.Amy">What you write sounds serious.</Say>', "chat wording"),
+    ('<Say language="ro-RO" voice="Polly.Carmen">Ce scrii sună grav.</Say>', "chat wording"),
+    ('<Say language="bg-BG" voice="Google.bg-BG-Standard-A">Това, което пишете.</Say>', "chat wording"),
+    ('<Say language="de-DE" voice="Polly.Vicki">Hallo.</Say>', "has no configured voice"),
+    ('<Say language="sv-SE" voice="Polly.Astrid">Ring 112.</Say><Say language="sv-SE" voice="Polly.Astrid">'
+     'Hej. Ring 112.</Say>', "said twice"),
+])
+def test_the_listener_catches_what_a_caller_must_not_hear(twiml: str, refused: str) -> None:
+    with pytest.raises(AssertionError, match=refused):
+        check_heard(ET.fromstring(f"<Response>{twiml}</Response>"), "sv")
