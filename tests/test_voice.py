@@ -95,9 +95,9 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in re.split(r"(?<=[.!?])\s+", text) if s.strip()]
 
 
-def check_heard(root: ET.Element, language: str) -> None:
-    """One answer as the caller hears it: phone wording, a configured voice per <Say>, and no
-    sentence said twice."""
+def check_heard(root: ET.Element) -> None:
+    """One answer as the caller hears it: phone wording (in the language of each <Say>), a
+    configured voice per <Say>, and no sentence said twice."""
     locales = {v["language"]: (lang, v["voice"]) for lang, v in VOICES.items()}
     seen: list[str] = []
     for say in root.iter("Say"):
@@ -143,7 +143,7 @@ async def test_the_language_menu_says_each_option_in_its_own_language_and_voice(
     assert heard[4][0] == "sv-SE" and heard[4][1].startswith("Tryck 0")
     assert "skriva" not in said(root) and "tryck 9" in said(root) and "Tryck 0" in said(root)
     assert root.find("Record") is None
-    check_heard(root, "sv")
+    check_heard(root)
     conversation = await call.conversation()
     assert conversation.channel == "voice" and conversation.state == "triage"
 
@@ -215,7 +215,7 @@ async def test_nine_at_any_point_says_the_danger_prompt_once_then_the_acute_queu
     spoken = said(root)
     assert spoken.count("112") == 1 and DANGER["sv"] in spoken, spoken
     assert "allvarligt" not in spoken
-    check_heard(root, "sv")
+    check_heard(root)
     assert root.find("Redirect").text == "/hooks/twilio/voice/wait"
     holding = await call.twiml("/hooks/twilio/voice/wait")
     assert "Du är nummer 1 i kön" in said(holding) and "112" not in said(holding), "the danger prompt is said once"
@@ -252,7 +252,7 @@ async def test_no_input_or_a_wrong_key_asks_once_more_then_a_person(call: Call, 
     again = await call.press(key, step)
     assert "Jag uppfattade inget val" in said(again)
     assert again.find("Gather").get("action") == f"/hooks/twilio/voice/gather?step={step + 1}"
-    check_heard(again, "sv")
+    check_heard(again)
     person = await call.press(key, step + 1)
     assert "Vi kopplar dig till en samtalsstödjare" in said(person)
     assert person.find("Redirect").text == "/hooks/twilio/voice/wait"
@@ -321,7 +321,7 @@ async def test_every_prompt_of_a_call_in_each_language_is_phone_wording_in_a_con
     await second.twiml("/hooks/twilio/voice/hold", Digits="9")
     await second.twiml("/hooks/twilio/voice/wait")
     for root in [*call.heard, *second.heard]:
-        check_heard(root, lang)
+        check_heard(root)
     assert DANGER[lang] in said(second.heard[-2])
 
 
@@ -329,7 +329,7 @@ async def test_a_romanian_number_is_greeted_in_romanian(call: Call) -> None:
     call.caller = "+40722123456"
     root = await call.twiml("/hooks/twilio/voice")
     assert said(root).startswith("Bună!") and root.find("Gather/Say").get("language") == "ro-RO"
-    check_heard(root, "ro")
+    check_heard(root)
 
 
 WORDS_PER_SECOND = 2.5
@@ -376,7 +376,7 @@ async def test_the_hold_loop_over_three_minutes_speaks_the_place_in_line_and_is_
                 assert await console.claim(claims.pop(0)[1]) == 200
                 expected, must_say = expected - 1, True
             root = await call.twiml(url)
-            check_heard(root, "sv")
+            check_heard(root)
             gather = root.find("Gather")
             positions = [int(n) for n in re.findall(r"Du är nummer (\d+) i kön", said(root))]
             if must_say:
@@ -423,7 +423,7 @@ def test_every_voice_text_of_every_script_language_is_phone_wording() -> None:
                 ET.SubElement(root, "Say", language=VOICES[said_in]["language"],
                               voice=VOICES[said_in]["voice"]).text = text
             for say in root.iter("Say"):
-                check_heard(ET.fromstring(f"<Response>{ET.tostring(say, encoding='unicode')}</Response>"), lang)
+                check_heard(ET.fromstring(f"<Response>{ET.tostring(say, encoding='unicode')}</Response>"))
 
 
 def test_a_language_without_a_voice_or_its_menu_line_stops_the_start(tmp_path: Path) -> None:
@@ -473,4 +473,4 @@ async def test_the_wait_estimate_is_said_with_the_place_in_line(call: Call) -> N
 ])
 def test_the_listener_catches_what_a_caller_must_not_hear(twiml: str, refused: str) -> None:
     with pytest.raises(AssertionError, match=refused):
-        check_heard(ET.fromstring(f"<Response>{twiml}</Response>"), "sv")
+        check_heard(ET.fromstring(f"<Response>{twiml}</Response>"))
