@@ -6,7 +6,7 @@ spoken prompt with the voice it is said in, and every key the caller presses.
 
 The caller listens to the language menu, chooses their language, asks to hear a question again,
 presses a wrong key, answers, waits on hold for three rounds (the hold loop's clock is moved on as
-Twilio would play it) and asks for a callback; then another caller presses 9 at the first question.
+Twilio would play it) and asks for a callback; then another caller presses 9 once the language is chosen.
 """
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ async def whole_call(caller: Caller, language: str, clock: list[float]) -> None:
         clock[0] += 20
     await caller.hear(f"{HOOK}/hold", "1")
     await caller.hear(f"{HOOK}/callback", "2")
-    print(f"\n=== another caller, in {language}, presses 9 at the first question ===")
+    print(f"\n=== another caller, in {language}, presses 9 once the language is chosen ===")
     again = Caller(caller.session, caller.base, caller.twilio, caller.number.replace("3", "4", 1))
     await again.hear(HOOK)
     await again.hear(f"{HOOK}/gather?step=1", MENU[language])
