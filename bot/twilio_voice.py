@@ -4,16 +4,27 @@ loop until a counsellor takes the call in the console, or a callback at a time t
 No recording and no voicemail. The caller's number is only ever a keyed hash and, for a callback,
 encrypted. Every request is signed by Twilio (`X-Twilio-Signature`, checked like SMS).
 
+What is said is the phone's own: the script's `voice:` variants and the catalogue's `voice.*` texts,
+each `<Say>` in the voice configured for its language (`config/voice.yaml`). The language menu says
+each option in its own language and voice. On every question: `*` says the options again, `0` is a
+person, `9` is danger (one prompt: 112 if you can, else stay on the line; then the acute queue); no
+key or a wrong key asks once more, then a person takes over (the script's not-understood rule).
+
     /hooks/twilio/voice          the call comes in: greeting and the first keypad question
     /hooks/twilio/voice/gather   a key was pressed (or none): the next question, or the queue
-    /hooks/twilio/voice/wait     the hold loop: position, then connect once a counsellor took it
-    /hooks/twilio/voice/hold     a key pressed while holding (1: offer a callback instead)
+    /hooks/twilio/voice/wait     the hold loop: place in line, estimate, hold tones; connect once taken
+    /hooks/twilio/voice/hold     a key pressed while holding (1: offer a callback instead, 9: danger)
     /hooks/twilio/voice/callback the callback window chosen
     /hooks/twilio/voice/status   call status: a caller who hung up leaves the queue
+    /hooks/twilio/voice/hold.wav the hold tone (GET; Lotsa's own, public, carries nothing)
+
+The hold loop keeps what it last said in its own redirect URL (`wait?p=<position>&m=<minutes>&at=
+<unix time>`, signed by Twilio like every request), so any worker can answer the next round.
 """
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -22,33 +33,75 @@ from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
+from bot.hold_tone import SECONDS as TONE_SECONDS
+from bot.hold_tone import hold_tone
 from bot.twilio_sms import REGION_LANGUAGE, BadNumber, normalise_number
 from bot.twilio_webhook import verified_params, xml
+from bot.voices import Voice, Voices
 from lotsa.channels import Channel, InboundMessage, register
 from lotsa.conversations import open_conversation, queue_position
 from lotsa.errors import Refused, ascii_id
 from lotsa.models import Author, Conversation, ConversationState, Message, StaffUser
 from lotsa.pipeline import Pipeline
-from lotsa.settings import Settings
-from lotsa.texts import Catalogue
-from triage.runner import HUMAN, Reply, numbered
+from lotsa.settings import ConfigError, Settings
+from lotsa.texts import DEFAULT_LANGUAGE, FALLBACK_LANGUAGE, Catalogue
+from triage.runner import HUMAN, TriageRunner, numbered
+from triage.script import TriageScript
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "voice"
 DANGER_KEY = "9"
-HOLD_SECONDS = 20
-VOICES = {"sv": "sv-SE", "en": "en-GB", "ro": "ro-RO", "bg": "bg-BG"}
+REPEAT_KEY = "*"
+QUESTION_TIMEOUT = 6
+"""Seconds a question waits for a key once said; then it counts as no answer."""
+HOLD_TIMEOUT = 1
+SPEAK_EVERY = 60
+"""The longest time on hold between two spoken places in line."""
+HOLD_ROUND = TONE_SECONDS + HOLD_TIMEOUT + 3
+"""One silent round of the hold loop (a tone, the gather's timeout, a margin for Twilio's fetch)."""
+WAIT = "/hooks/twilio/voice/wait"
+TONE = "/hooks/twilio/voice/hold.wav"
 WINDOWS = {"1": "within_hour", "2": "evening", "3": "tomorrow_morning"}
+SPOKEN = ("press", "choose_language", "star", "human", "danger", "danger_now", "position", "estimate",
+          "estimate_one", "hold", "hold_danger", "callback_offer", "callback_booked", "connecting", "goodbye")
+"""The catalogue's `voice.*` texts this channel says."""
+Spoken = list[tuple[str, str]]
+"""What to say: (text, language) in order; each language in its own voice."""
 
-def keypad(texts: Catalogue, reply: Reply, lang: str) -> tuple[str, dict[str, str]]:
-    """What to say for a question with choices, and which digit means which choice."""
-    digits = {digit: choice_id for digit, choice_id, _ in numbered(reply.choices)}
+
+def keypad_digits(runner: TriageRunner, state: dict[str, Any]) -> dict[str, str]:
+    """Which digit means which choice of the question the conversation waits on (0: a person)."""
+    digits = {digit: choice_id for digit, choice_id, _ in numbered(runner.prompt_for(state).choices)}
     digits["0"] = HUMAN
-    spoken = [reply.text, *(texts.text("voice.press", lang, digit=digit, label=label)
-                            for digit, choice_id, label in numbered(reply.choices) if choice_id != HUMAN)]
-    spoken += [texts.text("voice.human", lang), texts.text("voice.danger", lang)]
-    return " ".join(spoken), digits
+    return digits
+
+
+def menu_languages(script: TriageScript) -> set[str]:
+    """The languages a script's choices switch to: its language menu, said each in its own words."""
+    return {str(c.set["language"]) for step in script.spec.steps.values() for c in step.choices
+            if "language" in c.set}
+
+
+def check_voice_line(script: TriageScript, texts: Catalogue, voices: Voices) -> None:
+    """At start: a voice for every language the phone may speak, and the menu line of every
+    language the menu offers in that language's own catalogue file."""
+    spec = script.spec
+    voices.require([*spec.languages, *spec.partial_languages], f"the triage script {spec.name!r}")
+    voices.require([FALLBACK_LANGUAGE], "the catalogue's fallback")
+    for name in SPOKEN:
+        for lang in (DEFAULT_LANGUAGE, FALLBACK_LANGUAGE):
+            if not texts.has(f"voice.{name}", lang):
+                raise ConfigError(f"{lang}.yaml: voice.{name}: missing (the phone line says it)")
+    for lang in sorted(menu_languages(script)):
+        if not texts.has("voice.choose_language", lang):
+            raise ConfigError(f"{lang}.yaml: voice.choose_language: missing (the phone's language menu of "
+                              f"the triage script {spec.name!r} offers {lang!r} in its own words)")
+
+
+def _number(value: str | None) -> int | None:
+    """A small non-negative integer from the hold loop's own URL, else None."""
+    return int(value) if value and value.isascii() and value.isdigit() and len(value) <= 12 else None
 
 
 @register
@@ -59,27 +112,68 @@ class VoiceChannel(Channel):
 
     name = CHANNEL
 
-    def __init__(self, pipeline: Pipeline, *, auth_token: str, from_number: str | None, region: str = "SE") -> None:
+    def __init__(self, pipeline: Pipeline, *, auth_token: str, from_number: str | None, voices: Voices,
+                 public_url: str, region: str = "SE") -> None:
         super().__init__(pipeline)
         self.keyring = pipeline.keyring
         self.texts = pipeline.texts
         self.validator = RequestValidator(auth_token)
         self.from_number = from_number
         self.region = region
+        self.voices = voices
+        self.tone_url = public_url.rstrip("/") + TONE
+        self.clock: Callable[[], float] = time.time
+        """Seconds since the epoch; tests replace it to run the hold loop in simulated time."""
+        for script in pipeline.scripts.current.values():
+            check_voice_line(script, self.texts, voices)
 
     @classmethod
     def from_settings(cls, settings: Settings, pipeline: Pipeline) -> VoiceChannel | None:
         if not (settings.twilio_account_sid and settings.twilio_auth_token):
             return None
         return cls(pipeline, auth_token=settings.twilio_auth_token.get_secret_value(),
-                   from_number=settings.twilio_from_number, region=settings.phone_region)
+                   from_number=settings.twilio_from_number, voices=Voices.load(settings.config_dir),
+                   public_url=settings.public_url, region=settings.phone_region)
 
     def add_routes(self, app: web.Application) -> None:
         for path, action in ROUTES.items():
             app.router.add_post(path, self._handler(action))
+        app.router.add_get(TONE, self._tone)
 
-    def _t(self, name: str, lang: str | None, **values: Any) -> str:
-        return self.texts.text(f"voice.{name}", lang, **values)
+    # -- speaking ---------------------------------------------------------------------------------
+
+    def _t(self, name: str, lang: str | None, **values: Any) -> tuple[str, str]:
+        return self.texts.spoken(f"voice.{name}", lang, **values)
+
+    def voice(self, lang: str) -> Voice:
+        return self.voices.by_language.get(lang) or self.voices[FALLBACK_LANGUAGE]
+
+    def say(self, verb: VoiceResponse | Gather, spoken: Spoken) -> None:
+        """One `<Say>` per run of the same language, in that language's voice."""
+        runs: list[tuple[list[str], str]] = []
+        for text, lang in spoken:
+            if runs and runs[-1][1] == lang:
+                runs[-1][0].append(text)
+            else:
+                runs.append(([text], lang))
+        for texts, lang in runs:
+            voice = self.voice(lang)
+            verb.say(" ".join(texts), language=voice.language, voice=voice.voice)
+
+    def options(self, runner: TriageRunner, state: dict[str, Any], lang: str) -> Spoken:
+        """The question and its keys; a language option is said in its own language."""
+        prompt = runner.prompt_for(state)
+        languages = runner.step_languages(state)
+        spoken: Spoken = [(prompt.text, lang)]
+        for digit, choice_id, label in numbered(prompt.choices):
+            if choice_id == HUMAN:
+                continue
+            other = languages.get(choice_id)
+            spoken.append(self._t("choose_language", other, digit=digit) if other
+                          else self._t("press", lang, digit=digit, label=label))
+        return spoken + [self._t("human", lang), self._t("danger", lang), self._t("star", lang)]
+
+    # -- the call -----------------------------------------------------------------------------------
 
     def caller(self, params: dict[str, str]) -> tuple[str, str, str | None]:
         try:
@@ -104,39 +198,44 @@ class VoiceChannel(Channel):
         return await self.respond(accepted.conversation_id, accepted.message_id)
 
     async def gathered(self, params: dict[str, str], step: int) -> VoiceResponse:
+        """A key on a question: `9` danger, `*` the question again, a choice (0 a person), or a
+        wrong key or none, which the script counts (asked again once, then a person)."""
         _, key, _ = self.caller(params)
         sid = self.call_sid(params)
         digit = params.get("Digits", "")[:1]
         conversation = await self._open(key)
         if conversation is None:
             return self._goodbye(None)
-        lang = conversation.language or "sv"
-        choice: str | None = None
-        flags: tuple[str, ...] = ()
-        text = ""
-        step_id = str(step)
         if digit == DANGER_KEY:
-            flags, text = ("immediate_danger",), f"9 – {self._t('danger', lang)}"
-            step_id = "danger"
-        elif conversation.state == ConversationState.TRIAGE and conversation.triage_state.get("step"):
-            async with self.pipeline.db.read() as session:
-                runner = await self.pipeline.scripts.pinned(session, conversation.script_version)
-            _, digits = keypad(self.texts, runner.prompt_for(conversation.triage_state), lang)
-            choice = digits.get(digit)
-            text = "" if choice else f"({digit or '–'})"
-        if not choice and not text:
-            return await self.respond(conversation.id, None)
+            return await self.danger(conversation, key, sid)
+        if conversation.state != ConversationState.TRIAGE or not conversation.triage_state.get("step"):
+            return self._to_wait()
+        if digit == REPEAT_KEY:
+            return await self.respond(conversation.id, None, step)
+        async with self.pipeline.db.read() as session:
+            runner = await self.pipeline.scripts.pinned(session, conversation.script_version)
+        choice = keypad_digits(runner, conversation.triage_state).get(digit)
         accepted = await self.pipeline.accept(InboundMessage(
-            channel=CHANNEL, contact_key=key, provider_message_id=f"{sid}:{step_id}", text=text, choice=choice,
-            language=lang, flags=flags, provider_meta={"keypad": digit}))
-        response = await self.respond(accepted.conversation_id, accepted.message_id, step + 1)
-        if flags:
-            response = self._prefix(self._t("danger_now", lang), lang, response)
-        return response
+            channel=CHANNEL, contact_key=key, provider_message_id=f"{sid}:{step}",
+            text="", choice=choice or f"({digit or '–'})", language=conversation.language,
+            provider_meta={"keypad": digit or "none"}))
+        return await self.respond(accepted.conversation_id, accepted.message_id, step + 1)
 
-    async def respond(self, conversation_id: int, after_message: int | None, step: int = 1) -> VoiceResponse:
-        """Say what the bot answered after the person's last key, then ask the next question, or
-        hold, or say goodbye."""
+    async def danger(self, conversation: Conversation, key: str, sid: str) -> VoiceResponse:
+        """Danger, at any point of the call: one prompt, said once (the script's acute hand-off on a
+        question, the catalogue's same words while waiting), then the acute queue."""
+        lang = conversation.language or "sv"
+        accepted = await self.pipeline.accept(InboundMessage(
+            channel=CHANNEL, contact_key=key, provider_message_id=f"{sid}:danger",
+            text=f"9 – {self._t('danger', lang)[0]}", language=lang, flags=("immediate_danger",),
+            provider_meta={"keypad": DANGER_KEY}))
+        return await self.respond(accepted.conversation_id, accepted.message_id,
+                                  when_silent=self._t("danger_now", lang))
+
+    async def respond(self, conversation_id: int, after_message: int | None, step: int = 1,
+                      when_silent: tuple[str, str] | None = None) -> VoiceResponse:
+        """Say what the bot answered after the person's last key (or `when_silent` if nothing),
+        then ask the next question, or hold, or say goodbye."""
         async with self.pipeline.db.read() as session:
             conversation = await session.get(Conversation, conversation_id)
             assert conversation is not None
@@ -145,82 +244,116 @@ class VoiceChannel(Channel):
                                            Message.author == Author.BOT).order_by(Message.id))).scalars().all()
             runner = await self.pipeline.scripts.pinned(session, conversation.script_version)
         lang = conversation.language or "sv"
+        spoken: Spoken = [(text, lang) for text in replies] or ([when_silent] if when_silent else [])
         response = VoiceResponse()
-        if conversation.state == ConversationState.TRIAGE and conversation.triage_state.get("step"):
-            prompt = runner.prompt_for(conversation.triage_state)
-            spoken, _ = keypad(self.texts, prompt, lang)
-            for text in replies:
-                if text != prompt.text:
-                    response.say(text, language=VOICES.get(lang, "en-GB"))
-            gather = Gather(num_digits=1, timeout=8, action=f"/hooks/twilio/voice/gather?step={step}",
+        state = conversation.triage_state
+        if conversation.state == ConversationState.TRIAGE and state.get("step"):
+            question = runner.prompt_for(state).text
+            gather = Gather(num_digits=1, timeout=QUESTION_TIMEOUT, action=f"/hooks/twilio/voice/gather?step={step}",
                             method="POST", action_on_empty_result=True)
-            gather.say(spoken, language=VOICES.get(lang, "en-GB"))
+            self.say(gather, [s for s in spoken if s[0] != question] + self.options(runner, state, lang))
             response.append(gather)
             return response
-        for text in replies:
-            response.say(text, language=VOICES.get(lang, "en-GB"))
         if conversation.state == ConversationState.CLOSED:
-            response.say(self._t("goodbye", lang), language=VOICES.get(lang, "en-GB"))
+            self.say(response, [*spoken, self._t("goodbye", lang)])
             response.hangup()
             return response
-        response.redirect("/hooks/twilio/voice/wait", method="POST")
+        self.say(response, spoken)
+        response.redirect(WAIT, method="POST")
         return response
 
-    async def wait(self, params: dict[str, str]) -> VoiceResponse:
+    # -- holding ------------------------------------------------------------------------------------
+
+    async def wait(self, params: dict[str, str], query: dict[str, str]) -> VoiceResponse:
+        """One round of the hold loop: connect when a counsellor took the call; else the hold tone,
+        after the place in line and the estimate when they changed or SPEAK_EVERY is near."""
         _, key, _ = self.caller(params)
         conversation = await self._open(key)
         if conversation is None:
             return self._goodbye(None)
         lang = conversation.language or "sv"
-        voice = VOICES.get(lang, "en-GB")
         response = VoiceResponse()
         if conversation.state == ConversationState.ACTIVE:
             phone = await self._counsellor_phone(conversation)
             if phone:
-                response.say(self._t("connecting", lang), language=voice)
+                self.say(response, [self._t("connecting", lang)])
                 dial = response.dial(caller_id=self.from_number, action="/hooks/twilio/voice/status",
                                      method="POST", record="do-not-record")
                 dial.number(phone)
                 return response
-        async with self.pipeline.db.read() as session:
-            fresh = await session.get(Conversation, conversation.id)
-            position = await queue_position(session, fresh) if fresh is not None else None
-        gather = Gather(num_digits=1, timeout=HOLD_SECONDS, action="/hooks/twilio/voice/hold", method="POST")
-        if position:
-            gather.say(self._t("position", lang, position=position), language=voice)
-        gather.say(self._t("hold", lang), language=voice)
-        gather.pause(length=HOLD_SECONDS)
+        position, minutes = await self._place(conversation)
+        now = int(self.clock())
+        said_at = _number(query.get("at"))
+        changed = (position or 0, minutes or 0) != (_number(query.get("p")), _number(query.get("m")))
+        due = changed or said_at is None or now - said_at >= SPEAK_EVERY - HOLD_ROUND
+        gather = Gather(num_digits=1, timeout=HOLD_TIMEOUT, action="/hooks/twilio/voice/hold", method="POST")
+        if due:
+            self.say(gather, self._place_spoken(lang, position, minutes, conversation.risk != "acute"))
+        gather.play(self.tone_url)
         response.append(gather)
-        response.redirect("/hooks/twilio/voice/wait", method="POST")
+        response.redirect(f"{WAIT}?p={position or 0}&m={minutes or 0}&at={now if due else said_at}", method="POST")
         return response
 
+    async def _place(self, conversation: Conversation) -> tuple[int | None, int | None]:
+        async with self.pipeline.db.read() as session:
+            fresh = await session.get(Conversation, conversation.id)
+            if fresh is None:
+                return None, None
+            frame = await self.pipeline.wait_frame(session, fresh)
+            if frame is None:
+                return await queue_position(session, fresh), None
+        return frame.get("position"), frame.get("minutes")
+
+    def _place_spoken(self, lang: str, position: int | None, minutes: int | None, remind_112: bool) -> Spoken:
+        """Place in line, estimate, the callback offer, and 112 (not to a caller who pressed 9 and
+        was just told: the danger prompt is said once)."""
+        spoken: Spoken = [self._t("position", lang, position=position)] if position else []
+        if minutes == 1:
+            spoken.append(self._t("estimate_one", lang))
+        elif minutes:
+            spoken.append(self._t("estimate", lang, minutes=minutes))
+        spoken.append(self._t("hold", lang))
+        return spoken + ([self._t("hold_danger", lang)] if remind_112 else [])
+
     async def hold_key(self, params: dict[str, str]) -> VoiceResponse:
+        """A key on hold: 1 a callback instead, 9 danger; any other (0 and * too) says the place in
+        line and the options again at once."""
         _, key, _ = self.caller(params)
         conversation = await self._open(key)
-        lang = conversation.language if conversation is not None else None
+        if conversation is None:
+            return self._goodbye(None)
         digit = params.get("Digits", "")[:1]
-        if conversation is not None and digit == DANGER_KEY:
-            return await self.gathered(params, 0)
+        if digit == DANGER_KEY:
+            return await self.danger(conversation, key, self.call_sid(params))
+        if digit != "1":
+            return self._to_wait()
+        return self._callback_offer(conversation.language)
+
+    def _callback_offer(self, lang: str | None) -> VoiceResponse:
         response = VoiceResponse()
-        if conversation is not None and digit == "1":
-            gather = Gather(num_digits=1, timeout=10, action="/hooks/twilio/voice/callback", method="POST")
-            gather.say(self._t("callback_offer", lang), language=VOICES.get(lang or "sv", "en-GB"))
-            response.append(gather)
-        response.redirect("/hooks/twilio/voice/wait", method="POST")
+        gather = Gather(num_digits=1, timeout=QUESTION_TIMEOUT, action="/hooks/twilio/voice/callback", method="POST")
+        self.say(gather, [self._t("callback_offer", lang)])
+        response.append(gather)
+        response.redirect(WAIT, method="POST")
         return response
 
     async def callback(self, params: dict[str, str]) -> VoiceResponse:
+        """The window chosen (1-3); `*` the offer again, 9 danger; anything else back in line."""
         _, key, _ = self.caller(params)
-        window = WINDOWS.get(params.get("Digits", "")[:1])
+        digit = params.get("Digits", "")[:1]
         conversation = await self._open(key)
-        if conversation is None or window is None:
-            response = VoiceResponse()
-            response.redirect("/hooks/twilio/voice/wait", method="POST")
-            return response
-        lang = conversation.language or "sv"
+        if conversation is None:
+            return self._goodbye(None)
+        if digit == DANGER_KEY:
+            return await self.danger(conversation, key, self.call_sid(params))
+        if digit == REPEAT_KEY:
+            return self._callback_offer(conversation.language)
+        window = WINDOWS.get(digit)
+        if window is None:
+            return self._to_wait()
         await self.pipeline.requests.ask_callback(key, window)
         response = VoiceResponse()
-        response.say(self._t("callback_booked", lang), language=VOICES.get(lang, "en-GB"))
+        self.say(response, [self._t("callback_booked", conversation.language)])
         response.hangup()
         return response
 
@@ -232,6 +365,10 @@ class VoiceChannel(Channel):
             return
         _, key, _ = self.caller(params)
         await self.pipeline.requests.hang_up(key)
+
+    async def _tone(self, request: web.Request) -> web.Response:
+        return web.Response(body=hold_tone(), content_type="audio/wav",
+                            headers={"Cache-Control": "public, max-age=86400"})
 
     async def _open(self, key: str) -> Conversation | None:
         async with self.pipeline.db.read() as session:
@@ -245,16 +382,14 @@ class VoiceChannel(Channel):
         return staff.phone if staff is not None else None
 
     @staticmethod
-    def _prefix(text: str, lang: str, response: VoiceResponse) -> VoiceResponse:
-        first = VoiceResponse()
-        first.say(text, language=VOICES.get(lang, "en-GB"))
-        for verb in response.verbs:
-            first.append(verb)
-        return first
+    def _to_wait() -> VoiceResponse:
+        response = VoiceResponse()
+        response.redirect(WAIT, method="POST")
+        return response
 
     def _goodbye(self, lang: str | None) -> VoiceResponse:
         response = VoiceResponse()
-        response.say(self._t("goodbye", lang), language=VOICES.get(lang or "sv", "en-GB"))
+        self.say(response, [self._t("goodbye", lang)])
         response.hangup()
         return response
 
@@ -265,8 +400,7 @@ class VoiceChannel(Channel):
                 twiml = await self._answer(action, request, params)
             except Refused as e:
                 log.info("voice input refused", extra={"code": e.code})
-                twiml = VoiceResponse()
-                twiml.redirect("/hooks/twilio/voice/wait", method="POST")
+                twiml = self._to_wait()
             return xml(str(twiml))
         return handle
 
@@ -276,6 +410,8 @@ class VoiceChannel(Channel):
         if action == "gather":
             step = ascii_id(request.query.get("step", "1"), max_digits=3)
             return await self.gathered(params, step or 1)
+        if action == "wait":
+            return await self.wait(params, dict(request.query))
         if action == "status":
             await self.status(params)
             return VoiceResponse()
@@ -286,7 +422,7 @@ class VoiceChannel(Channel):
 ROUTES = {
     "/hooks/twilio/voice": "incoming",
     "/hooks/twilio/voice/gather": "gather",
-    "/hooks/twilio/voice/wait": "wait",
+    WAIT: "wait",
     "/hooks/twilio/voice/hold": "hold_key",
     "/hooks/twilio/voice/callback": "callback",
     "/hooks/twilio/voice/status": "status",

@@ -136,7 +136,9 @@ class Pipeline:
             raise Refused("empty", "The message is empty.")
         if self.assessor is None:
             raise Refused("starting", "The service is starting. Write again in a moment.", 503)
-        assessment = self.assessor.assess(text) if text else None
+        # A message with flags the person raised by a key (pressed 9) carries the key's meaning, not
+        # their words: classifying it would read our own prompt as theirs.
+        assessment = self.assessor.assess(text) if text and not msg.flags else None
         if msg.flags:
             base = assessment or Assessment("other", 0.0, (), (), (), None)
             assessment = replace(base, flags=tuple(sorted(set(base.flags) | set(msg.flags))),
@@ -175,7 +177,7 @@ class Pipeline:
             return conversation, await self.scripts.pinned(change.session, conversation.script_version), False
         runner = self.scripts.for_new_conversation()
         greeting = runner.start(msg.language or (assessment.language if assessment else None),
-                                {"source": msg.source} if msg.source else None)
+                                {"source": msg.source} if msg.source else None, channel=msg.channel)
         conversation = await change.open(contact.id, msg.channel, runner.script.version, greeting.state,
                                          greeting.state["language"])
         _bot_messages(change, conversation, greeting.replies, greeting=True)

@@ -153,6 +153,18 @@ class Catalogue:
                 raise KeyError(f"no text {key!r} in the catalogue")
         return raw.format(**values) if values else raw
 
+    def spoken(self, key: str, lang: str | None, **values: Any) -> tuple[str, str]:
+        """The text and the language it is really in (the person's, or English where theirs lacks it):
+        what a voice must speak it in."""
+        own = self.language(lang)
+        if key in self.texts[own]:
+            return self.text(key, own, **values), own
+        return self.text(key, FALLBACK_LANGUAGE, **values), FALLBACK_LANGUAGE
+
+    def has(self, key: str, lang: str) -> bool:
+        """Whether `lang`'s own file gives `key` (no fallback)."""
+        return key in self.texts.get(lang, {})
+
     def section(self, prefix: str, lang: str | None) -> dict[str, str]:
         """Every text under `prefix.` (without the prefix), e.g. the strings a page's script uses."""
         start = prefix + "."

@@ -158,6 +158,8 @@ MATRIX: dict[tuple[str, str], list[Probe]] = {
     ("POST", "/hooks/twilio/voice/hold"): [_webhook("/hooks/twilio/voice/hold")],
     ("POST", "/hooks/twilio/voice/callback"): [_webhook("/hooks/twilio/voice/callback")],
     ("POST", "/hooks/twilio/voice/status"): [_webhook("/hooks/twilio/voice/status")],
+    ("GET", "/hooks/twilio/voice/hold.wav"): [Probe("public", everyone(Want(200)), "/hooks/twilio/voice/hold.wav",
+                                                    note="the hold tone Twilio plays: Lotsa's own, it carries nothing")],
     # -- log-in and log-out ----------------------------------------------------------------------
     ("GET", "/console"): [Probe(
         "staff", staff(page(has='name="csrf-token"'),
@@ -389,7 +391,7 @@ async def _request(world: World, session: aiohttp.ClientSession, csrf: str, verb
     if body is not None:
         kwargs["data" if probe.form else "json"] = body
     async with session.request(verb, f"{world.url}{path}", headers=headers, allow_redirects=False, **kwargs) as r:
-        text = await r.text()
+        text = (await r.read()).decode(errors="replace")
         try:
             parsed = json.loads(text) if r.content_type == "application/json" else None
         except ValueError:

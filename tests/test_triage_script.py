@@ -56,6 +56,10 @@ def test_version_is_a_content_hash(content: dict) -> None:
     (lambda c: c["steps"]["who"]["choices"][0]["set"].update(group="pimps"), "set.group: 'pimps'"),
     (lambda c: c.update(start="missing"), "start: no step named 'missing'"),
     (lambda c: c.update(colour="red"), "colour"),
+    (lambda c: c["acute_handoff"]["voice"].pop("ro"),
+     "acute_handoff.voice: no text for language 'ro' (the voice would fall back to a text written for another"),
+    (lambda c: c["steps"]["language"]["text"]["voice"].pop("sv"), "steps.language.text.voice: no text for language 'sv'"),
+    (lambda c: c["steps"]["who"]["text"].update(fax={"sv": "Faxa oss"}), "steps.who.text.fax: not a language text"),
 ])
 def test_validation_errors_name_file_and_key(tmp_path: Path, content: dict, break_it, expected: str) -> None:
     break_it(content)
@@ -163,3 +167,14 @@ def test_the_campaign_source_is_kept(runner: TriageRunner) -> None:
     for choice in ("sv", "buys", "skip"):
         turn = runner.answer(turn.state, choice=choice)
     assert turn.result.source == "buss-2026"
+
+
+def test_a_voice_conversation_hears_the_voice_variants_and_skips_the_free_text_question(runner: TriageRunner) -> None:
+    turn = runner.start("sv", channel="voice")
+    assert "skriva" not in turn.replies[0].text and turn.state["channel"] == "voice"
+    turn = runner.answer(runner.answer(turn.state, choice="sv").state, choice="buys")
+    assert turn.result is not None, "the free-text question has no voice variant: the phone goes on"
+    on_chat = runner.answer(runner.answer(runner.start("sv").state, choice="sv").state, choice="buys")
+    assert on_chat.state["step"] == "tell"
+    acute = runner.hand_off_now(runner.start("en", channel="voice").state, "acute")
+    assert acute.replies[0].text.startswith("If you can, hang up and call 112.")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from triage.result import TriageResult
-from triage.script import Rule, Step, TriageScript
+from triage.script import Rule, Step, TriageScript, plain
 from triage.vocabulary import risk_for
 
 HUMAN = "human"
@@ -79,9 +79,13 @@ class TriageRunner:
     def language_for(self, requested: str | None) -> str:
         return requested if requested in self.languages else self.spec.languages[0]
 
-    def start(self, language: str | None = None, fields: Mapping[str, Any] | None = None) -> Turn:
+    def start(self, language: str | None = None, fields: Mapping[str, Any] | None = None,
+              channel: str | None = None) -> Turn:
+        """`channel`: where the conversation runs; its text variants are used (see triage.script)."""
         lang = self.language_for(language)
-        state = {"step": None, "fields": dict(fields or {}), "language": lang, "misses": 0}
+        state: dict[str, Any] = {"step": None, "fields": dict(fields or {}), "language": lang, "misses": 0}
+        if channel:
+            state["channel"] = channel
         return self._go(state, self.spec.start, Found())
 
     def answer(self, state: dict[str, Any], *, text: str | None = None, choice: str | None = None,
@@ -107,25 +111,33 @@ class TriageRunner:
         if state["misses"] >= MAX_NOT_UNDERSTOOD:
             # Never trap a person in a loop with the bot: a human takes over.
             return self._human(state, "not_understood")
-        lang = state["language"]
-        return Turn([Reply(self.spec.text(self.spec.not_understood, lang), self._prompt(step, lang).choices)], state)
+        lang, channel = state["language"], state.get("channel")
+        return Turn([Reply(self.spec.text(self.spec.not_understood, lang, channel),
+                           self._prompt(step, lang, channel).choices)], state)
 
     def hand_off_now(self, state: dict[str, Any], reason: str) -> Turn:
         """End triage at once (an acute red flag): emergency information first, then a human."""
         lang = state.get("language") or self.spec.languages[0]
         turn = self._handoff({**state, "fields": dict(state.get("fields", {}))}, reason)
-        turn.replies.insert(0, Reply(self.spec.text(self.spec.acute_handoff, lang)))
+        turn.replies.insert(0, Reply(self.spec.text(self.spec.acute_handoff, lang, state.get("channel"))))
         return turn
 
     def _human(self, state: dict[str, Any], reason: str) -> Turn:
         turn = self._handoff(state, reason)
         if self.spec.human_handoff:
-            turn.replies.append(Reply(self.spec.text(self.spec.human_handoff, state["language"])))
+            turn.replies.append(Reply(self.spec.text(self.spec.human_handoff, state["language"],
+                                                     state.get("channel"))))
         return turn
 
     def prompt_for(self, state: dict[str, Any]) -> Reply:
         """The question the conversation is waiting on (to show again after a reconnect)."""
-        return self._prompt(self.spec.steps[state["step"]], state["language"])
+        return self._prompt(self.spec.steps[state["step"]], state["language"], state.get("channel"))
+
+    def step_languages(self, state: dict[str, Any]) -> dict[str, str]:
+        """Choice id → the language that choice sets, for the question the conversation waits on
+        (a language menu is said with each option in its own language)."""
+        step = self.spec.steps[state["step"]]
+        return {c.id: str(c.set["language"]) for c in step.choices if "language" in c.set}
 
     def _apply(self, state: dict[str, Any], values: Mapping[str, str | list[str]]) -> None:
         for key, value in values.items():
@@ -138,9 +150,13 @@ class TriageRunner:
                 state["fields"][key] = value
 
     def _go(self, state: dict[str, Any], step_id: str, found: Found) -> Turn:
-        lang = state["language"]
+        lang, channel = state["language"], state.get("channel")
         for _ in range(MAX_BRANCHES):
             step = self.spec.steps[step_id]
+            if step.free_text is not None and channel == "voice" and "voice" not in step.text:
+                # A keypad cannot tell in its own words: the phone goes on without this question.
+                step_id = step.free_text.next
+                continue
             if not step.branch:
                 break
             step_id = next((r.next for r in step.branch if self._holds(r, state, found)), step.otherwise or "")
@@ -148,13 +164,13 @@ class TriageRunner:
             return self._handoff(state, "branch_loop")
         if step.end == "handoff":
             turn = self._handoff(state, "script", queue=step.queue)
-            turn.replies.insert(0, Reply(self.spec.text(step.text, lang)))
+            turn.replies.insert(0, Reply(self.spec.text(step.text, lang, channel)))
             return turn
         if step.end == "close":
             state["step"] = None
-            return Turn([Reply(self.spec.text(step.text, lang))], state, closed=True)
+            return Turn([Reply(self.spec.text(step.text, lang, channel))], state, closed=True)
         state["step"] = step_id
-        return Turn([self._prompt(step, lang)], state)
+        return Turn([self._prompt(step, lang, channel)], state)
 
     def _holds(self, rule: Rule, state: dict[str, Any], found: Found) -> bool:
         fields = state["fields"]
@@ -173,22 +189,22 @@ class TriageRunner:
                 return False
         return True
 
-    def _prompt(self, step: Step, lang: str) -> Reply:
-        choices = tuple((c.id, self.spec.text(c.label, lang)) for c in step.choices)
-        choices += ((HUMAN, self.spec.text(self.spec.talk_to_someone, lang)),)
-        return Reply(self.spec.text(step.text, lang), choices)
+    def _prompt(self, step: Step, lang: str, channel: str | None = None) -> Reply:
+        choices = tuple((c.id, self.spec.text(c.label, lang, channel)) for c in step.choices)
+        choices += ((HUMAN, self.spec.text(self.spec.talk_to_someone, lang, channel)),)
+        return Reply(self.spec.text(step.text, lang, channel), choices)
 
     def _match(self, step: Step, text: str) -> str | None:
         said = _fold(text)
         if not said:
             return None
-        if any(said == _fold(label) for label in self.spec.talk_to_someone.values()):
+        if any(said == _fold(label) for label in plain(self.spec.talk_to_someone).values()):
             return HUMAN
         by_digit = {digit: cid for digit, cid, _ in numbered(self._prompt(step, "sv").choices)}
         if said in by_digit:
             return by_digit[said]
         for choice in step.choices:
-            if said == choice.id or any(said == _fold(v) for v in choice.label.values()):
+            if said == choice.id or any(said == _fold(v) for v in plain(choice.label).values()):
                 return choice.id
         return None
 

@@ -13,6 +13,13 @@ A step is one of:
 Every question also accepts "talk to someone" (the script's `talk_to_someone` labels, or 0), which
 hands off at once. Texts are complete in `languages`; `partial_languages` may leave texts out, which
 then come in `fallback_language`.
+
+Any text mapping (a step's `text`, a choice's `label`, `acute_handoff`, ...) may carry a channel
+variant: `voice: {sv: ..., en: ...}` (or `sms:`, `telegram:`) is said on that channel instead of the
+plain text. A variant declares the plain text wrong for that channel, so it must give every language
+the plain text gives: a phone prompt never falls back to a chat-only text. On the phone a free-text
+question is asked only when its `text` has a `voice` variant (its choices are then the keypad);
+otherwise the phone goes straight on to `free_text.next`.
 """
 from __future__ import annotations
 
@@ -26,7 +33,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from triage.vocabulary import FLAGS, GROUPS, NEEDS, RISKS
 
-Texts = dict[str, str]
+Texts = dict[str, str | dict[str, str]]
+"""Language → text, and optionally channel → (language → text): see the module docstring."""
+CHANNEL_VARIANTS = ("voice", "sms", "telegram")
 FIELDS = ("group", "needs", "language", "consent", "source")
 CONDITIONS = ("group", "need", "flag", "risk", "language", "consent", "source")
 PHRASES_DIGEST = "phrases_digest"
@@ -133,7 +142,18 @@ class ScriptSpec(BaseModel):
                     raise ValueError(f"{key}: no text for language {lang!r}")
         for step_id, step in self.steps.items():
             self._check_step(step_id, step, every)
+        for where, texts in self.all_texts():
+            _check_variants(where, texts, self.languages)
         return self
+
+    def all_texts(self) -> list[tuple[str, Texts]]:
+        """Every text mapping of the script, with its key (`steps.who.choices.sells.label`)."""
+        found: list[tuple[str, Texts]] = [(key, getattr(self, key)) for key in
+                                          ("talk_to_someone", "not_understood", "acute_handoff", "human_handoff")]
+        for step_id, step in self.steps.items():
+            found.append((f"steps.{step_id}.text", step.text))
+            found += [(f"steps.{step_id}.choices.{c.id}.label", c.label) for c in step.choices]
+        return found
 
     def _check_step(self, step_id: str, step: Step, every: list[str]) -> None:
         where = f"steps.{step_id}"
@@ -158,8 +178,32 @@ class ScriptSpec(BaseModel):
             if language is not None and language not in every:
                 raise ValueError(f"{where}.choices.{choice.id}.set.language: {language!r} is not a script language")
 
-    def text(self, texts: Texts, lang: str) -> str:
-        return texts.get(lang) or texts[self.fallback_language or self.languages[0]]
+    def text(self, texts: Texts, lang: str, channel: str | None = None) -> str:
+        """The text in `lang` (else the fallback language), the channel's variant where there is one."""
+        table = plain(texts)
+        variant = texts.get(channel or "")
+        if channel in CHANNEL_VARIANTS and isinstance(variant, dict):
+            table = variant
+        return table.get(lang) or table[self.fallback_language or self.languages[0]]
+
+
+def plain(texts: Texts) -> dict[str, str]:
+    """The texts for every channel without a variant: language → text."""
+    return {key: value for key, value in texts.items() if isinstance(value, str)}
+
+
+def _check_variants(where: str, texts: Texts, complete: list[str]) -> None:
+    """A channel variant must speak every language the plain text speaks (and every complete one)."""
+    languages = set(plain(texts)) | set(complete if texts else ())
+    for key, value in texts.items():
+        if isinstance(value, str):
+            continue
+        if key not in CHANNEL_VARIANTS:
+            raise ValueError(f"{where}.{key}: not a language text nor a channel variant "
+                             f"({', '.join(CHANNEL_VARIANTS)})")
+        for lang in sorted(languages - set(value)):
+            raise ValueError(f"{where}.{key}: no text for language {lang!r} (the {key} would fall back to "
+                             f"a text written for another channel)")
 
 
 class TriageScript:
