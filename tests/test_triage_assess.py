@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from triage.assess import Assessor, enough_words
-from triage.redflags import exploited_minor
+from triage.redflags import Flags, exploited_minor
 
 MODEL = Path(__file__).resolve().parent.parent / "config" / "triage" / "model"
 
@@ -122,3 +122,25 @@ def test_needs_that_steer_are_found_in_plain_words(assessor: Assessor, text: str
 
 def test_needs_in_a_script_without_spaces(assessor: Assessor) -> None:
     assert "return" in assessor.assess("ฉันอยากกลับบ้านแต่ไม่มีเงินค่าตั๋ว").needs
+
+
+@pytest.mark.parametrize("flag", ["suicide", "immediate_danger"])
+def test_the_classifier_alone_raises_danger_and_suicide_for_safety(assessor: Assessor, flag: str) -> None:
+    """Without words that back it, the classifier's say on danger or suicide still counts (a missed
+    person in danger costs more than a false alarm), with a reason the counsellor reads as such."""
+    found = Flags()
+    possible = assessor._model_flags(found, {f"flag:{flag}": 0.5}, True)
+    assert flag in found.flags and flag not in possible
+    assert [e.reason for e in found.evidence] == ["classifier_safety"]
+
+
+def test_the_classifier_alone_leaves_trafficking_and_minor_possible(assessor: Assessor) -> None:
+    found = Flags()
+    possible = assessor._model_flags(found, {"flag:trafficking": 0.5, "flag:minor": 0.7}, True)
+    assert not found.flags and possible == {"trafficking", "minor"}
+
+
+def test_a_message_about_a_topic_keeps_even_danger_possible(assessor: Assessor) -> None:
+    found = Flags(topic=True)
+    assert assessor._model_flags(found, {"flag:suicide": 0.9}, True) == {"suicide"}
+    assert not found.flags

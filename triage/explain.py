@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from triage.normalize import fold
 
 REASONS = ("age_under_18", "minor_stated", "paid_meetings", "control_by_others", "danger_words", "threat_now",
-           "suicide_words", "suicide_signs", "overdose_taken", "classifier_with_words", "classifier_sure", "classifier_only")
+           "suicide_words", "suicide_signs", "overdose_taken", "classifier_with_words", "classifier_sure",
+           "classifier_safety", "classifier_only")
 """Every reason key; the message catalogue words each one (`reasons.<key>`) in Swedish and English."""
 _WORD = re.compile(r"\S+")
 _EDGE = ".,;:!?()[]\"'«»“”„…"
