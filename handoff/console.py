@@ -23,10 +23,10 @@ from handoff.supervision import PRESENCES, me_json, overview, overview_of, queue
 from handoff.transfer import TransferRequest, transfer
 from handoff.wrapup import OUTCOMES, parse_wrapup
 from lotsa import appkeys, audit, coalesce
-from lotsa.auth import AuthError, authenticate, login, logout
+from lotsa.auth import AuthError, authenticate, has_sessions, login, logout, session_alive
 from lotsa.coalesce import Coalescer
 from lotsa.errors import Refused, ascii_id
-from lotsa.events import CONSOLE_TOPIC, QUEUE_TOPIC, Event, conversation_topic
+from lotsa.events import CONSOLE_TOPIC, QUEUE_TOPIC, SESSION_TOPIC, Event, conversation_topic
 from lotsa.models import ConversationState, Role, StaffUser, utcnow
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,8 @@ async def current_staff(request: web.Request) -> tuple[str, StaffUser] | None:
     cookie = request.cookies.get(COOKIE)
     if not cookie:
         return None
-    return await authenticate(request.app[appkeys.DB], cookie, request.app[appkeys.SESSION_TIMES])
+    return await authenticate(request.app[appkeys.DB], cookie, request.app[appkeys.SESSION_TIMES],
+                              request.app[appkeys.EVENTS])
 
 
 def route_id(request: web.Request, what: str = "conversation") -> int:
@@ -143,11 +144,23 @@ async def logout_post(request: web.Request) -> web.StreamResponse:
         token = str(form.get("csrf", ""))
         if not hmac.compare_digest(request.app[appkeys.KEYRING].csrf_token(sid), token):
             raise web.HTTPForbidden(text="Forbidden: missing CSRF token.")
-        await logout(request.app[appkeys.DB], request.cookies[COOKIE])
-        await audit.record(request.app[appkeys.DB], found[1], "staff.logout")
+        await _log_out(request, found[1])
     response = web.HTTPSeeOther("/console")
     response.del_cookie(COOKIE, path="/")
     raise response
+
+
+async def _log_out(request: web.Request, user: StaffUser) -> None:
+    """End the session (its console sockets close); with no other session left the counsellor is
+    away, so nobody waits on them while their drop-off runs."""
+    db, events = request.app[appkeys.DB], request.app[appkeys.EVENTS]
+    await logout(db, request.cookies[COOKIE], events)
+    await audit.record(db, user, "staff.logout")
+    if not await has_sessions(db, user.id):
+        async with db.write() as session:
+            await session.execute(update(StaffUser).where(StaffUser.id == user.id).values(presence="away")
+                                  .execution_options(synchronize_session=False))
+        events.publish(QUEUE_TOPIC, Event("presence", 0, {}))
 
 
 async def api_queue(request: web.Request) -> web.Response:
@@ -310,16 +323,22 @@ async def api_overview(request: web.Request) -> web.Response:
                                                 handoff.drop_after))
 
 
+SESSION_ENDED = 4401
+"""The console socket's close code when its session ended (log-out, expiry, account disabled)."""
+
+
 class ConsoleConnection:
-    def __init__(self, request: web.Request, ws: web.WebSocketResponse, user: StaffUser) -> None:
+    def __init__(self, request: web.Request, ws: web.WebSocketResponse, sid: str, user: StaffUser) -> None:
         self.request = request
         self.ws = ws
+        self.sid = sid
         self.user = user
         self.db = request.app[appkeys.DB]
         self.events = request.app[appkeys.EVENTS]
         self.queues = request.app[appkeys.QUEUES]
         self.lang = _lang(request)
         self.held: set[int] = set()
+        self.closing: asyncio.Future[bool] | None = None
         self.pushes = Coalescer(self.send_queue, coalesce.PUSH_SECONDS, name="console-queue")
 
     @property
@@ -375,11 +394,23 @@ class ConsoleConnection:
             await self.ws.send_json({"type": "note", "conversation": event.conversation_id,
                                      "note": event.data["note"]})
 
+    async def end(self) -> None:
+        """The session ended: close the socket; with no more heartbeats, the drop-off follows."""
+        if self.closing is None:
+            log.info("console socket closed: session ended", extra={"staff": self.user.id})
+            self.closing = asyncio.ensure_future(self.ws.close(code=SESSION_ENDED, message=b"session ended"))
+        await asyncio.shield(self.closing)   # the socket handler cancels this task once the socket ends
+
     async def beat(self) -> None:
-        """Stamp this counsellor as present while the socket is open (drop-off detection)."""
+        """Stamp this counsellor as present while the socket is open (drop-off detection), after
+        checking that the session still holds (idle or absolute expiry, a disabled account)."""
         every = self.request.app[appkeys.HANDOFF].heartbeat_every
+        times = self.request.app[appkeys.SESSION_TIMES]
         while True:
             try:
+                if not await session_alive(self.db, self.sid, times, self.events):
+                    await self.end()
+                    return
                 await heartbeat(self.db, self.user.id)
             except asyncio.CancelledError:
                 raise
@@ -391,11 +422,15 @@ class ConsoleConnection:
         """Messages, typing and notes go out as they come; queue changes are coalesced (at most one
         queue frame per interval, the last one after the last change) and pushed by their own task."""
         bus = self.events
-        async with bus.subscribe(QUEUE_TOPIC, CONSOLE_TOPIC) as sub, self.pushes:
+        async with bus.subscribe(QUEUE_TOPIC, CONSOLE_TOPIC, SESSION_TOPIC) as sub, self.pushes:
             self.pushes.pushed()
             await self.send_queue(fresh=True)
             async for event in sub:
-                if event.kind in ("state", "presence"):
+                if event.kind == "session_ended":
+                    if event.data.get("session") == self.sid:
+                        await self.end()
+                        return
+                elif event.kind in ("state", "presence"):
                     self.follow(event)
                     self.pushes.trigger()
                 else:
@@ -421,7 +456,7 @@ async def console_socket(request: web.Request) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(heartbeat=25, max_msg_size=16 * 1024)
     await ws.prepare(request)
     request.app[appkeys.SOCKETS].add(ws)
-    conn = ConsoleConnection(request, ws, found[1])
+    conn = ConsoleConnection(request, ws, *found)
     await heartbeat(conn.db, conn.user.id)
     pump = asyncio.create_task(conn.pump())
     beat = asyncio.create_task(conn.beat())
@@ -433,6 +468,8 @@ async def console_socket(request: web.Request) -> web.WebSocketResponse:
         pump.cancel()
         beat.cancel()
         await asyncio.gather(pump, beat, return_exceptions=True)
+        if conn.closing is not None:
+            await asyncio.gather(conn.closing, return_exceptions=True)
         request.app[appkeys.SOCKETS].discard(ws)
     return ws
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -12,6 +12,7 @@ from sqlalchemy import delete, select
 
 from lotsa import audit
 from lotsa.db import Database
+from lotsa.events import SESSION_TOPIC, Event, EventPublisher
 from lotsa.models import Role, StaffSession, StaffUser, utcnow
 
 MAX_FAILED_LOGINS = 5
@@ -106,8 +107,15 @@ def _verify(password_hash: str, password: str) -> bool:
         return False
 
 
-async def authenticate(db: Database, cookie: str, times: SessionTimes) -> tuple[str, StaffUser] | None:
-    """The session id and user behind a cookie, or None when unknown, idle too long or expired."""
+def _expired(staff_session: StaffSession, user: StaffUser, times: SessionTimes, now: datetime) -> bool:
+    return (not user.active or staff_session.expires_at <= now
+            or staff_session.last_seen_at + times.idle <= now)
+
+
+async def authenticate(db: Database, cookie: str, times: SessionTimes,
+                       events: EventPublisher | None = None) -> tuple[str, StaffUser] | None:
+    """The session id and user behind a cookie, or None when unknown, idle too long or expired
+    (an ended session is deleted and announced on `events`, so its sockets close)."""
     sid = _session_id(cookie)
     now = utcnow()
     async with db.read() as session:
@@ -116,8 +124,8 @@ async def authenticate(db: Database, cookie: str, times: SessionTimes) -> tuple[
     if row is None:
         return None
     staff_session, user = row
-    if not user.active or staff_session.expires_at <= now or staff_session.last_seen_at + times.idle <= now:
-        await logout(db, cookie)
+    if _expired(staff_session, user, times, now):
+        await end_session(db, sid, events)
         return None
     if now - staff_session.last_seen_at > timedelta(seconds=60):
         async with db.write() as session:
@@ -127,6 +135,35 @@ async def authenticate(db: Database, cookie: str, times: SessionTimes) -> tuple[
     return sid, user
 
 
-async def logout(db: Database, cookie: str) -> None:
+async def session_alive(db: Database, sid: str, times: SessionTimes,
+                        events: EventPublisher | None = None) -> bool:
+    """Whether the session `sid` still holds (an open socket asks on its heartbeat); an expired
+    one, or one whose account was disabled, is ended as `authenticate` would."""
+    async with db.read() as session:
+        row = (await session.execute(
+            select(StaffSession, StaffUser).join(StaffUser).where(StaffSession.id == sid))).first()
+    if row is None:
+        return False
+    if _expired(row[0], row[1], times, utcnow()):
+        await end_session(db, sid, events)
+        return False
+    return True
+
+
+async def end_session(db: Database, sid: str, events: EventPublisher | None = None) -> None:
+    """Delete the session and announce it: every console socket of it (on any worker, through the
+    publisher) closes."""
     async with db.write() as session:
-        await session.execute(delete(StaffSession).where(StaffSession.id == _session_id(cookie)))
+        await session.execute(delete(StaffSession).where(StaffSession.id == sid))
+    if events is not None:
+        events.publish(SESSION_TOPIC, Event("session_ended", 0, {"session": sid}))
+
+
+async def logout(db: Database, cookie: str, events: EventPublisher | None = None) -> None:
+    await end_session(db, _session_id(cookie), events)
+
+
+async def has_sessions(db: Database, user_id: int) -> bool:
+    async with db.read() as session:
+        return (await session.execute(
+            select(StaffSession.id).where(StaffSession.user_id == user_id).limit(1))).first() is not None

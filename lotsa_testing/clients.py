@@ -170,6 +170,20 @@ class ConsoleClient:
         start = page.index(marker) + len(marker)
         self.csrf = page[start:page.index('"', start)]
 
+    async def logout(self) -> int:
+        async with self.session.post(self.base.with_path("/console/logout"), data={"csrf": self.csrf},
+                                     headers={"Origin": str(self.base)}, allow_redirects=False) as r:
+            return r.status
+
+    async def socket_closed(self, timeout: float) -> int | None:
+        """Wait until the server closes the console socket: its close code (None: still open)."""
+        assert self.ws is not None and self._reader is not None
+        try:
+            await asyncio.wait_for(asyncio.shield(self._reader), timeout)
+        except TimeoutError:
+            return None
+        return self.ws.close_code
+
     async def queue(self) -> dict[str, Any]:
         async with self.session.get(self.base.with_path("/api/console/queue")) as r:
             r.raise_for_status()

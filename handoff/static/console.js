@@ -726,9 +726,10 @@
         if (wanted) openConversation(wanted);
       }
     });
-    sock.addEventListener("close", () => {
+    sock.addEventListener("close", (ev) => {
       if (ws !== sock) return;
       ws = null;
+      if (ev.code === 4401) { location.assign("/console"); return; } // the session ended: log in again
       setConn(false);
       scheduleReconnect();
     });
