@@ -24,6 +24,7 @@ from handoff.transfer import TransferRequest, transfer
 from handoff.wrapup import OUTCOMES, parse_wrapup
 from lotsa import appkeys, audit, coalesce
 from lotsa.auth import AuthError, authenticate, has_sessions, login, logout, session_alive
+from lotsa.client_address import client_key
 from lotsa.coalesce import Coalescer
 from lotsa.errors import Refused, ascii_id
 from lotsa.events import CONSOLE_TOPIC, QUEUE_TOPIC, SESSION_TOPIC, Event, conversation_topic
@@ -118,7 +119,9 @@ async def login_post(request: web.Request) -> web.StreamResponse:
     password = str(form.get("password", ""))[:1024]
     settings = request.app[appkeys.SETTINGS]
     try:
-        cookie, user = await login(request.app[appkeys.DB], name, password, request.app[appkeys.SESSION_TIMES])
+        cookie, user = await login(request.app[appkeys.DB], name, password, request.app[appkeys.SESSION_TIMES],
+                                   address=client_key(request, settings.trusted_proxies),
+                                   throttle=request.app[appkeys.LOGIN_THROTTLE])
     except AuthError as e:
         log.info("console log-in refused")
         response = aiohttp_jinja2.render_template(

@@ -15,6 +15,7 @@ from handoff import audit_view, blocks, console, deadletters
 from lotsa import appkeys, logs
 from lotsa.channels import Channel
 from lotsa.errors import Refused
+from lotsa.login_throttle import LoginThrottle
 from lotsa.services import Services
 from lotsa.settings import Settings
 
@@ -124,6 +125,7 @@ def _install(app: web.Application, services: Services) -> None:
     app[appkeys.CHANNELS] = services.channels
     app[appkeys.SESSION_TIMES] = services.session_times
     app[appkeys.QUEUE_STATE] = services.queue_snapshots()
+    app[appkeys.LOGIN_THROTTLE] = LoginThrottle()
     sockets: set[web.WebSocketResponse] = set()
     app[appkeys.SOCKETS] = sockets
 
