@@ -21,7 +21,7 @@ from sqlalchemy import select
 from lotsa import appkeys, coalesce
 from lotsa.channels import Channel, InboundMessage, register
 from lotsa.coalesce import Coalescer
-from lotsa.conversations import message_json, queue_position
+from lotsa.conversations import message_json
 from lotsa.errors import Refused
 from lotsa.events import CONSOLE_TOPIC, QUEUE_TOPIC, Event, conversation_topic
 from lotsa.models import Contact, Conversation, ConversationState, Message
@@ -168,28 +168,28 @@ class ChatConnection:
                 messages = (await session.execute(
                     select(Message).where(Message.conversation_id == self.conversation_id,
                                           Message.id > self.last_sent).order_by(Message.id))).scalars().all()
-                position = await queue_position(session, conversation) if conversation else None
-                wait = await self.pipeline.wait_frame(session, conversation) if conversation else None
+            placed = (await self.pipeline.place_in_line(conversation.id)
+                      if conversation is not None and conversation.state == ConversationState.QUEUED else None)
             for message in messages:
                 await self._send_message(message_json(message))
             if conversation is not None:
+                position, wait = placed or (None, None)
                 await self._place(conversation.state, position, wait)
 
     async def refresh_position(self) -> None:
         """While waiting: the place in line and the wait after someone else's conversation moved
-        (coalesced by `positions`). Messages do not wait for it: it does not take the send lock."""
+        (coalesced by `positions`), from the waiting line every waiting page of this process shares
+        (one read per change, not one per page). Messages do not wait for it: it does not take the
+        send lock."""
         conversation_id = self.conversation_id
         if conversation_id is None or self.state != ConversationState.QUEUED:
             return
         async with self.state_lock:
-            async with self.pipeline.db.read() as session:
-                conversation = await session.get(Conversation, conversation_id)
-                if conversation is None or conversation.state != ConversationState.QUEUED:
-                    return   # its own state event tells the page, with the messages that came with it
-                position = await queue_position(session, conversation)
-                wait = await self.pipeline.wait_frame(session, conversation)
-            if self.conversation_id == conversation_id:
-                await self._place(conversation.state, position, wait)
+            placed = await self.pipeline.place_in_line(conversation_id)
+            if placed is None:
+                return   # no longer waiting: its own state event tells the page, with its messages
+            if self.conversation_id == conversation_id and self.state == ConversationState.QUEUED:
+                await self._place(ConversationState.QUEUED, *placed)
 
     async def _place(self, state: str, position: int | None, wait: dict[str, Any] | None) -> None:
         await self._state(state, position)

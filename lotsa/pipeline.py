@@ -8,7 +8,7 @@ acknowledges the provider. The state changes themselves are `lotsa.conversations
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from copy import copy
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -37,6 +37,7 @@ from lotsa.models import (
     utcnow,
 )
 from lotsa.triage_scripts import TriageScripts
+from lotsa.waiting_line import WaitingLine
 from triage.assess import Assessment, Assessor
 from triage.result import TriageResult
 from triage.routing import pick_queue
@@ -51,8 +52,9 @@ GROUP_CONFIDENCE = 0.5
 
 OutOfHoursAnswer = Callable[[str | None, str | None, bool, datetime], str | None]
 """(queue, language, acute, now) -> the text for a person whose queue is closed, or None when open."""
-WaitDescriber = Callable[[AsyncSession, Conversation], Awaitable[dict[str, Any] | None]]
-"""The position and wait estimate a waiting person is shown (handoff.waits)."""
+WaitDescriber = Callable[[str, int | None, Sequence[datetime]], dict[str, Any]]
+"""The wait frame a waiting person is shown, from their queue, place and the queue's recent claim
+times (handoff.waits)."""
 
 def _encodable(text: str) -> bool:
     """False for a lone surrogate ("\\ud800", which JSON can carry): it cannot be stored as UTF-8."""
@@ -122,6 +124,8 @@ class Pipeline:
         self.messages_per_minute = messages_per_minute
         self.out_of_hours = out_of_hours
         self.wait_describer = wait_describer
+        self.line = WaitingLine(self.db, self.events)
+        """The waiting order, read once per change for every waiting page of this process."""
 
     def check_text(self, text: str) -> str:
         return check_text(text, self.max_chars)
@@ -346,8 +350,13 @@ class Pipeline:
 
     # -- reading ---------------------------------------------------------------------------------
 
-    async def wait_frame(self, session: AsyncSession, conversation: Conversation) -> dict[str, Any] | None:
-        """Position and wait estimate for a queued conversation (None otherwise, or when not wired)."""
-        if self.wait_describer is None or conversation.state != ConversationState.QUEUED:
+    async def place_in_line(self, conversation_id: int) -> tuple[int, dict[str, Any] | None] | None:
+        """(Place in line, wait frame) of a waiting conversation, from the shared waiting line:
+        no query of its own. None when it is not waiting."""
+        line = await self.line.get()
+        place = line.place(conversation_id)
+        if place is None:
             return None
-        return await self.wait_describer(session, conversation)
+        if self.wait_describer is None:
+            return place.position, None
+        return place.position, self.wait_describer(place.queue, place.position, line.claims.get(place.queue, []))
