@@ -10,7 +10,6 @@ import json
 import logging
 import re
 import secrets
-import time
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,9 @@ from lotsa.conversations import message_json
 from lotsa.errors import Refused
 from lotsa.events import CONSOLE_TOPIC, QUEUE_TOPIC, Event, conversation_topic
 from lotsa.models import Contact, Conversation, ConversationState, Message
+from lotsa.origins import chat_origin_allowed
 from lotsa.pipeline import Pipeline
+from lotsa.rate_limit import RateLimit
 from lotsa.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -37,25 +38,6 @@ CID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 SOURCE = re.compile(r"^[a-z0-9_-]{1,32}$")
 MAX_FRAME = 16 * 1024
 HELLO_TIMEOUT = 10.0
-
-
-class RateLimit:
-    """A token bucket per connection: short bursts are fine, floods are refused."""
-
-    def __init__(self, burst: int = 20, per_second: float = 2.0) -> None:
-        self.capacity = burst
-        self.tokens = float(burst)
-        self.rate = per_second
-        self.last = time.monotonic()
-
-    def allow(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.capacity, self.tokens + (now - self.last) * self.rate)
-        self.last = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
 
 
 def _page_language(request: web.Request) -> str:
@@ -116,6 +98,9 @@ class ChatConnection:
         self.greeting_shown_for: int | None = None
         """The conversation whose stored greeting this page already showed before it was stored."""
         self.limit = RateLimit()
+        self.typing_limit = RateLimit(burst=3, per_second=1.0)
+        """Typing is only an indicator: beyond this it is dropped, not answered."""
+        self.erase_limit = RateLimit(burst=3, per_second=0.1)
         self.send_lock = asyncio.Lock()
         self.state_lock = asyncio.Lock()
         """Held from reading the conversation's state to sending it, so an older read is never sent
@@ -210,10 +195,13 @@ class ChatConnection:
     async def on_frame(self, frame: dict[str, Any]) -> None:
         kind = frame.get("type")
         if kind == "typing":
-            if self.conversation_id is not None and self.state == ConversationState.ACTIVE:
+            if (self.conversation_id is not None and self.state == ConversationState.ACTIVE
+                    and self.typing_limit.allow()):
                 self.pipeline.events.publish(CONSOLE_TOPIC, Event("typing", self.conversation_id))
             return
         if kind == "erase":
+            if not self.erase_limit.allow():
+                raise Refused("rate", "You are sending very fast. Wait a moment.", 429)
             await self.erase()
             return
         if kind not in ("say", "choose"):
@@ -309,6 +297,8 @@ def _parse(data: str) -> dict[str, Any]:
 
 
 async def chat_socket(request: web.Request, pipeline: Pipeline) -> web.WebSocketResponse:
+    if not chat_origin_allowed(request):
+        raise web.HTTPForbidden(text="Forbidden: this site does not embed the chat.")
     ws = web.WebSocketResponse(heartbeat=25, max_msg_size=MAX_FRAME)
     await ws.prepare(request)
     conn = ChatConnection(pipeline, ws)

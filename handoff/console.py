@@ -12,7 +12,6 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import WSMsgType, web
 from sqlalchemy import select, update
-from yarl import URL
 
 from handoff import claims
 from handoff.dropoff import heartbeat
@@ -29,10 +28,23 @@ from lotsa.coalesce import Coalescer
 from lotsa.errors import Refused, ascii_id
 from lotsa.events import CONSOLE_TOPIC, QUEUE_TOPIC, SESSION_TOPIC, Event, conversation_topic
 from lotsa.models import ConversationState, Role, StaffUser, utcnow
+from lotsa.origins import site_origins
+from lotsa.rate_limit import RateLimit
 
 log = logging.getLogger(__name__)
 
 COOKIE = "lotsa_staff"
+SECURE_COOKIE = "__Host-lotsa_staff"
+"""With `cookie_secure` the browser keeps the cookie only if it came over HTTPS, for this host
+alone (no Domain) and path /: no subdomain or plain-http page can set or shadow it."""
+
+
+def settings_secure(request: web.Request) -> bool:
+    return request.app[appkeys.SETTINGS].cookie_secure
+
+
+def cookie_name(request: web.Request) -> str:
+    return SECURE_COOKIE if settings_secure(request) else COOKIE
 STATIC = Path(__file__).parent / "static"
 
 
@@ -50,15 +62,11 @@ def same_origin(request: web.Request) -> bool:
     if fetch_site is not None:
         return fetch_site == "same-origin"
     origin = request.headers.get("Origin")
-    if origin is None:
-        return False
-    public = URL(request.app[appkeys.SETTINGS].public_url)
-    allowed = {f"{public.scheme}://{public.host_port_subcomponent}", f"{request.scheme}://{request.host}"}
-    return origin in allowed
+    return origin is not None and origin in site_origins(request)
 
 
 async def current_staff(request: web.Request) -> tuple[str, StaffUser] | None:
-    cookie = request.cookies.get(COOKIE)
+    cookie = request.cookies.get(cookie_name(request))
     if not cookie:
         return None
     return await authenticate(request.app[appkeys.DB], cookie, request.app[appkeys.SESSION_TIMES],
@@ -134,7 +142,7 @@ async def login_post(request: web.Request) -> web.StreamResponse:
         await session.execute(update(StaffUser).where(StaffUser.id == user.id).values(presence="available")
                               .execution_options(synchronize_session=False))
     response = web.HTTPSeeOther("/console")
-    response.set_cookie(COOKIE, cookie, httponly=True, secure=settings.cookie_secure, samesite="Strict",
+    response.set_cookie(cookie_name(request), cookie, httponly=True, secure=settings.cookie_secure, samesite="Strict",
                         path="/", max_age=settings.session_max_hours * 3600)
     raise response
 
@@ -149,7 +157,7 @@ async def logout_post(request: web.Request) -> web.StreamResponse:
             raise web.HTTPForbidden(text="Forbidden: missing CSRF token.")
         await _log_out(request, found[1])
     response = web.HTTPSeeOther("/console")
-    response.del_cookie(COOKIE, path="/")
+    response.del_cookie(cookie_name(request), path="/", secure=settings_secure(request))
     raise response
 
 
@@ -157,7 +165,7 @@ async def _log_out(request: web.Request, user: StaffUser) -> None:
     """End the session (its console sockets close); with no other session left the counsellor is
     away, so nobody waits on them while their drop-off runs."""
     db, events = request.app[appkeys.DB], request.app[appkeys.EVENTS]
-    await logout(db, request.cookies[COOKIE], events)
+    await logout(db, request.cookies[cookie_name(request)], events)
     await audit.record(db, user, "staff.logout")
     if not await has_sessions(db, user.id):
         async with db.write() as session:
@@ -280,13 +288,17 @@ async def api_transfer(request: web.Request) -> web.Response:
     queue, to, note = body.get("queue"), body.get("to"), body.get("note", "")
     if not all(v is None or isinstance(v, str) for v in (queue, to)) or not isinstance(note, str):
         raise Refused("bad_target", "queue, to and note are strings.", 400)
-    conversation = await transfer(request.app[appkeys.CONVERSATIONS], request.app[appkeys.QUEUES],
-                                  route_id(request), user, TransferRequest(note=note, queue=queue, to=to))
+    done = await transfer(request.app[appkeys.CONVERSATIONS], request.app[appkeys.QUEUES],
+                          route_id(request), user, TransferRequest(note=note, queue=queue, to=to))
+    conversation = done.conversation
     log.info("conversation transferred", extra={"staff": user.id, "conversation": conversation.id})
     await audit.record(request.app[appkeys.DB], user, "conversation.transferred", f"conversation:{conversation.id}",
                        queue=queue, to=to)
-    return web.json_response({"conversation": {"id": conversation.id, "state": conversation.state,
-                                               "queue": conversation.queue}})
+    answer: dict[str, Any] = {"conversation": {"id": conversation.id, "state": conversation.state,
+                                               "queue": conversation.queue}}
+    if done.outside_skills:
+        answer["outside_skills"] = True
+    return web.json_response(answer)
 
 
 async def api_presence(request: web.Request) -> web.Response:
@@ -342,6 +354,7 @@ class ConsoleConnection:
         self.lang = _lang(request)
         self.held: set[int] = set()
         self.closing: asyncio.Future[bool] | None = None
+        self.typing_limit = RateLimit(burst=3, per_second=1.0)
         self.pushes = Coalescer(self.send_queue, coalesce.PUSH_SECONDS, name="console-queue")
 
     @property
@@ -446,7 +459,7 @@ class ConsoleConnection:
             return
         if isinstance(frame, dict) and frame.get("type") == "typing":
             conversation = frame.get("conversation")
-            if isinstance(conversation, int) and conversation in self.held:
+            if isinstance(conversation, int) and conversation in self.held and self.typing_limit.allow():
                 self.events.publish(conversation_topic(conversation), Event("typing", conversation))
 
 
