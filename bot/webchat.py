@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from lotsa import appkeys, coalesce
 from lotsa.channels import Channel, InboundMessage, register
+from lotsa.client_address import client_key
 from lotsa.coalesce import Coalescer
 from lotsa.conversations import message_json
 from lotsa.errors import Refused
@@ -81,8 +82,10 @@ def _contact_view(payload: dict[str, Any]) -> dict[str, Any]:
 class ChatConnection:
     """One open chat page."""
 
-    def __init__(self, pipeline: Pipeline, ws: web.WebSocketResponse) -> None:
+    def __init__(self, pipeline: Pipeline, ws: web.WebSocketResponse, client: str | None = None) -> None:
         self.ws = ws
+        self.client = client
+        """A keyed digest of the client's address, for the flood limit only (never stored)."""
         self.pipeline = pipeline
         self.keyring = pipeline.keyring
         self.lang = "sv"
@@ -224,7 +227,7 @@ class ChatConnection:
         inbound = InboundMessage(channel=CHANNEL, contact_key=self.contact_key,
                                  provider_message_id=f"{self.contact_key[:16]}:{cid}", text=text,
                                  choice=choice, language=self.lang, client_ref=cid, greeted=self.greeted,
-                                 source=self.source)
+                                 source=self.source, client=self.client)
         accepted = await self.pipeline.accept(inbound)
         await self.send({"type": "ack", "cid": cid, "id": accepted.message_id})
         if accepted.conversation_id != self.conversation_id:
@@ -301,7 +304,7 @@ async def chat_socket(request: web.Request, pipeline: Pipeline) -> web.WebSocket
         raise web.HTTPForbidden(text="Forbidden: this site does not embed the chat.")
     ws = web.WebSocketResponse(heartbeat=25, max_msg_size=MAX_FRAME)
     await ws.prepare(request)
-    conn = ChatConnection(pipeline, ws)
+    conn = ChatConnection(pipeline, ws, client_key(request, request.app[appkeys.SETTINGS].trusted_proxies))
     try:
         first = await ws.receive(timeout=HELLO_TIMEOUT)
         if first.type != WSMsgType.TEXT:

@@ -379,8 +379,10 @@ class ConsoleConnection:
             "type": "queue", **lists, "queues": queues_json(self.queues, self.lang, now),
             "me": me_json(self.user, snapshot.counts.get(self.user.id, 0), online_after)}
         if self.sees_all:
-            frame["supervisor"] = overview_of(snapshot.staff.values(), snapshot.active, self.queues, self.lang,
-                                              online_after)
+            app = self.request.app
+            frame["supervisor"] = {
+                **overview_of(snapshot.staff.values(), snapshot.active, self.queues, self.lang, online_after),
+                "surge": app[appkeys.PIPELINE].flood.surging(), "login_burst": app[appkeys.LOGIN_THROTTLE].burst()}
         return frame
 
     def follow(self, event: Event) -> None:

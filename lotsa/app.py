@@ -15,6 +15,7 @@ from handoff import audit_view, blocks, console, deadletters
 from lotsa import appkeys, logs
 from lotsa.channels import Channel
 from lotsa.errors import Refused
+from lotsa.events import QUEUE_TOPIC, Event
 from lotsa.login_throttle import LoginThrottle
 from lotsa.services import Services
 from lotsa.settings import Settings
@@ -140,7 +141,9 @@ def _install(app: web.Application, services: Services) -> None:
     app[appkeys.CHANNELS] = services.channels
     app[appkeys.SESSION_TIMES] = services.session_times
     app[appkeys.QUEUE_STATE] = services.queue_snapshots()
-    app[appkeys.LOGIN_THROTTLE] = LoginThrottle()
+    events = services.conversations.events
+    # A burst of failed log-ins: consoles refresh their queue frame, where supervisors see it.
+    app[appkeys.LOGIN_THROTTLE] = LoginThrottle(lambda: events.publish(QUEUE_TOPIC, Event("presence", 0, {})))
     sockets: set[web.WebSocketResponse] = set()
     app[appkeys.SOCKETS] = sockets
 

@@ -7,7 +7,8 @@ checked: an attacker's attempts are spread out, while the real person, who knows
 still gets in, at worst after the account's cap. The same counting applies to names that exist and
 names that do not, and the answer never says "locked": nothing tells which names exist.
 
-A burst of failures across the service is logged once a minute (a count, no names or addresses).
+A burst of failures across the service is logged once a minute (a count, no names or addresses)
+and shown to supervisors on their consoles.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,8 @@ WINDOW = 15 * 60.0
 MAX_KEYS = 20_000
 BURST = 50
 """Failures within a minute, across the service, that are logged as a burst."""
+BURST_SHOWN = 10 * 60.0
+"""How long supervisors see a burst after it was noted."""
 
 
 @dataclass
@@ -46,10 +50,16 @@ def backoff(failures: int, cap: float) -> float:
 
 
 class LoginThrottle:
-    def __init__(self) -> None:
+    def __init__(self, on_burst: Callable[[], None] = lambda: None) -> None:
         self._records: OrderedDict[str, _Record] = OrderedDict()
         self._recent: deque[float] = deque()
-        self._burst_logged = 0.0
+        self._burst_logged = float("-inf")
+        self.on_burst = on_burst
+        """Called when a burst starts (the app tells the consoles: supervisors see it)."""
+
+    def burst(self) -> bool:
+        """A burst of failures was seen within the last BURST_SHOWN seconds."""
+        return time.monotonic() - self._burst_logged <= BURST_SHOWN
 
     def _record(self, key: str, now: float) -> _Record:
         record = self._records.get(key)
@@ -105,3 +115,4 @@ class LoginThrottle:
         if len(self._recent) >= BURST and now - self._burst_logged > 60:
             self._burst_logged = now
             log.warning("burst of failed staff log-ins", extra={"count": len(self._recent)})
+            self.on_burst()

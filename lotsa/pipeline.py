@@ -24,6 +24,7 @@ from lotsa.contact_requests import ContactRequests
 from lotsa.conversations import Change, Conversations
 from lotsa.crypto import Keyring
 from lotsa.errors import Refused
+from lotsa.flood import NewConversations
 from lotsa.models import (
     RISK_RANK,
     Author,
@@ -109,7 +110,8 @@ def _bot_messages(change: Change, conversation: Conversation, replies: Iterable[
 class Pipeline:
     def __init__(self, conversations: Conversations, scripts: TriageScripts, queues: QueueDirectory,
                  keyring: Keyring, assessor: Assessor | None, *, max_chars: int = 4000, messages_per_minute: int = 30,
-                 out_of_hours: OutOfHoursAnswer | None = None, wait_describer: WaitDescriber | None = None) -> None:
+                 out_of_hours: OutOfHoursAnswer | None = None, wait_describer: WaitDescriber | None = None,
+                 new_per_address_per_minute: int = 5, new_per_minute: int = 60) -> None:
         self.conversations = conversations
         self.db = conversations.db
         self.events = conversations.events
@@ -124,6 +126,7 @@ class Pipeline:
         self.messages_per_minute = messages_per_minute
         self.out_of_hours = out_of_hours
         self.wait_describer = wait_describer
+        self.flood = NewConversations(new_per_address_per_minute, new_per_minute)
         self.line = WaitingLine(self.db, self.events)
         """The waiting order, read once per change for every waiting page of this process."""
 
@@ -179,9 +182,12 @@ class Pipeline:
         runner = self.scripts.for_new_conversation()
         greeting = runner.start(msg.language or (assessment.language if assessment else None),
                                 {"source": msg.source} if msg.source else None)
+        surge = not self.flood.admit(msg.client)
         conversation = await change.open(contact.id, msg.channel, runner.script.version, greeting.state,
-                                         greeting.state["language"])
+                                         greeting.state["language"], surge=surge)
         _bot_messages(change, conversation, greeting.replies, greeting=True)
+        if surge:
+            await change.say_system(conversation, "handoff.surge")
         return conversation, runner, True
 
     async def _accept(self, change: Change, msg: InboundMessage, text: str, assessment: Assessment | None

@@ -58,6 +58,11 @@ class Settings(BaseModel):
     telegram_per_second: float = Field(default=30.0, gt=0)
     contact_messages_per_minute: int = Field(default=30, ge=1)
     """Flood protection: more messages than this from one person in a minute are refused."""
+    new_conversations_per_address_per_minute: int = Field(default=5, ge=1)
+    """Flood defence: beyond this many new conversations a minute from one client address (in memory
+    only), newcomers are still taken but go in line behind everyone who came before."""
+    new_conversations_per_minute: int = Field(default=60, ge=1)
+    """The same across the whole service."""
     outbox_lease_seconds: int = Field(default=60, ge=1)
     """How long a send may take before another worker (or a restarted one) may take the item over."""
     retention_days: int = Field(default=30, ge=1)

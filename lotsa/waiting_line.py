@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from lotsa.coalesce import PUSH_SECONDS
+from lotsa.conversations import waiting_order
 from lotsa.db import Database
 from lotsa.events import QUEUE_TOPIC, EventPublisher
 from lotsa.models import Conversation, ConversationState, utcnow
@@ -55,8 +56,7 @@ async def read_line(db: Database, version: int) -> Line:
         rows = (await session.execute(
             select(Conversation.id, Conversation.queue)
             .where(Conversation.state == ConversationState.QUEUED, Conversation.queued_at.is_not(None))
-            # The order of every queue's line: risk, then front of line (handed back), then arrival.
-            .order_by(Conversation.risk_rank, Conversation.line_rank, Conversation.queued_at, Conversation.id))).all()
+            .order_by(*waiting_order()))).all()
         claimed = (await session.execute(
             select(Conversation.queue, Conversation.claimed_at)
             .where(Conversation.claimed_at >= now - CLAIMS_WINDOW)

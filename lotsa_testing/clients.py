@@ -50,8 +50,11 @@ async def _next_matching(frames: asyncio.Queue[dict[str, Any]], predicate: Calla
 class ChatClient:
     """A person in the web chat. Keeps the resume token and resends unacknowledged messages."""
 
-    def __init__(self, base_url: str, lang: str = "sv", token: str | None = None) -> None:
+    def __init__(self, base_url: str, lang: str = "sv", token: str | None = None,
+                 forwarded_for: str | None = None) -> None:
         self.base = URL(base_url)
+        self.headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
+        """As if through a reverse proxy for this client address (the server must trust 127.0.0.1)."""
         self.lang = lang
         self.token = token
         self.session: aiohttp.ClientSession | None = None
@@ -73,7 +76,8 @@ class ChatClient:
     async def connect(self) -> dict[str, Any]:
         if self.session is None:
             self.session = aiohttp.ClientSession()
-        self.ws = await self.session.ws_connect(self.base.with_path("/chat/ws"), origin=str(self.base))
+        self.ws = await self.session.ws_connect(self.base.with_path("/chat/ws"), origin=str(self.base),
+                                                headers=self.headers)
         await self.ws.send_json({"type": "hello", "token": self.token, "after": self.last_id, "lang": self.lang})
         welcome = await self.ws.receive_json(timeout=10)
         assert welcome["type"] == "welcome", welcome

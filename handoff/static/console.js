@@ -19,7 +19,9 @@
       toQueue: "Kö: {name}", toColleague: "Kollega: {name}", noteRequired: "Skriv en anteckning.",
       chooseOutcome: "Välj ett utfall innan du avslutar.",
       alertAcute: "AKUT: {n} akut kontakt väntar", alertAcuteMany: "AKUT: {n} akuta kontakter väntar",
-      alertWait: "{n} har väntat längre än köns gräns", closedQueue: "stängd", openQueue: "öppen",
+      alertWait: "{n} har väntat längre än köns gräns",
+      alertSurge: "Anstormning: nya kontakter över gränsen hamnar sist i kön",
+      alertLogins: "Många misslyckade inloggningar just nu", closedQueue: "stängd", openQueue: "öppen",
       waitingN: "{n} väntar", notifyTitle: "⚠ Akut kontakt väntar",
       noteKinds: { note: "Anteckning", transfer: "Överföring", returned: "Tillbaka i kön" },
       outcomes: { supported: "Stödsamtal", referred: "Hänvisad vidare", information: "Information gavs",
@@ -50,7 +52,9 @@
       toQueue: "Queue: {name}", toColleague: "Colleague: {name}", noteRequired: "Write a note.",
       chooseOutcome: "Choose an outcome before closing.",
       alertAcute: "ACUTE: {n} acute contact waiting", alertAcuteMany: "ACUTE: {n} acute contacts waiting",
-      alertWait: "{n} waited longer than their queue's limit", closedQueue: "closed", openQueue: "open",
+      alertWait: "{n} waited longer than their queue's limit",
+      alertSurge: "Surge: new contacts beyond the limit go last in line",
+      alertLogins: "Many failed log-ins right now", closedQueue: "closed", openQueue: "open",
       waitingN: "{n} waiting", notifyTitle: "⚠ Acute contact waiting",
       noteKinds: { note: "Note", transfer: "Transfer", returned: "Back in the queue" },
       outcomes: { supported: "Support talk", referred: "Referred onward", information: "Information given",
@@ -195,6 +199,8 @@
     const lines = [];
     if (acute.length) lines.push(fill(acute.length === 1 ? S.alertAcute : S.alertAcuteMany, { n: acute.length }));
     if (supervisor && late.length) lines.push(fill(S.alertWait, { n: late.length }));
+    if (supervisor && queue.supervisor && queue.supervisor.surge) lines.push(S.alertSurge);
+    if (supervisor && queue.supervisor && queue.supervisor.login_burst) lines.push(S.alertLogins);
     const newAcute = acute.filter((c) => !knownAcute.has(c.id));
     const newLate = supervisor ? late.filter((c) => !knownLate.has(c.id)) : [];
     acute.forEach((c) => knownAcute.add(c.id));
