@@ -32,25 +32,30 @@ class NewConversations:
         """Newcomers put behind so far (tests and diagnostics)."""
 
     def admit(self, address: str | None, now: float | None = None) -> bool:
-        """Count a new conversation; False when it is beyond a limit (a surge newcomer)."""
+        """Count a new conversation; False when it is beyond a limit (a surge newcomer). Only the
+        admitted count towards the overall limit: one address flooding uses up its own allowance,
+        not everyone else's."""
         now = time.monotonic() if now is None else now
-        _trim(self._all, now)
-        within = len(self._all) < self.per_minute
-        self._all.append(now)
+        within = True
         if address is not None:
             seen = self._by_address.pop(address, None) or deque()
             _trim(seen, now)
-            within = within and len(seen) < self.per_address
+            within = len(seen) < self.per_address
             seen.append(now)
             self._by_address[address] = seen
             while len(self._by_address) > MAX_ADDRESSES:
                 self._by_address.popitem(last=False)
-        if not within:
-            if now - self._last_surge > SURGE_SHOWN:
-                log.warning("surge of new conversations: newcomers go behind those waiting")
-            self._last_surge = now
-            self.surged += 1
-        return within
+        _trim(self._all, now)
+        if within and len(self._all) >= self.per_minute:
+            within = False
+        if within:
+            self._all.append(now)
+            return True
+        if now - self._last_surge > SURGE_SHOWN:
+            log.warning("surge of new conversations: newcomers go behind those waiting")
+        self._last_surge = now
+        self.surged += 1
+        return False
 
     def surging(self, now: float | None = None) -> bool:
         now = time.monotonic() if now is None else now

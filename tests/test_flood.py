@@ -85,8 +85,9 @@ async def test_the_web_chat_counts_the_address_behind_a_trusted_proxy(limited: R
 
 def test_limits_per_address_and_overall() -> None:
     limit = NewConversations(per_address_per_minute=2, per_minute=4)
-    assert [limit.admit("a", now=t) for t in (0, 1, 2)] == [True, True, False]
-    assert limit.admit("b", now=3) is True
-    assert limit.admit("c", now=4) is False          # five in the minute: over the overall limit
+    assert [limit.admit("a", now=t) for t in (0, 1, 2, 2.5)] == [True, True, False, False]
+    assert limit.admit("b", now=3) is True           # a's flood did not use up everyone's allowance
+    assert limit.admit(None, now=3.5) is True
+    assert limit.admit("c", now=4) is False          # four admitted in the minute: the overall limit
     assert limit.admit("a", now=70) is True          # a minute later the window is free again
     assert limit.surging(now=70) and not limit.surging(now=4 + 301)
