@@ -23,12 +23,13 @@ from lotsa.client_address import client_key
 from lotsa.coalesce import Coalescer
 from lotsa.conversations import message_json
 from lotsa.errors import Refused
-from lotsa.events import CONSOLE_TOPIC, QUEUE_TOPIC, Event, conversation_topic
+from lotsa.events import CONSOLE_TOPIC, Event, conversation_topic
 from lotsa.models import Contact, Conversation, ConversationState, Message
 from lotsa.origins import chat_origin_allowed
 from lotsa.pipeline import Pipeline
 from lotsa.rate_limit import RateLimit
 from lotsa.settings import Settings
+from lotsa.waiting_line import Line
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,9 @@ class ChatConnection:
         after a newer one."""
         self.resubscribe = asyncio.Event()
         self.positions = Coalescer(self.refresh_position, coalesce.PUSH_SECONDS, name="chat-position")
+        self.watching: int | None = None
+        """The conversation whose place in the shared waiting line this page watches."""
+        self.line_seen: tuple[Any, ...] | None = None
 
     async def send(self, frame: dict[str, Any]) -> None:
         if not self.ws.closed:
@@ -193,7 +197,34 @@ class ChatConnection:
     async def _state(self, state: str, position: int | None) -> None:
         if (state, position) != (self.state, self.position) or not self.state_sent:
             self.state, self.position, self.state_sent = state, position, True
+            self.follow_line()
             await self.send({"type": "state", "state": state, "position": position})
+
+    def follow_line(self) -> None:
+        """Watch the shared waiting line while this conversation waits, and only then."""
+        wanted = self.conversation_id if self.state == ConversationState.QUEUED else None
+        if wanted == self.watching:
+            return
+        if self.watching is not None:
+            self.pipeline.line.unwatch(self.watching, self.on_line)
+        if wanted is not None:
+            self.pipeline.line.watch(wanted, self.on_line)
+        self.watching = wanted
+
+    def on_line(self, line: Line) -> None:
+        """Someone else's conversation moved: push only if this person's place (or the claims the
+        estimate is made from) changed. A look-up: called for every waiting page of the process."""
+        conversation_id = self.conversation_id
+        if conversation_id is None or self.state != ConversationState.QUEUED:
+            return
+        place = line.place(conversation_id)
+        if place is None:
+            return   # no longer waiting: its own state event tells the page
+        claims = line.claims.get(place.queue, [])
+        seen = (place.position, len(claims), claims[0] if claims else None)
+        if seen != self.line_seen:
+            self.line_seen = seen
+            self.positions.trigger()
 
     async def on_frame(self, frame: dict[str, Any]) -> None:
         kind = frame.get("type")
@@ -243,6 +274,7 @@ class ChatConnection:
         erased = await self.pipeline.requests.erase_contact(CHANNEL, self.contact_key)
         log.info("webchat conversation erased by the contact", extra={"conversations": erased.conversations})
         self.conversation_id, self.state, self.last_sent = None, "new", 0
+        self.follow_line()
         self.resubscribe.set()
         await self.send({"type": "erased"})
 
@@ -258,18 +290,21 @@ class ChatConnection:
             await self.catch_up()
             if event.data["state"] == ConversationState.CLOSED:
                 await self.greet()
-        elif event.kind == "state" and self.state == ConversationState.QUEUED:
-            self.positions.trigger()   # someone else's move: this person's place, at most once per interval
 
     async def pump(self) -> None:
-        """Forward events of this conversation (and queue moves while waiting) to the page."""
+        """Forward events of this conversation to the page (and, while it waits, its place in line:
+        `on_line`)."""
         async with self.positions:
-            await self._pump()
+            try:
+                await self._pump()
+            finally:
+                self.state = "gone"
+                self.follow_line()
 
     async def _pump(self) -> None:
         while not self.ws.closed:
             self.resubscribe.clear()
-            topics = [QUEUE_TOPIC] + ([conversation_topic(self.conversation_id)] if self.conversation_id else [])
+            topics = [conversation_topic(self.conversation_id)] if self.conversation_id else []
             async with self.pipeline.events.subscribe(*topics) as sub:
                 await self.catch_up()
                 next_event = asyncio.ensure_future(anext(sub, None))

@@ -45,6 +45,8 @@ def settings_secure(request: web.Request) -> bool:
 
 def cookie_name(request: web.Request) -> str:
     return SECURE_COOKIE if settings_secure(request) else COOKIE
+
+
 STATIC = Path(__file__).parent / "static"
 
 

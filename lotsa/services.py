@@ -124,6 +124,7 @@ class Services:
                 None, load_assessor, self.settings.config_dir, self.phrases)
             yield
             self.conversations.events.close()
+            await self.pipeline.line.close()
         finally:
             await self.db.close()
 

@@ -5,18 +5,24 @@ each waiting socket used to count, on its own, who was ahead of it: with n peopl
 cost n queries of O(n) each. `WaitingLine` reads the whole waiting order once per change (a new
 version of the queue topic) with the recent claim times per queue, and hands the same `Line` to
 every socket that asks until the next change; each socket looks up its own place in it.
+
+Waiting sockets do not follow the queue topic themselves either (a thousand subscribers woken by
+every change is O(n) tasks per change): they `watch` their conversation here; one follower per
+process reads the line after a burst of changes (at most once per PUSH_SECONDS) and calls each
+watcher with it, a dictionary look-up for those whose place did not change.
 """
 from __future__ import annotations
 
 import asyncio
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from lotsa.coalesce import PUSH_SECONDS
+from lotsa.coalesce import PUSH_SECONDS, Coalescer
 from lotsa.conversations import waiting_order
 from lotsa.db import Database
 from lotsa.events import QUEUE_TOPIC, EventPublisher
@@ -92,6 +98,47 @@ class WaitingLine:
         self._started = 0.0
         self.reads = 0
         """How many times the database was read (tests and diagnostics)."""
+        self._watchers: dict[int, set[Callable[[Line], None]]] = {}
+        self._follower: asyncio.Task[None] | None = None
+        self._pushes = Coalescer(self._push, PUSH_SECONDS, name="waiting-line")
+
+    def watch(self, conversation_id: int, callback: Callable[[Line], None]) -> None:
+        """Call `callback` with the new line after changes while the conversation waits (it must
+        return at once: a look-up, at most starting a push of its own)."""
+        self._watchers.setdefault(conversation_id, set()).add(callback)
+        if self._follower is None or self._follower.done():
+            self._follower = asyncio.create_task(self._follow(), name="waiting-line-follower")
+
+    def unwatch(self, conversation_id: int, callback: Callable[[Line], None]) -> None:
+        callbacks = self._watchers.get(conversation_id)
+        if callbacks is not None:
+            callbacks.discard(callback)
+            if not callbacks:
+                del self._watchers[conversation_id]
+
+    @property
+    def watched(self) -> int:
+        return len(self._watchers)
+
+    async def _follow(self) -> None:
+        """Until the publisher closes (or drops this subscriber: the next `watch` starts again)."""
+        async with self._events.subscribe(QUEUE_TOPIC) as sub, self._pushes:
+            async for event in sub:
+                if event.kind == "state":
+                    self._pushes.trigger()
+
+    async def _push(self) -> None:
+        if not self._watchers:
+            return
+        line = await self.get()
+        for callbacks in list(self._watchers.values()):
+            for callback in list(callbacks):
+                callback(line)
+
+    async def close(self) -> None:
+        if self._follower is not None:
+            self._follower.cancel()
+            await asyncio.gather(self._follower, return_exceptions=True)
 
     async def get(self) -> Line:
         """The line at the queue's current version; callers asking while it is read share the read."""

@@ -32,6 +32,7 @@ async def test_one_read_per_change_is_shared_by_every_waiting_page(server: Runni
         await asyncio.sleep(0.5)
         assert [c.position for c in contacts] == [1, 2, 3, 4, 5, 6]
         line = server.app[appkeys.PIPELINE].line
+        assert line.watched == 6   # the pages watch the shared line instead of each following the queue
         reads_before = line.reads
         status, _ = await anna.take_next()
         assert status == 200
@@ -39,6 +40,7 @@ async def test_one_read_per_change_is_shared_by_every_waiting_page(server: Runni
             await contact.wait_for(lambda f, p=place: f["type"] == "state" and f["position"] == p)
         await asyncio.sleep(0.5)
         assert line.reads - reads_before <= 2   # not one per waiting page
+        assert line.watched == 5   # the one taken no longer waits
     finally:
         await anna.close()
         for contact in contacts:
