@@ -258,8 +258,11 @@ class TelegramChannel(Channel):
         try:
             outcome = await self.handle(update)
         except Refused as e:
-            # Telegram retries anything but 2xx; a message that can never be taken is answered with 200.
+            # Telegram retries anything but 2xx: a message that can never be taken is answered with
+            # 200, one that can be taken later (the service is starting) with the refusal's 5xx.
             log.info("telegram message refused", extra={"code": e.code})
+            if e.status >= 500:
+                return web.json_response({"error": e.code, "message": e.message}, status=e.status)
             outcome = "refused"
         return web.json_response({"ok": True, "outcome": outcome})
 

@@ -26,6 +26,7 @@ from lotsa.errors import Refused
 from lotsa.events import CONSOLE_TOPIC, Event, conversation_topic
 from lotsa.models import Contact, Conversation, ConversationState, Message
 from lotsa.origins import chat_origin_allowed
+from lotsa.pages import page_context
 from lotsa.pipeline import Pipeline
 from lotsa.rate_limit import RateLimit
 from lotsa.settings import Settings
@@ -53,7 +54,8 @@ def _page_language(request: web.Request) -> str:
 @aiohttp_jinja2.template("chat.html")
 async def chat_page(request: web.Request) -> dict[str, Any]:
     settings = request.app[appkeys.SETTINGS]
-    return {"lang": _page_language(request), "quick_exit_url": settings.quick_exit_url}
+    return page_context(request, _page_language(request), "chat", languages=("sv", "en"),
+                        quick_exit_url=settings.quick_exit_url)
 
 
 @register

@@ -12,6 +12,7 @@ from handoff.console import current_staff, require_staff
 from lotsa import appkeys, audit
 from lotsa.errors import Refused, ascii_id
 from lotsa.models import AuditEntry, Role
+from lotsa.pages import page_context
 
 PAGE = 200
 
@@ -45,7 +46,8 @@ async def audit_page(request: web.Request) -> web.StreamResponse:
         raise Refused("role", "Your role may not do this.", 403)
     entries = await _entries(request)
     lang = "en" if request.query.get("lang") == "en" else "sv"
-    return aiohttp_jinja2.render_template("audit.html", request, {"entries": entries, "lang": lang, "user": user})
+    return aiohttp_jinja2.render_template("audit.html", request, page_context(
+        request, lang, "console", script=False, entries=entries, user=user))
 
 
 def setup(app: web.Application) -> None:

@@ -27,6 +27,7 @@ from lotsa.models import (
     WrapUp,
     utcnow,
 )
+from lotsa.texts import Catalogue
 
 
 @dataclass(frozen=True)
@@ -51,9 +52,22 @@ async def earlier_of(session: AsyncSession, conversation: Conversation) -> int:
         Conversation.contact_id == conversation.contact_id, Conversation.id < conversation.id)) or 0)
 
 
+def flag_reasons(triage: TriageRecord, lang: str, texts: Catalogue | None = None) -> list[dict[str, str]]:
+    """Why each flag and possible flag: the reason key, the person's own words and, with the message
+    catalogue, the reason in the counsellor's language (`reasons.<key>`)."""
+    reasons = [{"flag": r["flag"], "reason": r["reason"], "words": r["words"]}
+               for r in triage.get("flag_reasons", [])]
+    if texts is not None:
+        for reason in reasons:
+            reason["text"] = texts.text(f"reasons.{reason['reason']}", lang)
+    return reasons
+
+
 def summary(conversation: Conversation, contact_key: str, queues: QueueDirectory, lang: str,
-            claimed_by: str | None = None, user: StaffUser | None = None, earlier: int | None = None
-            ) -> dict[str, Any]:
+            claimed_by: str | None = None, user: StaffUser | None = None, earlier: int | None = None,
+            texts: Catalogue | None = None) -> dict[str, Any]:
+    """A conversation as the console shows it. `possible_flags` (the classifier alone) change neither
+    risk nor queue; `flag_reasons` say why each flag, worded when `texts` is given."""
     triage = conversation.triage or TriageRecord()
     queue = queues.get(conversation.queue)
     return {
@@ -69,6 +83,8 @@ def summary(conversation: Conversation, contact_key: str, queues: QueueDirectory
         "needs": triage.get("needs", []),
         "flags": triage.get("flags", []),
         "flag_words": triage.get("flag_words", []),
+        "possible_flags": triage.get("possible_flags", []),
+        "flag_reasons": flag_reasons(triage, lang, texts),
         "waiting_since": conversation.queued_at.isoformat() if conversation.queued_at else None,
         "claimed_by": claimed_by,
         "last_message_at": conversation.last_message_at.isoformat(),

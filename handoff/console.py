@@ -29,6 +29,7 @@ from lotsa.errors import Refused, ascii_id
 from lotsa.events import CONSOLE_TOPIC, QUEUE_TOPIC, SESSION_TOPIC, Event, conversation_topic
 from lotsa.models import ConversationState, Role, StaffUser, utcnow
 from lotsa.origins import site_origins
+from lotsa.pages import page_context
 from lotsa.rate_limit import RateLimit
 
 log = logging.getLogger(__name__)
@@ -107,11 +108,15 @@ async def require_staff(request: web.Request, *, state_changing: bool,
 async def console_page(request: web.Request) -> web.StreamResponse:
     found = await current_staff(request)
     if found is None:
-        return aiohttp_jinja2.render_template("login.html", request,
-                                              {"error": None, "name": "", "lang": _lang(request)})
+        return aiohttp_jinja2.render_template("login.html", request, _login_context(request, None, ""))
     sid, user = found
-    return aiohttp_jinja2.render_template("console.html", request, {
-        "user": user, "csrf_token": request.app[appkeys.KEYRING].csrf_token(sid), "lang": _lang(request)})
+    return aiohttp_jinja2.render_template("console.html", request, page_context(
+        request, _lang(request), "console", vocabulary=True, user=user,
+        csrf_token=request.app[appkeys.KEYRING].csrf_token(sid)))
+
+
+def _login_context(request: web.Request, error: str | None, name: str) -> dict[str, Any]:
+    return page_context(request, _lang(request), "console", script=False, error=error, name=name)
 
 
 async def _form(request: web.Request) -> Any:
@@ -134,8 +139,7 @@ async def login_post(request: web.Request) -> web.StreamResponse:
                                    throttle=request.app[appkeys.LOGIN_THROTTLE])
     except AuthError as e:
         log.info("console log-in refused")
-        response = aiohttp_jinja2.render_template(
-            "login.html", request, {"error": str(e), "name": name, "lang": _lang(request)})
+        response = aiohttp_jinja2.render_template("login.html", request, _login_context(request, str(e), name))
         response.set_status(401)
         return response
     log.info("console log-in", extra={"staff": user.id})
@@ -195,7 +199,7 @@ async def api_conversation(request: web.Request) -> web.Response:
     await audit.record(db, user, "conversation.opened", f"conversation:{conversation.id}")
     return web.json_response({
         "conversation": claims.summary(conversation, key, request.app[appkeys.QUEUES], _lang(request), holder,
-                                       user=user, earlier=earlier),
+                                       user=user, earlier=earlier, texts=request.app[appkeys.TEXTS]),
         "messages": claims.transcript(messages, names), "notes": notes})
 
 
@@ -217,7 +221,8 @@ async def _claimed(request: web.Request, user: StaffUser, result: claims.Claim) 
     async with db.read() as session:
         conversation, key, _, _ = await claims.load(session, result.conversation.id, user)
     return web.json_response({"conversation": claims.summary(conversation, key, request.app[appkeys.QUEUES],
-                                                             _lang(request), user.name, user=user)})
+                                                             _lang(request), user.name, user=user,
+                                                             texts=request.app[appkeys.TEXTS])})
 
 
 async def api_claim(request: web.Request) -> web.Response:

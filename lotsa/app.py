@@ -12,7 +12,7 @@ from aiohttp import WSCloseCode, web
 
 from bot import webchat
 from handoff import audit_view, blocks, console, deadletters
-from lotsa import appkeys, logs
+from lotsa import appkeys, logs, pages
 from lotsa.channels import Channel
 from lotsa.errors import Refused
 from lotsa.events import QUEUE_TOPIC, Event
@@ -110,6 +110,7 @@ def create_app(settings: Settings, *, channels: Iterable[type[Channel]] = (), re
         jinja2.FileSystemLoader(Path(webchat.__file__).parent / "templates"),
         jinja2.FileSystemLoader(Path(console.__file__).parent / "templates"),
     ]), autoescape=True)
+    pages.setup_common(app)
     app.cleanup_ctx.append(services.database)
     for channel in services.channels.values():
         channel.add_routes(app)

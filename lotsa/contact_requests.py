@@ -14,12 +14,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from lotsa.conversations import Conversations, open_conversation
+from lotsa.conversations import Conversations, contact_by_key, open_conversation
 from lotsa.crypto import Keyring
 from lotsa.models import (
     Author,
     Callback,
-    Contact,
     Conversation,
     ConversationState,
     Message,
@@ -73,7 +72,7 @@ class ContactRequests:
         erased = Erased()
         async with self.conversations.change() as change:
             session = change.session
-            contact = (await session.execute(select(Contact).where(Contact.key == contact_key))).scalar()
+            contact = await contact_by_key(session, contact_key)
             if contact is None:
                 return erased
             conversations = (await session.execute(
@@ -116,7 +115,7 @@ class ContactRequests:
         answer, prefs_change = self._preference(name, value, language)
         async with self.conversations.change() as change:
             session = change.session
-            contact = (await session.execute(select(Contact).where(Contact.key == contact_key))).scalar()
+            contact = await contact_by_key(session, contact_key)
             if contact is not None:
                 prefs = dict(contact.prefs or {})
                 for key, new in prefs_change.items():

@@ -95,6 +95,11 @@ def message_json(message: Message, author_name: str | None = None) -> dict[str, 
     }
 
 
+async def contact_by_key(session: AsyncSession, contact_key: str) -> Contact | None:
+    """The pseudonymous contact with this keyed-hash key, if any."""
+    return (await session.execute(select(Contact).where(Contact.key == contact_key))).scalar()
+
+
 async def open_conversation(session: AsyncSession, contact_key: str, *, lock: bool = False) -> Conversation | None:
     """The contact's conversation that is not closed (the newest), if any."""
     query = (select(Conversation).join(Contact).where(Contact.key == contact_key, Conversation.state != CLOSED)

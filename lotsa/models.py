@@ -63,6 +63,15 @@ class Detected(TypedDict):
     confidence: float
 
 
+class FlagReasonRecord(TypedDict):
+    """Why a flag (or a possible flag) was raised: the reason key (worded in the message catalogue,
+    `reasons.<key>`) and the person's own words as written (empty for the classifier alone)."""
+
+    flag: str
+    reason: str
+    words: str
+
+
 class Callback(TypedDict):
     window: str
     """within_hour, evening or tomorrow_morning."""
@@ -78,6 +87,10 @@ class TriageRecord(TypedDict, total=False):
     """script (the person chose), classifier (found in what they wrote) or default."""
     flags: list[str]
     flag_words: list[str]
+    possible_flags: list[str]
+    """Flags only the classifier saw, without words in the message to back them: shown greyed, they
+    change neither the risk nor the queue."""
+    flag_reasons: list[FlagReasonRecord]
     risk: str
     needs: list[str]
     language: str

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handoff.queues import QueueDirectory
 from lotsa.channels import InboundMessage
 from lotsa.contact_requests import ContactRequests
-from lotsa.conversations import Change, Conversations
+from lotsa.conversations import Change, Conversations, contact_by_key
 from lotsa.crypto import Keyring
 from lotsa.errors import Refused
 from lotsa.flood import NewConversations
@@ -32,6 +32,7 @@ from lotsa.models import (
     Conversation,
     ConversationState,
     Detected,
+    FlagReasonRecord,
     Message,
     StaffUser,
     TriageRecord,
@@ -158,7 +159,7 @@ class Pipeline:
         raise AssertionError("unreachable")
 
     async def _contact(self, session: AsyncSession, msg: InboundMessage) -> Contact:
-        contact = (await session.execute(select(Contact).where(Contact.key == msg.contact_key))).scalar()
+        contact = await contact_by_key(session, msg.contact_key)
         if contact is None:
             contact = Contact(key=msg.contact_key, channel=msg.channel)
             session.add(contact)
@@ -269,6 +270,7 @@ class Pipeline:
         if _weight(candidate) > _weight(detected):
             detected = triage["detected"] = candidate
         triage["flags"], triage["flag_words"] = flags, words
+        _take_reasons(triage, assessment)
         triage["detected_needs"] = sorted(set(triage.get("detected_needs", [])) | set(assessment.needs))
         if assessment.language and "language_detected" not in triage:
             triage["language_detected"] = assessment.language
@@ -366,3 +368,15 @@ class Pipeline:
         if self.wait_describer is None:
             return place.position, None
         return place.position, self.wait_describer(place.queue, place.position, line.claims.get(place.queue, []))
+
+
+def _take_reasons(triage: TriageRecord, assessment: Assessment) -> None:
+    """Possible flags (the classifier alone: no risk, no queue) and every flag's reason, kept with the
+    flags; a possible flag that a later message raises for real is no longer only possible."""
+    possible = set(triage.get("possible_flags", [])) | set(assessment.possible_flags)
+    triage["possible_flags"] = sorted(possible - set(triage["flags"]))
+    reasons = [*triage.get("flag_reasons", []), *(cast(FlagReasonRecord, r.to_json()) for r in assessment.reasons)]
+    unique = {(r["flag"], r["reason"], r["words"]): r for r in reasons}
+    triage["flag_reasons"] = [r for r in unique.values() if r["flag"] in triage["possible_flags"]
+                              or (r["flag"] in triage["flags"] and r["reason"] != "classifier_only")]
+

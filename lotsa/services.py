@@ -36,11 +36,11 @@ from lotsa.outbox import OutboxRelay
 from lotsa.outgoing import Outgoing
 from lotsa.pipeline import Pipeline
 from lotsa.retention import run_periodically
-from lotsa.settings import ConfigError, Settings
-from lotsa.texts import Catalogue
+from lotsa.settings import ConfigError, Settings, config_folder
+from lotsa.texts import Catalogue, texts_folder
 from lotsa.triage_scripts import TriageScripts
 from triage.assess import Assessor
-from triage.phrasebook import PhraseBook, load_phrasebook, phrases_folder
+from triage.phrasebook import PhraseBook, load_phrasebook
 from triage.script import load_scripts
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def load_assessor(config_dir: Path, phrases: PhraseBook) -> Assessor:
 
 def build_conversations(settings: Settings, db: Database, events: EventPublisher | None = None) -> Conversations:
     """The state machine over `db`, for the service or a command (`lotsa purge`)."""
-    outgoing = Outgoing(Keyring(settings.secret_bytes()), Catalogue.load(settings.config_dir / "texts"),
+    outgoing = Outgoing(Keyring(settings.secret_bytes()), Catalogue.load(texts_folder(settings.config_dir)),
                         safe_contact_after=timedelta(minutes=settings.safe_contact_after_minutes))
     return Conversations(db, events or EventBus(), outgoing)
 
@@ -81,7 +81,7 @@ class Services:
         queues = QueueDirectory.load(settings.config_dir / "queues.yaml", known_referrals=set(directory.referrals))
         handoff = Handoff(queues, directory, WaitInfo(queues), timedelta(seconds=settings.handoff_dropoff_seconds),
                           settings.handoff_sweep_seconds)
-        phrases = load_phrasebook(phrases_folder(settings.config_dir / "triage"))
+        phrases = load_phrasebook(config_folder(settings.config_dir, "triage/phrases"))
         scripts = TriageScripts(load_scripts(settings.config_dir / "triage", phrases_digest=phrases.digest))
         pipeline = Pipeline(conversations, scripts, queues,
                             conversations.outgoing.keyring, None,

@@ -4,6 +4,7 @@ Everything is validated once, at start; an error names the file (or variable) an
 """
 from __future__ import annotations
 
+import logging
 import os
 import tomllib
 from importlib import resources
@@ -21,6 +22,17 @@ class ConfigError(Exception):
 def default_config_dir() -> Path:
     """The configuration shipped inside the installed package."""
     return Path(str(resources.files("lotsa.default_config")))
+
+
+def config_folder(config_dir: Path, name: str) -> Path:
+    """A folder of the configuration (`texts`, `triage/phrases`); a configuration copied before that
+    folder existed gets the packaged one, with a warning, so an upgrade does not stop the service."""
+    folder = config_dir / name
+    if folder.is_dir():
+        return folder
+    logging.getLogger(__name__).warning("configuration folder missing: using the packaged one",
+                                        extra={"file": name})
+    return default_config_dir() / name
 
 
 class Settings(BaseModel):

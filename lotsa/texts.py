@@ -21,6 +21,9 @@ from typing import Any
 
 import yaml
 
+from lotsa.settings import config_folder
+from triage.explain import REASONS
+
 DEFAULT_LANGUAGE = "sv"
 """The language of a person who has not chosen one (the line is Swedish)."""
 FALLBACK_LANGUAGE = "en"
@@ -73,6 +76,7 @@ def _check(texts: dict[str, dict[str, str]]) -> None:
     for key in sorted(set(texts[FALLBACK_LANGUAGE]) ^ set(reference)):
         where = FALLBACK_LANGUAGE if key not in texts[FALLBACK_LANGUAGE] else DEFAULT_LANGUAGE
         raise CatalogueError(f"{where}.yaml: {key}: missing (Swedish and English carry the same keys)")
+    _check_reasons(reference)
     fields: dict[str, dict[str, frozenset[str]]] = {}
     for lang, table in sorted(texts.items()):
         fields[lang] = {}
@@ -88,6 +92,21 @@ def _check(texts: dict[str, dict[str, str]]) -> None:
             if found != fields[DEFAULT_LANGUAGE][key]:
                 raise CatalogueError(f"{lang}.yaml: {key}: placeholders {sorted(found)} differ from "
                                      f"sv.yaml's {sorted(fields[DEFAULT_LANGUAGE][key])}")
+
+
+def _check_reasons(reference: Mapping[str, str]) -> None:
+    """A catalogue with a `reasons` section words every flag reason triage gives (triage.explain.REASONS)
+    and nothing else: the console shows a counsellor these, never a raw key. (A catalogue without the
+    section is a partial one, as in tests.)"""
+    given = {key.removeprefix("reasons.") for key in reference if key.startswith("reasons.")}
+    if not given:
+        return
+    for key in REASONS:
+        if key not in given:
+            raise CatalogueError(f"{DEFAULT_LANGUAGE}.yaml: reasons.{key}: missing (a flag reason triage gives)")
+    for key in sorted(given - set(REASONS)):
+        raise CatalogueError(f"{DEFAULT_LANGUAGE}.yaml: reasons.{key}: unknown flag reason "
+                             f"(one of {', '.join(REASONS)})")
 
 
 @dataclass(frozen=True)
@@ -140,3 +159,8 @@ class Catalogue:
         merged = {k: v for k, v in self.texts[FALLBACK_LANGUAGE].items() if k.startswith(start)}
         merged.update({k: v for k, v in self.texts[self.language(lang)].items() if k.startswith(start)})
         return {k[len(start):]: v for k, v in sorted(merged.items())}
+
+
+def texts_folder(config_dir: Path) -> Path:
+    """The configuration's `texts/` (the packaged ones for a configuration made before texts were data)."""
+    return config_folder(config_dir, "texts")

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import IO
 
 from handoff.queues import QueueDirectory
-from lotsa.settings import Settings, load_settings
+from lotsa.settings import Settings, config_folder, load_settings
 from triage import classifier
 from triage.assess import Assessor
 from triage.evaluate import evaluate
 from triage.examples import load_examples, split
-from triage.phrasebook import PhraseBook, load_phrasebook, phrases_folder
+from triage.phrasebook import PhraseBook, load_phrasebook
 from triage.routing import pick_queue
 
 MAX_LINE = 64 * 1024
@@ -26,7 +26,7 @@ def model_dir(settings: Settings) -> Path:
 
 def load_phrases(settings: Settings) -> PhraseBook:
     """The configuration's phrase book (config/triage/phrases), validated."""
-    return load_phrasebook(phrases_folder(settings.config_dir / "triage"))
+    return load_phrasebook(config_folder(settings.config_dir, "triage/phrases"))
 
 
 def load_assessor(settings: Settings) -> Assessor:

@@ -5,6 +5,7 @@ LOTSA_TEST_ARTIFACTS (default test-artifacts/ in the folder the tests run from, 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -63,4 +64,4 @@ async def contact_waiting(page: object, url: str, text: str) -> None:
     await expect(page.locator("#status")).to_contain_text("112")
     await page.fill("#input", text)
     await page.press("#input", "Enter")
-    await expect(page.locator(".msg-contact").last).not_to_have_class("pending")
+    await expect(page.locator(".msg-contact").last).not_to_have_class(re.compile(r"\bpending\b"))

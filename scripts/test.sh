@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Sets up everything the tests need and runs the whole suite: unit, integration, browser
-# (Debian chromium through Playwright) and PostgreSQL tests. Extra arguments go to pytest.
+# Sets up everything the tests need and runs the whole suite: unit, integration, browser (Debian
+# chromium through Playwright, axe-core for accessibility) and PostgreSQL tests. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,6 +35,17 @@ if [ -z "${LOTSA_TEST_POSTGRES_URL:-}" ]; then
     as_root su postgres -c "psql -q -c \"ALTER USER postgres PASSWORD 'lotsa-test'\""
     export LOTSA_TEST_POSTGRES_URL="postgresql+asyncpg://postgres:lotsa-test@127.0.0.1/postgres"
   fi
+fi
+
+# axe-core for the accessibility tests: a test tool from the npm registry, never shipped with Lotsa.
+AXE=.cache/axe/node_modules/axe-core/axe.min.js
+if [ ! -f "$AXE" ]; then
+  if ! command -v npm >/dev/null; then
+    echo "installing node and npm for the accessibility tests"
+    apt_install nodejs npm
+  fi
+  echo "installing axe-core into .cache/axe"
+  npm install --no-save --no-audit --no-fund --silent --prefix .cache/axe axe-core@4
 fi
 
 . scripts/setup-venv.sh

@@ -3,20 +3,14 @@
 Screenshots go to test-artifacts/ (kept by CI as artifacts)."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from lotsa_testing.browser import ARTIFACTS, LAPTOP, PHONE, collect_errors
-from lotsa_testing.server import PASSWORD, RunningServer
+from lotsa_testing.browser import ARTIFACTS, LAPTOP, PHONE, collect_errors, console_login
+from lotsa_testing.server import RunningServer
 
 pytestmark = pytest.mark.browser
-
-
-async def _login(page: object, url: str, name: str) -> None:
-    await page.goto(f"{url}/console")
-    await page.fill("#name", name)
-    await page.fill("#password", PASSWORD)
-    await page.click("#login")
-    await page.wait_for_selector("#waiting")
 
 
 async def test_contact_and_counsellor_talk_in_two_browsers(server: RunningServer, browser: object) -> None:
@@ -41,10 +35,10 @@ async def test_contact_and_counsellor_talk_in_two_browsers(server: RunningServer
     await expect(person.locator("#status")).to_contain_text("1")
     await person.fill("#input", "I need help, can someone talk to me?")
     await person.press("#input", "Enter")
-    await expect(person.locator(".msg-contact").last).not_to_have_class("pending")
+    await expect(person.locator(".msg-contact").last).not_to_have_class(re.compile(r"\bpending\b"))
 
-    await _login(anna, server.url, "anna")
-    await _login(bo, server.url, "bo")
+    await console_login(anna, server.url, "anna")
+    await console_login(bo, server.url, "bo")
     item = anna.locator("#waiting .conv").first
     await expect(item).to_contain_text("Kontakt")
     await item.locator(".claim").click()

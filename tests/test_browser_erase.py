@@ -1,6 +1,8 @@
 """The person deletes their conversation from the web chat page (two presses), in chromium."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -27,6 +29,7 @@ async def test_person_deletes_their_conversation(server: RunningServer, browser:
     await page.fill("#input", "jag vill prata om något svårt")
     await page.press("#input", "Enter")
     await expect(page.locator("#transcript")).to_contain_text("jag vill prata om något svårt")
+    await expect(page.locator(".msg-contact").last).not_to_have_class(re.compile(r"\bpending\b"))  # stored
     token_before = await page.evaluate("sessionStorage.getItem('lotsa.token')")
     async with server.app[appkeys.DB].read() as session:
         assert await session.scalar(select(func.count()).select_from(Message)) > 0

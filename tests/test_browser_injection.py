@@ -9,6 +9,7 @@ Screenshots go to test-artifacts/injection-*.png."""
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 
@@ -44,7 +45,7 @@ async def _send(page: object, text: str) -> None:
 
     await page.fill("#input", text)
     await page.press("#input", "Enter")
-    await expect(page.locator(".msg-contact").last).not_to_have_class("pending")
+    await expect(page.locator(".msg-contact").last).not_to_have_class(re.compile(r"\bpending\b"))
 
 
 async def test_markup_from_a_contact_is_shown_as_text_in_the_console(server: RunningServer,

@@ -88,3 +88,33 @@ async def test_the_classifier_fills_in_the_group_the_person_did_not_choose(serve
     assert conversation.state == "queued"
     assert conversation.triage["detected"]["group"] == "buys"
     assert (conversation.group, conversation.queue, conversation.triage["group_source"]) == ("buys", "buys", "classifier")
+
+
+async def test_the_counsellor_sees_why_in_the_persons_own_words(server: RunningServer) -> None:
+    """Flag reasons quote the message as written ("jag är 16", not the folded "jag ar 16") with a reason
+    in the counsellor's language, never a model score."""
+    await server.add_staff("anna")
+    await server.memory.write("+46700000106", "jag är 16 och en man betalar mig för att ses")
+    [conversation] = await _conversations(server)
+    assert conversation.risk == "acute"
+    anna = ConsoleClient(server.url)
+    try:
+        await anna.login("anna", PASSWORD)
+        detail = (await anna.conversation(conversation.id))["conversation"]
+        reasons = {(r["flag"], r["reason"]): r for r in detail["flag_reasons"]}
+        minor = reasons[("minor", "age_under_18")]
+        assert minor["words"] == "jag är 16" and minor["text"] == "uppger ålder under 18"
+        assert "betalar mig" in reasons[("trafficking", "paid_meetings")]["words"]
+        assert detail["possible_flags"] == [] and not any("model" in r["text"] for r in detail["flag_reasons"])
+    finally:
+        await anna.close()
+
+
+async def test_a_possible_flag_changes_neither_risk_nor_queue(server: RunningServer) -> None:
+    """The classifier alone, with no words in the message to back it, only makes a flag possible."""
+    await _triaged(server, "+46700000107")
+    await server.memory.write("+46700000107", "need help getting out")
+    [conversation] = await _conversations(server)
+    assert conversation.risk == "routine" and conversation.queue != "acute"
+    assert conversation.triage["flags"] == [] and conversation.triage["possible_flags"] == ["trafficking"]
+    assert conversation.triage["flag_reasons"] == [{"flag": "trafficking", "reason": "classifier_only", "words": ""}]

@@ -180,3 +180,105 @@ def test_suicide_in_more_wordings_and_languages(text: str) -> None:
 ])
 def test_danger_in_more_wordings_and_languages(text: str) -> None:
     assert "immediate_danger" in flags(text)
+
+
+# Near misses (issue 12): wording that speaks of a flag's subject but is no indicator, in several
+# languages, and the true cases next to them that must still flag.
+
+@pytest.mark.parametrize("text", [
+    "Jag har en utbildningsdag för socialtjänsten om människohandel i höst, har ni föreläsare?",
+    "Jag skriver min uppsats om exploatering av minderåriga, får jag intervjua någon av er?",
+    "We are planning a lesson on trafficking for year 8, do you have teaching material?",
+    "My novel has a 16-year-old character who is exploited, can I ask how it usually starts?",
+    "I'm a researcher writing about human trafficking in the Nordic countries, any statistics?",
+    "Scriu lucrarea de licenta despre traficul de persoane, ma puteti ajuta cu statistici?",
+    "Пиша дипломна работа за трафика на хора и експлоатацията, имате ли статистика?",
+    "Estoy haciendo una tesis sobre la trata de personas, ¿tienen estadísticas?",
+])
+def test_a_topic_asked_about_is_no_indicator(text: str) -> None:
+    assert flags(text) == set()
+
+
+@pytest.mark.parametrize("text, flag", [
+    ("Min kompis har sitt eget pass och behåller sina pengar själv, men jag oroar mig ändå", "trafficking"),
+    ("I work alone, no pimp, I keep my own money. Just want to know my rights", "trafficking"),
+    ("she has her own passport and nobody takes her money, she says it is her choice", "trafficking"),
+    ("Lucrez singura, pe cont propriu, nimeni nu-mi ia banii", "trafficking"),
+    ("Работя сама, никой не ми взима парите", "trafficking"),
+    ("He didn't hurt me, he just left without paying", "immediate_danger"),
+])
+def test_negated_or_reassuring_indicators_raise_nothing(text: str, flag: str) -> None:
+    assert flag not in flags(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Var ligger passkontoret i Göteborg? Jag behöver förnya mitt pass",
+    "where is the passport office, my passport expires next month",
+    "Mi-a expirat pasaportul, unde e ambasada?",
+    "jag har spelskulder och skäms, vill prata med någon om skulden jag känner",
+    "I have gambling debts and owe my brother 5000, can you help me plan?",
+    "Am datorii la banca, vreau sa ma las de escorta si sa gasesc alt job",
+    "I'm on a business trip, staying at a hotel, and I keep looking at escort sites",
+    "I take the sleeping pills my doctor prescribed, as prescribed, but I still can't sleep",
+])
+def test_incidental_travel_debt_and_pills_raise_nothing(text: str) -> None:
+    assert flags(text) == set()
+
+
+@pytest.mark.parametrize("text", [
+    "Mitt ex som slog mig har flyttat utomlands och jag är trygg nu",
+    "He used to hit me but there is a restraining order now and he moved abroad. I'm safe now",
+    "Fostul meu m-a batut, dar acum am ordin de protectie si sunt in siguranta acum",
+    "Бившият ме биеше, но вече съм в безопасност",
+])
+def test_danger_that_is_over_raises_nothing(text: str) -> None:
+    assert "immediate_danger" not in flags(text)
+
+
+@pytest.mark.parametrize("text", [
+    "I want to stop living like this, I want a normal job",
+    "Jag vill sluta leva så här och fortsätta med det här vill jag inte, jag vill ha ett vanligt jobb",
+])
+def test_wanting_another_life_is_not_suicide(text: str) -> None:
+    assert "suicide" not in flags(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Are women who are trafficked usually moved between cities?",
+    "Is it true that girls who sell sex often have debts to someone?",
+    "Kvinnor som utsätts för människohandel har ofta skulder, stämmer det?",
+])
+def test_people_in_general_are_no_indicator(text: str) -> None:
+    assert "trafficking" not in flags(text)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("jag har tagit alla mina tabletter för en halvtimme sen", {"suicide", "immediate_danger"}),
+    ("I took all my pills an hour ago, I'm sorry", {"suicide", "immediate_danger"}),
+    ("am luat toate pastilele acum o ora", {"suicide", "immediate_danger"}),
+    ("изпих всички хапчета", {"suicide", "immediate_danger"}),
+])
+def test_an_overdose_taken_is_danger_and_suicide(text: str, expected: set[str]) -> None:
+    assert expected <= flags(text)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("he took my passport and says I owe him for the trip", {"trafficking"}),
+    ("chefen har mitt pass och jag har en skuld till honom", {"trafficking"}),
+    ("jag är 15 och en man betalar mig för att ses", {"minor", "trafficking"}),
+    ("my niece is 14 and men offer her money to meet", {"minor", "trafficking"}),
+    ("the men who took my passport keep us in a flat", {"trafficking"}),
+    ("han står utanför dörren nu och hotar att döda mig", {"immediate_danger"}),
+    ("he has a restraining order but he is outside my door now and says he will kill me", {"immediate_danger"}),
+    ("I have debts to the man who brought me here and he takes all the money", {"trafficking"}),
+    ("Jag är kurator. En elev i åk 8 får pengar av en äldre man för att ses", {"minor", "trafficking"}),
+])
+def test_true_cases_next_to_the_near_misses_still_flag(text: str, expected: set[str]) -> None:
+    assert expected <= flags(text)
+
+
+@pytest.mark.parametrize("text", [
+    "nu am pasaportul meu si ii datorez bani sefului", "I don't work alone, he takes half",
+])
+def test_negated_reassurance_reassures_nothing(text: str) -> None:
+    assert "trafficking" in flags(text, "ro" if text.startswith("nu") else "en")

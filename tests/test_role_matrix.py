@@ -145,6 +145,8 @@ MATRIX: dict[tuple[str, str], list[Probe]] = {
     ("GET", "/static/chat"): [Probe("public", everyone(page(has="sessionStorage")), "/static/chat/chat.js")],
     ("GET", "/static/console"): [Probe("public", everyone(page(has="textContent")), "/static/console/console.js",
                                        note="the console's code is public; its data is not")],
+    ("GET", "/static/common"): [Probe("public", everyone(page(has="reconnectingSocket")), "/static/common/common.js",
+                                      note="what the chat and the console share")],
     # -- webhooks: public by design, the provider's signature is the credential ------------------
     ("POST", "/hooks/telegram"): [
         Probe("webhook", everyone(Want(403)), "/hooks/telegram", body={"update_id": 1}, note=UNSIGNED),

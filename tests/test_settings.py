@@ -58,3 +58,12 @@ def test_lists_from_the_environment_and_origins_checked(monkeypatch: pytest.Monk
     monkeypatch.setenv("LOTSA_CHAT_ORIGINS", "https://org.example/chat")
     with pytest.raises(ConfigError, match=r"LOTSA_\*\)?: chat_origins"):
         load_settings()
+
+
+def test_a_configuration_copied_before_a_folder_existed_gets_the_packaged_one(tmp_path: Path) -> None:
+    """An admin's copied configuration without texts/ or triage/phrases/ still starts (upgrade)."""
+    from lotsa.settings import config_folder, default_config_dir
+
+    (tmp_path / "texts").mkdir()
+    assert config_folder(tmp_path, "texts") == tmp_path / "texts"
+    assert config_folder(tmp_path, "triage/phrases") == default_config_dir() / "triage" / "phrases"

@@ -56,3 +56,28 @@ def test_the_digest_changes_with_any_text(tmp_path: Path) -> None:
     first = Catalogue.load(write(tmp_path, sv="a:\n  hi: Hej\n", en="a:\n  hi: Hi\n")).digest
     second = Catalogue.load(write(tmp_path, en="a:\n  hi: Hello\n")).digest
     assert first != second and len(first) == 64
+
+
+def test_romanian_and_bulgarian_speakers_are_answered_in_their_language_where_the_catalogue_has_it() -> None:
+    catalogue = Catalogue.load(CONFIG_TEXTS)
+    assert catalogue.text("handoff.claimed", "ro") == "Un consilier este aici acum."
+    assert catalogue.text("voice.position", "bg", position=3) == "Вие сте номер 3 на опашката."
+    # Notes kept for counsellors are not in these catalogues: English, not Swedish, for a stranger.
+    assert catalogue.text("voice.call_ended", "ro") == "The call ended."
+
+
+def test_every_flag_reason_is_worded_in_swedish_and_english() -> None:
+    from triage.explain import REASONS
+    catalogue = Catalogue.load(CONFIG_TEXTS)
+    for lang in ("sv", "en"):
+        assert set(catalogue.section("reasons", lang)) == set(REASONS)
+    assert catalogue.text("reasons.classifier_only", "en") == "possible, classifier only"
+
+
+def test_a_missing_or_unknown_reason_is_refused() -> None:
+    from triage.explain import REASONS
+    with pytest.raises(CatalogueError, match="reasons.minor_stated: missing"):
+        Catalogue.from_tables({"sv": {"reasons.age_under_18": "ålder"}, "en": {"reasons.age_under_18": "age"}})
+    every = {f"reasons.{key}": key for key in REASONS} | {"reasons.model_score": "x"}
+    with pytest.raises(CatalogueError, match="reasons.model_score: unknown flag reason"):
+        Catalogue.from_tables({"sv": dict(every), "en": dict(every)})

@@ -34,8 +34,11 @@ def test_greetings_and_numbered_chatter_raise_no_flag(assessor: Assessor) -> Non
 
 
 def test_the_model_still_speaks_on_a_real_message(assessor: Assessor) -> None:
+    """The classifier's say with words in the message that back it: a flag, with those words as written."""
     found = assessor.assess("vet inte hur länge till jag orkar. varje morgon önskar jag att jag inte vaknat")
-    assert "suicide" in found.flags and any("model" in w for w in found.flag_words)
+    assert "suicide" in found.flags
+    reason = next(r for r in found.reasons if r.flag == "suicide")
+    assert reason.reason == "classifier_with_words" and "inte vaknat" in reason.words
 
 
 def test_a_minor_the_model_finds_in_an_exchange_is_trafficked_too(assessor: Assessor) -> None:
@@ -44,6 +47,8 @@ def test_a_minor_the_model_finds_in_an_exchange_is_trafficked_too(assessor: Asse
     assert "minor" not in assessor.assess(text).flags
     sure = Assessor(assessor.nlp, flag_thresholds={"minor": 0.0, "immediate_danger": 2.0, "suicide": 2.0,
                                                     "trafficking": 2.0}, phrases=assessor.phrases)
+    assert "minor" in sure.assess(text).possible_flags and not sure.assess(text).flags
+    sure.sure_thresholds = {"minor": 0.0}
     found = sure.assess(text)
     assert {"minor", "trafficking"} <= set(found.flags)
     assert "minor + for money" in found.flag_words
@@ -55,3 +60,65 @@ def test_a_minor_the_model_finds_in_an_exchange_is_trafficked_too(assessor: Asse
 ])
 def test_exploited_minor(flags: set[str], exchange: list[str], words: str | None) -> None:
     assert exploited_minor(flags, exchange) == words
+
+
+@pytest.mark.parametrize("text", [
+    "Grattis! Du har vunnit ett presentkort, klicka på länken", "fel nummer, sorry", "testar bara",
+    "Congratulations, you won a free phone, click here", "sorry wrong number", "just testing this chat",
+    "Felicitari! Ai castigat un premiu, da click pe link", "scuze, numar gresit",
+    "Поздравления! Спечелихте награда, кликнете тук", "грешен номер, извинете",
+    "Вы выиграли приз! Перейдите по ссылке", "¡Felicidades! Has ganado un premio, haz clic aquí",
+    "perdón, número equivocado", "Gratulacje! Wygrałeś nagrodę, kliknij link", "مبروك! ربحت جائزة، اضغط على الرابط",
+])
+def test_spam_wrong_numbers_and_tests_are_other_without_a_flag(assessor: Assessor, text: str) -> None:
+    found = assessor.assess(text)
+    assert (found.group, found.flags) == ("other", ())
+
+
+def test_a_counsellor_asking_about_a_concern_report_is_not_acute(assessor: Assessor) -> None:
+    """The demo's school counsellor: the classifier alone says minor and trafficking, without words in the
+    message that back it, so both are only possible and the risk stays routine."""
+    found = assessor.assess("Jag är skolkurator och undrar hur jag ska göra en orosanmälan.")
+    assert found.flags == () and found.result().risk == "routine"
+    assert all(r.reason == "classifier_only" and r.words == "" for r in found.reasons)
+    assert set(found.possible_flags) == {r.flag for r in found.reasons}
+
+
+def test_a_16_year_old_paid_to_meet_is_acute_with_her_own_words(assessor: Assessor) -> None:
+    found = assessor.assess("Jag är 16 och en man betalar mig för att träffas")
+    assert {"minor", "trafficking"} <= set(found.flags) and found.result().risk == "acute"
+    reasons = {(r.flag, r.reason): r.words for r in found.reasons}
+    assert reasons[("minor", "age_under_18")] == "Jag är 16"
+    assert reasons[("trafficking", "paid_meetings")] == "Jag är 16 … betalar mig"
+    assert not any("model" in w for w in found.flag_words)
+
+
+@pytest.mark.parametrize("text", [
+    "Jag håller i en temadag om människohandel för personalen, har ni material?",
+    "I'm writing a novel where the main character is a 15-year-old girl who is groomed online",
+    "Scriu un articol despre traficul de persoane si exploatare",
+    "I sell sex on my own, no pimp, I have my own passport. Is it legal in Sweden?",
+    "Mitt ex hotade mig förut men han har flyttat utomlands och jag har kontaktförbud, jag är trygg nu",
+    "I want to stop living like this and find a normal job",
+])
+def test_near_misses_raise_no_flag_whatever_the_classifier_says(assessor: Assessor, text: str) -> None:
+    assert assessor.assess(text).flags == ()
+
+
+@pytest.mark.parametrize("text, need", [
+    ("jag har skulder hos kronofogden och kan inte betala hyran", "economy"),
+    ("I owe a lot of money and can't pay the rent", "economy"),
+    ("jag vill åka hem till Rumänien men har ingen biljett", "return"),
+    ("I want to go home to my country", "return"),
+    ("var kan jag testa mig för klamydia och hiv anonymt?", "health"),
+    ("I need a doctor, I think I'm pregnant", "health"),
+    ("är det olagligt att sälja sex i Sverige? kan jag bli utvisad?", "legal"),
+    ("can I be deported if the police find out?", "legal"),
+    ("vreau sa ma intorc in Romania, nu am bani de bilet", "return"),
+])
+def test_needs_that_steer_are_found_in_plain_words(assessor: Assessor, text: str, need: str) -> None:
+    assert need in assessor.assess(text).needs
+
+
+def test_needs_in_a_script_without_spaces(assessor: Assessor) -> None:
+    assert "return" in assessor.assess("ฉันอยากกลับบ้านแต่ไม่มีเงินค่าตั๋ว").needs

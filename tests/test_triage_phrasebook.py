@@ -156,3 +156,27 @@ def test_a_script_file_cannot_set_the_digest(triage_dir: Path) -> None:
     path.write_text(path.read_text(encoding="utf-8") + "\nphrases_digest: abc\n", encoding="utf-8")
     with pytest.raises(ScriptError, match="phrases_digest: set from the phrase book"):
         TriageScript.load(path)
+
+
+@pytest.mark.parametrize(("stem", "change", "expected"), [
+    ("needs", lambda c: c["needs"].update(money={"sv": ["pengar"]}), "needs.money: unknown need 'money'"),
+    ("context", lambda c: c.update(sarcasm={"sv": ["ja visst"]}), "sarcasm: Extra inputs are not permitted"),
+    ("context", lambda c: c["topic"]["sv"].append("Uppsats"), "topic.sv: 'Uppsats' is not folded text: write 'uppsats'"),
+    ("context", lambda c: c["class"].update(xx=["women who"]), "class.xx: unknown language 'xx'"),
+    ("trafficking", lambda c: c["support"]["sv"].append("... tvingar"), "support.sv: '... tvingar' starts with a wildcard"),
+    ("suicide", lambda c: c["taken"].append(c["taken"][0]), "is listed twice"),
+])
+def test_context_needs_and_support_are_validated(triage_dir: Path, stem: str, change: Callable[[dict], object],
+                                                 expected: str) -> None:
+    path = _edit(triage_dir, stem, change)
+    with pytest.raises(PhraseBookError) as err:
+        load_phrasebook(phrases_folder(triage_dir))
+    assert str(err.value).startswith(f"{path}: ") and expected in str(err.value)
+
+
+def test_the_packaged_context_needs_and_support_load() -> None:
+    book = load_phrasebook(phrases_folder(TRIAGE))
+    assert set(book.context) == {"topic", "subject", "reassuring", "over", "class", "incidental"}
+    assert all(book.context.values()) and set(book.needs) == {"economy", "return", "health", "legal"}
+    assert all(book.support[flag] for flag in ("suicide", "immediate_danger", "trafficking", "minor"))
+    assert book.taken and book.need_substrings["return"]

@@ -15,10 +15,11 @@ import spacy
 from spacy.language import Language
 
 from triage import classifier
+from triage.explain import FlagReason, OriginalText
 from triage.features import Featurizer
 from triage.language import LanguageDetector
 from triage.phrasebook import PhraseBook, load_phrasebook, phrases_folder
-from triage.redflags import exploited_minor
+from triage.redflags import Flags, add_exploited_minor
 from triage.result import TriageResult
 from triage.vocabulary import FLAGS, GROUPS, NEEDS
 
@@ -29,6 +30,11 @@ FLAG_THRESHOLDS = {"minor": 0.6, "immediate_danger": 0.3, "suicide": 0.25, "traf
 Chosen by `benchmarks/triage_crossval.py` (4-fold cross-validation on the training split): each is the
 highest score whose out-of-fold recall is within 0.02 of the recall at 0.2. For `minor` the model
 adds nothing to the rules' recall, so it only counts when it is sure."""
+SURE_THRESHOLDS: dict[str, float] = {"trafficking": 0.9}
+"""The classifier alone, without words in the message that back it, raises a flag only from these scores:
+each is the lowest score whose out-of-fold precision alone is at least 0.9 on at least ten messages
+(`benchmarks/triage_crossval.py`: trafficking 0.909 on 11 at 0.9; suicide reaches 1.0 only on 4, at 0.6).
+A flag with none is never raised by the classifier alone. Below, its flag is only "possible"."""
 PUNCTUATION = string.punctuation + "…¿¡«»“”„’"
 MODEL_MIN_WORDS = 4
 MODEL_MIN_LETTERS = 24
@@ -60,6 +66,11 @@ class Assessment:
     flags: tuple[str, ...]
     flag_words: tuple[str, ...]
     language: str | None
+    possible_flags: tuple[str, ...] = ()
+    """Flags only the classifier saw, without evidence in the message: shown, but they change neither
+    the risk nor the queue."""
+    reasons: tuple[FlagReason, ...] = ()
+    """Why each flag and possible flag: a reason key and the person's own words."""
 
     def result(self, queue: str = "", default_language: str = "sv") -> TriageResult:
         return TriageResult(group=self.group, flags=self.flags, needs=self.needs,
@@ -77,6 +88,7 @@ class Assessor:
         self.phrases = phrases
         self.cue_weight = CUE_WEIGHT if cue_weight is None else cue_weight
         self.flag_thresholds = FLAG_THRESHOLDS if flag_thresholds is None else flag_thresholds
+        self.sure_thresholds = dict(SURE_THRESHOLDS)
         self.features = Featurizer(nlp, phrases)
         self.languages = LanguageDetector()
 
@@ -95,6 +107,11 @@ class Assessor:
     def assess(self, text: str) -> Assessment:
         return self.assess_many([text])[0]
 
+    def scores_of(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        """The classifier's scores for each text (for choosing thresholds)."""
+        featurized = self.features(texts, [self.languages.detect(t) for t in texts])
+        return [dict(doc.cats) for doc in self.nlp.pipe(doc for _, doc in featurized)]
+
     def assess_many(self, texts: Sequence[str], batch_size: int = 256) -> list[Assessment]:
         has_model = classifier.GROUP in self.nlp.pipe_names
         languages = [self.languages.detect(t) for t in texts]
@@ -103,18 +120,11 @@ class Assessor:
         out = []
         for text, language, (found, _), doc in zip(texts, languages, featurized, processed, strict=True):
             cats = doc.cats
-            flags = set(found.flags)
-            words = list(found.words)
-            model_may_flag = enough_words(text)
-            for flag in FLAGS:
-                if model_may_flag and cats.get(f"flag:{flag}", 0.0) >= self.flag_thresholds[flag] and flag not in flags:
-                    flags.add(flag)
-                    words.append(f"({flag}: model {cats[f'flag:{flag}']:.2f})")
-            trafficking = exploited_minor(flags, found.exchange)
-            if trafficking:
-                flags.add("trafficking")
-                words.append(trafficking)
-            needs = {n for n in NEEDS if cats.get(f"need:{n}", 0.0) >= NEED_THRESHOLD}
+            possible = self._model_flags(found, cats, enough_words(text))
+            add_exploited_minor(found)
+            needs = found.needs | {n for n in NEEDS if cats.get(f"need:{n}", 0.0) >= NEED_THRESHOLD}
+            if any(e.reason == "overdose_taken" for e in found.evidence):
+                needs.add("health")  # an overdose taken needs care now, whatever else is said
             if language is not None and language not in HOTLINE_LANGUAGES:
                 needs.add("interpreter")
             if has_model:
@@ -123,6 +133,36 @@ class Assessor:
                 confidence = scores[group]
             else:
                 group, confidence = "other", 0.0
+            reasons: tuple[FlagReason, ...] = ()
+            if found.evidence:  # most messages have none: map back to the written words only when needed
+                original = OriginalText(text)
+                reasons = tuple(dict.fromkeys(original.reason(e) for e in found.evidence))
+            reasons += tuple(FlagReason(f, "classifier_only") for f in FLAGS if f in possible)
             out.append(Assessment(group, confidence, tuple(n for n in NEEDS if n in needs),
-                                  tuple(f for f in FLAGS if f in flags), tuple(words), language))
+                                  tuple(f for f in FLAGS if f in found.flags), tuple(found.words), language,
+                                  tuple(f for f in FLAGS if f in possible), reasons))
         return out
+
+    def _model_flags(self, found: Flags, cats: dict[str, float], may_flag: bool) -> set[str]:
+        """Adds to `found` the flags the classifier sees with evidence a counsellor can see: words that
+        back the flag in the message, or a score sure enough alone (SURE_THRESHOLDS). Returns the flags
+        it sees without either: only possible. A message about a topic gets possible flags only. A minor the
+        rules found backs `trafficking` (any exploitation of a child is trafficking, and the risk is acute
+        already)."""
+        possible: set[str] = set()
+        for flag in FLAGS:
+            score = cats.get(f"flag:{flag}", 0.0)
+            if flag in found.flags or not may_flag or score < self.flag_thresholds[flag]:
+                continue
+            backing = found.support.get(flag, [])
+            if flag == "trafficking" and "minor" in found.flags:
+                backing = [s for e in found.evidence if e.flag == "minor" for s in e.spans] + backing
+            if found.topic or (flag == "trafficking" and found.reassured):
+                possible.add(flag)
+            elif backing:
+                found.add(flag, f"({flag}: classifier + words)", "classifier_with_words", tuple(backing[:2]))
+            elif score >= self.sure_thresholds.get(flag, 2.0):
+                found.add(flag, f"({flag}: classifier)", "classifier_sure")
+            else:
+                possible.add(flag)
+        return possible

@@ -27,6 +27,8 @@ class Featurizer:
         self.nlp = nlp
         self.rules = RedFlagRules(nlp, phrases)
         self.cues = PhraseSet(nlp, phrases.cues)
+        self.needs = PhraseSet(nlp, phrases.needs)
+        self.need_substrings = phrases.need_substrings
 
     def __call__(self, texts: Sequence[str], languages: Sequence[str | None]) -> Iterable[tuple[Flags, Doc]]:
         for text, language in zip(texts, languages, strict=True):
@@ -36,6 +38,9 @@ class Featurizer:
             flags = self.rules.find(doc, language, lowered)
             for group, _, _ in self.cues(doc, lowered):
                 flags.cues[group] = flags.cues.get(group, 0) + 1
+            flags.needs.update(need for need, _, _ in self.needs(doc, lowered))
+            if not doc.text.isascii():
+                flags.needs.update(n for n, subs in self.need_substrings.items() if any(x in doc.text for x in subs))
             extra = sorted(f"zzcue_{group}" for group in flags.cues)
             extra += [f"zzp_{w[:PREFIX]}" for w in words if len(w) > PREFIX + 1 and w.isalpha()]
             first = sum(w in FIRST_PERSON for w in words)

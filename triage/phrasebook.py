@@ -3,7 +3,9 @@ edits (config/triage/phrases/*.yaml), validated once at start and versioned by a
 
 One file per table: a file per red flag (`suicide`, `immediate_danger`, `trafficking`, `minor`),
 `exchange` (sex or images for money, goods or a bed), `idioms` (figures of speech that cancel a
-suicide or danger match) and `cues` (who is writing).
+suicide or danger match), `cues` (who is writing), `context` (wording around a flag phrase that
+means it is no indicator: a topic asked about, reassurance, danger that is over, a class of people,
+everyday uses of the words) and `needs` (what would help).
 
 Phrases are folded text (triage.normalize.fold: lower case, no diacritics), tokens separated by
 spaces: `word~` matches any token starting with `word`; `*` is one optional token of any kind; `...`
@@ -20,11 +22,11 @@ from typing import Annotated, Any, cast
 
 import yaml
 from lingua import Language
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from triage.normalize import fold
 from triage.script import ScriptError
-from triage.vocabulary import GROUPS
+from triage.vocabulary import GROUPS, NEEDS
 
 FLAG_FILES = ("suicide", "immediate_danger", "trafficking", "minor")
 """In the order the rules compile them, which is the order a message's flag words are reported in."""
@@ -77,6 +79,15 @@ LanguageKey = Annotated[str, AfterValidator(_check_language)]
 GroupKey = Annotated[str, AfterValidator(_check_group)]
 
 
+def _check_need(key: str) -> str:
+    if key not in NEEDS:
+        raise ValueError(f"unknown need {key!r} (one of {', '.join(NEEDS)})")
+    return key
+
+
+NeedKey = Annotated[str, AfterValidator(_check_need)]
+
+
 class _File(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -86,12 +97,16 @@ class FlagFile(_File):
     """Any one of these raises the flag."""
     substrings: Phrases = []
     """Matched inside the text, for scripts written without spaces (Thai); never ASCII text."""
+    support: dict[LanguageKey, Phrases] = {}
+    """Not enough alone, but back the classifier's say on the flag (evidence a counsellor can see)."""
 
 
 class SuicideFile(FlagFile):
     signs: Phrases = []
     weak: Phrases = []
     means: Phrases = []
+    taken: Phrases = []
+    """An overdose or a means already taken: suicide and immediate danger both."""
 
 
 class DangerFile(FlagFile):
@@ -111,8 +126,36 @@ class CuesFile(_File):
     groups: dict[GroupKey, Phrases]
 
 
+CONTEXT_KINDS = ("topic", "subject", "reassuring", "over", "class", "incidental")
+
+
+class ContextFile(_File):
+    """Per kind, per language. `topic`: the message asks about a subject (a thesis, a training day, a
+    novel); then `subject` words (that name the subject: "trafficking", "year 8") raise no flag.
+    `reassuring`: a trafficking phrase in the same sentence does not count ("has her own passport").
+    `over`: danger that is over ("moved abroad", "safe now") cancels danger phrases unless something
+    happens now. `class`: a flag phrase in the same sentence after it is said of people in general
+    ("women who"). `incidental`: a flag phrase inside one is an everyday use ("passport office")."""
+
+    topic: dict[LanguageKey, Phrases] = {}
+    subject: dict[LanguageKey, Phrases] = {}
+    reassuring: dict[LanguageKey, Phrases] = {}
+    over: dict[LanguageKey, Phrases] = {}
+    class_: dict[LanguageKey, Phrases] = Field(default={}, alias="class")
+    incidental: dict[LanguageKey, Phrases] = {}
+
+
+class NeedsFile(_File):
+    """Per need, per language: a phrase says the need (added to what the classifier finds)."""
+
+    needs: dict[NeedKey, dict[LanguageKey, Phrases]]
+    substrings: dict[NeedKey, Phrases] = {}
+    """Per need: matched inside the text, for scripts written without spaces (Thai); never ASCII text."""
+
+
 SCHEMAS: dict[str, type[_File]] = {"suicide": SuicideFile, "immediate_danger": DangerFile, "trafficking": FlagFile,
-                                   "minor": FlagFile, "exchange": ByLanguageFile, "idioms": ListFile, "cues": CuesFile}
+                                   "minor": FlagFile, "exchange": ByLanguageFile, "idioms": ListFile, "cues": CuesFile,
+                                   "context": ContextFile, "needs": NeedsFile}
 
 
 @dataclass(frozen=True, eq=False)
@@ -130,12 +173,21 @@ class PhraseBook:
     weak: tuple[str, ...]
     """Weak signs of suicide: two of them, or one with a means, raise the flag."""
     means: tuple[str, ...]
+    taken: tuple[str, ...]
+    """An overdose or a means already taken: suicide and immediate danger both."""
     urgent: tuple[str, ...]
     threat: tuple[str, ...]
     """Urgency and a threat in one message raise immediate danger."""
     exchange: Mapping[str, tuple[str, ...]]
     idioms: tuple[str, ...]
     cues: Mapping[str, tuple[str, ...]]
+    support: Mapping[str, tuple[str, ...]]
+    """Per flag, all languages: words that back the classifier's say on it."""
+    context: Mapping[str, tuple[str, ...]]
+    """Per kind (CONTEXT_KINDS), all languages."""
+    needs: Mapping[str, tuple[str, ...]]
+    """Per need, all languages."""
+    need_substrings: Mapping[str, tuple[str, ...]]
 
     def flag_phrases(self, flag: str) -> list[str]:
         """Every phrase of a flag, all languages together (people mix languages)."""
@@ -197,9 +249,22 @@ def _build(folder: Path) -> PhraseBook:
         folder=folder, digest=digest_of(files),
         flags={flag: _tuples(f.phrases) for flag, f in flags.items()},
         substrings={flag: tuple(f.substrings) for flag, f in flags.items()},
-        signs=tuple(suicide.signs), weak=tuple(suicide.weak), means=tuple(suicide.means),
+        signs=tuple(suicide.signs), weak=tuple(suicide.weak), means=tuple(suicide.means), taken=tuple(suicide.taken),
         urgent=tuple(danger.urgent), threat=tuple(danger.threat), exchange=_tuples(exchange.phrases),
-        idioms=tuple(idioms.phrases), cues=_tuples(cast(CuesFile, files["cues"]).groups))
+        idioms=tuple(idioms.phrases), cues=_tuples(cast(CuesFile, files["cues"]).groups),
+        support={flag: _joined(f.support) for flag, f in flags.items()},
+        context=_context(cast(ContextFile, files["context"])),
+        needs={need: _joined(by_language) for need, by_language in cast(NeedsFile, files["needs"]).needs.items()},
+        need_substrings=_tuples(cast(NeedsFile, files["needs"]).substrings))
+
+
+def _joined(by_language: Mapping[str, list[str]]) -> tuple[str, ...]:
+    """Every language's phrases together, each once (people mix languages)."""
+    return tuple(dict.fromkeys(p for phrases in by_language.values() for p in phrases))
+
+
+def _context(file: ContextFile) -> dict[str, tuple[str, ...]]:
+    return {kind: _joined(getattr(file, "class_" if kind == "class" else kind)) for kind in CONTEXT_KINDS}
 
 
 _loaded: dict[tuple[Path, tuple[tuple[str, int, int], ...]], PhraseBook] = {}

@@ -8,20 +8,22 @@ the person's age now (not "when I was 15") and is not minutes, money or a date.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence, Set
+from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import date
 
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from triage.phrasebook import FLAG_FILES, PhraseBook
+from triage.explain import Evidence, Span
+from triage.phrasebook import CONTEXT_KINDS, FLAG_FILES, PhraseBook
 from triage.phrases import PhraseSet
 
 NEGATORS = frozenset({
     "inte", "ej", "aldrig", "ingen", "inget", "not", "never", "no", "dont", "don't", "nobody", "noone", "isnt",
     "isn't", "wasnt", "arent", "inga", "niciun", "nicio", "никакви", "nimeni", "niciodata", "не", "никой", "никога", "нет", "ні", "nunca",
     "nadie", "nie", "nigdy", "ne", "pas", "jamais", "nao", "nicht", "kein", "keine", "nem", "لا", "ليس",
+    "didnt", "didn't", "doesnt", "doesn't", "hasnt", "hasn't", "havent", "haven't", "hadnt", "hadn't",
 })
 NEGATION_WINDOW = 3
 PARTICLES = frozenset({"sa", "ma", "mai", "да", "се", "ще", "to", "att", "vreau", "искам", "мисля", "смятам", "want",
@@ -74,6 +76,8 @@ PERSON_NOUNS = frozenset({
     "tjejer", "tjejerna", "killar", "killarna", "ungdomar", "ungdomarna", "ungdom", "ungdomen", "patient",
     "patienten", "girls", "boys", "kids", "teens", "youth", "client", "klient", "klienten", "brukare", "elever",
     "eleverna", "barn", "barnen", "momiche", "момичета", "момчета", "fete", "fetele", "gabar", "wiil", "graders",
+    "племяннице", "племянница", "дочери", "дочке", "сыну", "внучке", "bratanica", "siostrzenica", "sobrina", "sobrino",
+    "племінниці", "доньці", "niece's", "nepotica",
 })
 PAST_MARKERS = frozenset({
     "started", "borjade", "since", "sedan", "sen", "from", "began", "when", "nar", "cand", "когато", "cuando",
@@ -92,6 +96,7 @@ GUESS_LEADS = frozenset({
 })
 FILLERS = frozenset({
     "only", "just", "bara", "typ", "like", "nastan", "almost", "nearly", "about", "ca", "cirka", "doar", "само",
+    "actually", "really", "egentligen", "faktiskt", "de fapt", "всъщност",
     "около", "aprox", "around", "approx", "kanske", "maybe", "probably", "nog", "literally", "barely", "knappt",
 })
 FUTURE_MARKERS = frozenset({"fyller", "turning", "turn", "implinesc", "împlinesc", "навърша", "навършвам", "cumplo"})
@@ -111,11 +116,134 @@ class Flags:
     """Group cue hits (the phrase book's cues), filled in by the featurizer."""
     exchange: list[str] = field(default_factory=list)
     """Words that speak of sex or images for money, goods or a bed (the phrase book's exchange)."""
+    exchange_spans: list[Span] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
+    """Why each flag was raised: a reason key and the spans of folded text (triage.explain)."""
+    support: dict[str, list[Span]] = field(default_factory=dict)
+    """Per flag, words that back the model's say on it without being enough alone."""
+    needs: set[str] = field(default_factory=set)
+    """Needs said in the phrase book's words (`needs`), filled in by the featurizer."""
+    topic: bool = False
+    """The message asks about a subject (context `topic`): the model's say is only "possible"."""
+    reassured: bool = False
+    """The message reassures about control by others (context `reassuring`)."""
 
-    def add(self, flag: str, words: str) -> None:
+    def add(self, flag: str, words: str, reason: str = "", spans: tuple[Span, ...] = ()) -> None:
         self.flags.add(flag)
         if words not in self.words:
             self.words.append(words)
+        if reason:
+            self.evidence.append(Evidence(flag, reason, spans))
+
+    def back(self, flag: str, span: Span) -> None:
+        self.support.setdefault(flag, []).append(span)
+
+
+FLAG_LABELS = frozenset(FLAG_FILES)
+REASON_OF = {"minor": "minor_stated", "trafficking": "control_by_others", "immediate_danger": "danger_words",
+             "suicide": "suicide_words"}
+"""The reason key of a flag raised by one of its phrases."""
+SINGLE_PERSON = frozenset({"jag", "mig", "mej", "min", "mitt", "mina", "i", "me", "my", "im", "i'm", "hon", "henne",
+                           "hennes", "han", "honom", "hans", "she", "her", "he", "him", "his", "eu", "ea", "el", "mea",
+                           "meu", "аз", "тя", "той", "ми", "ме", "я", "она", "он", "yo", "ella", "ja", "ona", "moja"})
+"""Where one of these stands in the sentence, a phrase after "women who" is about someone in particular."""
+SELF_LEADS = frozenset({"i'm", "im", "i", "am", "jag", "ja", "eu", "sunt", "аз", "съм", "yo", "я", "ich"})
+INCIDENTAL_REACH = 6
+"""An everyday use ("gambling debt", "passport office") covers a flag phrase it overlaps or that follows
+within this many words in the same sentence ("skulder hos kronofogden ... betala av")."""
+
+
+def _chars(doc: Doc, start: int, end: int) -> Span:
+    """The folded-text character offsets of tokens start..end."""
+    end = min(end, len(doc))
+    return (doc[start].idx, doc[end - 1].idx + len(doc[end - 1].text)) if end > start else (0, 0)
+
+
+def _near(s: int, e: int, start: int, end: int) -> bool:
+    """Whether a match start..end overlaps s..e or lies within INCIDENTAL_REACH words of it."""
+    return start < e + INCIDENTAL_REACH and s < end + INCIDENTAL_REACH
+
+
+def _same_sentence(lowered: list[str], a: int, b: int) -> bool:
+    low, high = min(a, b), max(a, b)
+    return not any(t in SENTENCE_STOPS for t in lowered[low:high])
+
+
+@dataclass
+class Context:
+    """The context spans of a message (phrase book `context`) and the idioms, by kind."""
+
+    spans: dict[str, list[tuple[int, int]]]
+    idioms: list[tuple[int, int]]
+    lowered: list[str]
+
+    @classmethod
+    def of(cls, matches: list[tuple[str, int, int]], lowered: list[str], negated: Callable[[int], bool]) -> Context:
+        """The context spans among a message's matches; reassurance or an end of danger that is itself
+        negated ("nu am pașaportul meu", "I'm not safe now") does not count."""
+        spans: dict[str, list[tuple[int, int]]] = {kind: [] for kind in CONTEXT_KINDS}
+        for label, start, end in matches:
+            kind = label.removeprefix("ctx_")
+            if label.startswith("ctx_") and not (kind in ("reassuring", "over") and negated(start)):
+                spans[kind].append((start, end))
+        return cls(spans, [(s, e) for label, s, e in matches if label == "idiom"], lowered)
+
+    def cancels(self, label: str, start: int, end: int) -> bool:
+        """A flag phrase or signal that is an everyday use, a subject asked about, reassured against
+        (trafficking) or said of a class of people."""
+        if any(_near(s, e, start, end) and _same_sentence(self.lowered, min(s, start), max(e, end) - 1)
+               for s, e in self.spans["incidental"]):
+            return True
+        if self.spans["topic"] and _inside(self.spans["subject"], start, end) and not self._own(label, start):
+            return True
+        if label == "trafficking" and any(_same_sentence(self.lowered, s, start) for s, _ in self.spans["reassuring"]):
+            return True
+        return any(s < start and _same_sentence(self.lowered, s, start) and not self._someone(s, end)
+                   for s, _ in self.spans["class"])
+
+    def _own(self, label: str, start: int) -> bool:
+        """A school year said of oneself ("I'm in year 9", "jag går i nian"): a minor writing, topic or not."""
+        return label == "minor" and any(t in SELF_LEADS for t in self.lowered[max(0, start - 3):start])
+
+    def _someone(self, start: int, end: int) -> bool:
+        """A particular person in the sentence around start..end ("the men who took MY passport")."""
+        return any(t in SINGLE_PERSON for t in _sentence(self.lowered, start, end, 12))
+
+    def over_now(self, start: int, end: int) -> bool:
+        """Danger that is over (context `over`) in the message, and nothing in the match's sentence says
+        it is happening now."""
+        if not self.spans["over"]:
+            return False
+        sentence = _sentence(self.lowered, start, end, 8)
+        return not any(t in URGENT_WORDS - {"nu", "now"} or t in PRESENT_PLACES for t in sentence)
+
+    def age_is_subject(self, i: int) -> bool:
+        """In a message about a topic, an age followed by a subject word ("16-year-old character", "16 people")."""
+        return bool(self.spans["topic"]) and any(i - 4 <= s <= i + 3 and s != i
+                                                 for s, _ in self.spans["subject"] + self.spans["topic"])
+
+
+def _danger_now(found: Flags, doc: Doc, lowered: list[str], signals: list[tuple[int, int, str]],
+                context: Context) -> None:
+    """Urgency and a threat in one message are danger, unless the danger is over; a threat alone, a weak
+    sign or a means of suicide backs the classifier's say on its flag."""
+    urgent = [(s, e) for s, e, label in signals if label == "urgent"]
+    threats = [(s, e) for s, e, label in signals if label == "threat" and not _in_the_past(lowered, s, e)]
+    for s, e, label in signals:
+        if label != "urgent":
+            found.back("immediate_danger" if label == "threat" else "suicide", _chars(doc, s, e))
+    if urgent and threats and not context.over_now(*threats[0]):
+        (us, ue), (ts, te) = urgent[0], threats[0]
+        found.add("immediate_danger", f"{doc[us:ue].text} + {doc[ts:te].text}", "threat_now",
+                  (_chars(doc, us, ue), _chars(doc, ts, te)))
+
+
+def add_exploited_minor(found: Flags) -> None:
+    """`trafficking` for a minor in an exchange (exploited_minor), with the words of both as the reason."""
+    words = exploited_minor(found.flags, found.exchange)
+    if words:
+        ages = tuple(s for e in found.evidence if e.flag == "minor" for s in e.spans)[:1]
+        found.add("trafficking", words, "paid_meetings", ages + tuple(found.exchange_spans[:1]))
 
 
 def exploited_minor(flags: Set[str], exchange: Sequence[str]) -> str | None:
@@ -135,9 +263,11 @@ class RedFlagRules:
         exchange = [p for ps in phrases.exchange.values() for p in ps]
         labelled["suicide"] = labelled["suicide"] + list(phrases.signs)
         self.substrings = phrases.substrings
+        context = {f"ctx_{kind}": list(found) for kind, found in phrases.context.items()}
+        support = {f"support_{flag}": list(found) for flag, found in phrases.support.items()}
         self.matcher = PhraseSet(nlp, {**labelled, "urgent": phrases.urgent, "threat": phrases.threat,
                                        "exchange": exchange, "idiom": phrases.idioms, "weak": phrases.weak,
-                                       "means": phrases.means})
+                                       "means": phrases.means, "taken": phrases.taken, **context, **support})
 
     def find(self, doc: Doc, language: str | None = None, words: list[str] | None = None) -> Flags:
         """Flags in a folded doc (`words`: its lower-case tokens, if the caller has them). In Romanian "nu"
@@ -145,50 +275,62 @@ class RedFlagRules:
         found = Flags()
         lowered = words if words is not None else [t.lower_ for t in doc]
         negators = NEGATORS | {"nu"} if language == "ro" else NEGATORS
-        signals: list[tuple[int, int, str]] = []
         matches = sorted(self.matcher(doc, lowered), key=lambda m: (m[1], m[2]))
-        idioms = [(s, e) for label, s, e in matches if label == "idiom"]
+        context = Context.of(matches, lowered, lambda i: self._negated(lowered, i, negators))
+        found.topic, found.reassured = bool(context.spans["topic"]), bool(context.spans["reassuring"])
+        signals: list[tuple[int, int, str]] = []
         for label, start, end in matches:
-            if label == "idiom" or self._negated(lowered, start, negators):
+            if label.startswith("ctx_") or not self._counts(label, start, end, lowered, negators, context, language):
                 continue
-            if label in ("suicide", "immediate_danger") and _inside(idioms, start, end):
-                continue
-            if label in ("suicide", "trafficking") and _long_ago(lowered, start, end):
-                continue
-            if label == "immediate_danger" and _over(lowered, start, end):
-                continue
-            if label == "urgent" and language == "ro" and doc[start:end].text == "nu":
-                continue
-            if label == "exchange":
+            if label.startswith("support_"):
+                found.back(label.removeprefix("support_"), _chars(doc, start, end))
+            elif label == "exchange":
                 found.exchange.append(doc[start:end].text)
+                found.exchange_spans.append(_chars(doc, start, end))
             elif label in ("urgent", "threat", "weak", "means"):
                 signals.append((start, end, label))
+            elif label == "taken":
+                for flag in ("suicide", "immediate_danger"):
+                    found.add(flag, doc[start:end].text, "overdose_taken", (_chars(doc, start, end),))
             else:
-                found.add(label, doc[start:end].text)
-        urgent = [(s, e) for s, e, label in signals if label == "urgent"]
-        threats = [(s, e) for s, e, label in signals if label == "threat" and not _in_the_past(lowered, s, e)]
-        if urgent and threats:
-            (us, ue), (ts, te) = urgent[0], threats[0]
-            found.add("immediate_danger", f"{doc[us:ue].text} + {doc[ts:te].text}")
+                found.add(label, doc[start:end].text, REASON_OF[label], (_chars(doc, start, end),))
+        _danger_now(found, doc, lowered, signals, context)
         _unspoken_suicide(found, doc, signals)
         if "immediate_danger" in found.flags and JOKE_MARKERS & set(lowered):
             found.flags.discard("immediate_danger")
         if not all(w.isascii() for w in lowered):
             self._substrings(doc.text, found)
         for i, age_words in self._ages_under_18(lowered) + _born_under_18(lowered):
-            if not self._negated(lowered, i, negators):
-                found.add("minor", age_words)
-        trafficking = exploited_minor(found.flags, found.exchange)
-        if trafficking:
-            found.add("trafficking", trafficking)
+            if not self._negated(lowered, i, negators) and not context.age_is_subject(i):
+                found.add("minor", age_words, "age_under_18", (_chars(doc, max(0, i - 2), i + 1),))
+        add_exploited_minor(found)
         return found
+
+    def _counts(self, label: str, start: int, end: int, lowered: list[str], negators: frozenset[str],
+                context: Context, language: str | None) -> bool:
+        """Whether a match counts: not negated, not inside an idiom or an everyday use, not past, not a
+        topic asked about, not reassured against, not said of a class of people."""
+        if label == "idiom" or self._negated(lowered, start, negators):
+            return False
+        if label in ("suicide", "immediate_danger") and _inside(context.idioms, start, end):
+            return False
+        if label in ("suicide", "trafficking", "taken") and _long_ago(lowered, start, end):
+            return False
+        if label == "immediate_danger" and (_over(lowered, start, end) or context.over_now(start, end)):
+            return False
+        if label == "urgent" and language == "ro" and lowered[start] == "nu":
+            return False
+        if label in FLAG_LABELS or label in ("threat", "weak", "means", "taken"):
+            return not context.cancels(label, start, end)
+        return True
 
     def _substrings(self, text: str, found: Flags) -> None:
         """Scripts written without spaces (Thai); none of these phrases is ASCII, so ASCII text is skipped."""
         for flag, substrings in self.substrings.items():
             for sub in substrings:
-                if sub in text:
-                    found.add(flag, sub)
+                at = text.find(sub)
+                if at >= 0:
+                    found.add(flag, sub, REASON_OF[flag], ((at, at + len(sub)),))
 
     @staticmethod
     def _negated(lowered: list[str], start: int, negators: frozenset[str]) -> bool:
@@ -223,7 +365,7 @@ class RedFlagRules:
                 continue
             if len(before) >= 2 and before[-1] in PAST_VERBS and before[-2] in FIRST_PERSON:
                 continue
-            if _duration(before, after):
+            if _duration(before, after) or (len(rest) > 1 and rest[1] in AGO_AFTER):
                 continue
             future = any(t in FUTURE_MARKERS for t in before[-2:])
             limit = 18 if future else 17
@@ -239,6 +381,8 @@ class RedFlagRules:
         return ages
 
 
+AGO_AFTER = frozenset({"ago", "sen", "sedan", "назад", "temu", "tidigare", "earlier"})
+"""After a number and a unit these make a time ago ("bought sex once 6 years ago"), not an age."""
 PAST_TIME = frozenset({"yesterday", "igar", "ago", "ieri", "вчера", "aseara", "forra", "forrgar", "tidigare",
                        "earlier", "innan", "before", "sedan", "ayer", "wczoraj", "hier"})
 CONJUNCTIONS = frozenset({"да", "att", "i", "you", "he", "she", "han", "hon", "sa", "ca"})
@@ -284,7 +428,8 @@ def _unspoken_suicide(found: Flags, doc: Doc, signals: list[tuple[int, int, str]
     weak = [doc[s:e].text for s, e, label in signals if label == "weak"]
     means = [doc[s:e].text for s, e, label in signals if label == "means"]
     if len(set(weak)) >= 2 or (weak and means):
-        found.add("suicide", " + ".join(sorted(set(weak))[:2] + means[:1]))
+        spans = [_chars(doc, s, e) for s, e, label in signals if label in ("weak", "means")]
+        found.add("suicide", " + ".join(sorted(set(weak))[:2] + means[:1]), "suicide_signs", tuple(spans[:3]))
 
 
 def _over(lowered: list[str], start: int, end: int) -> bool:
@@ -308,7 +453,7 @@ def _duration(before: list[str], after: str) -> bool:
     if not (after in AGE_UNITS or after == "år") or not before:
         return False
     if before[-1] in DURATION_LEADS:
-        return True
+        return not (before[-1] == "pa" and len(before) >= 2 and before[-2] in PERSON_NOUNS)
     return len(before) >= 2 and before[-2] in DURATION_LEADS and before[-1] not in AGE_VERBS
 
 
