@@ -39,7 +39,7 @@ from bot.twilio_sms import REGION_LANGUAGE, BadNumber, normalise_number
 from bot.twilio_webhook import verified_params, xml
 from bot.voices import Voice, Voices
 from lotsa.channels import Channel, InboundMessage, register
-from lotsa.conversations import open_conversation, queue_position
+from lotsa.conversations import open_conversation
 from lotsa.errors import Refused, ascii_id
 from lotsa.models import Author, Conversation, ConversationState, Message, StaffUser
 from lotsa.pipeline import Pipeline
@@ -295,14 +295,12 @@ class VoiceChannel(Channel):
         return response
 
     async def _place(self, conversation: Conversation) -> tuple[int | None, int | None]:
-        async with self.pipeline.db.read() as session:
-            fresh = await session.get(Conversation, conversation.id)
-            if fresh is None:
-                return None, None
-            frame = await self.pipeline.wait_frame(session, fresh)
-            if frame is None:
-                return await queue_position(session, fresh), None
-        return frame.get("position"), frame.get("minutes")
+        """Place in line and the wait estimate (minutes), from the shared waiting line."""
+        place = await self.pipeline.place_in_line(conversation.id)
+        if place is None:
+            return None, None
+        position, frame = place
+        return position, frame.get("minutes") if frame else None
 
     def _place_spoken(self, lang: str, position: int | None, minutes: int | None, remind_112: bool) -> Spoken:
         """Place in line, estimate, the callback offer, and 112 (not to a caller who pressed 9 and

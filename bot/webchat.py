@@ -10,7 +10,6 @@ import json
 import logging
 import re
 import secrets
-import time
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +19,18 @@ from sqlalchemy import select
 
 from lotsa import appkeys, coalesce
 from lotsa.channels import Channel, InboundMessage, register
+from lotsa.client_address import client_key
 from lotsa.coalesce import Coalescer
-from lotsa.conversations import message_json, queue_position
+from lotsa.conversations import message_json
 from lotsa.errors import Refused
-from lotsa.events import CONSOLE_TOPIC, QUEUE_TOPIC, Event, conversation_topic
+from lotsa.events import CONSOLE_TOPIC, Event, conversation_topic
 from lotsa.models import Contact, Conversation, ConversationState, Message
+from lotsa.origins import chat_origin_allowed
 from lotsa.pages import page_context
 from lotsa.pipeline import Pipeline
+from lotsa.rate_limit import RateLimit
 from lotsa.settings import Settings
+from lotsa.waiting_line import Line
 
 log = logging.getLogger(__name__)
 
@@ -38,25 +41,6 @@ CID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 SOURCE = re.compile(r"^[a-z0-9_-]{1,32}$")
 MAX_FRAME = 16 * 1024
 HELLO_TIMEOUT = 10.0
-
-
-class RateLimit:
-    """A token bucket per connection: short bursts are fine, floods are refused."""
-
-    def __init__(self, burst: int = 20, per_second: float = 2.0) -> None:
-        self.capacity = burst
-        self.tokens = float(burst)
-        self.rate = per_second
-        self.last = time.monotonic()
-
-    def allow(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.capacity, self.tokens + (now - self.last) * self.rate)
-        self.last = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
 
 
 def _page_language(request: web.Request) -> str:
@@ -101,8 +85,10 @@ def _contact_view(payload: dict[str, Any]) -> dict[str, Any]:
 class ChatConnection:
     """One open chat page."""
 
-    def __init__(self, pipeline: Pipeline, ws: web.WebSocketResponse) -> None:
+    def __init__(self, pipeline: Pipeline, ws: web.WebSocketResponse, client: str | None = None) -> None:
         self.ws = ws
+        self.client = client
+        """A keyed digest of the client's address, for the flood limit only (never stored)."""
         self.pipeline = pipeline
         self.keyring = pipeline.keyring
         self.lang = "sv"
@@ -118,12 +104,18 @@ class ChatConnection:
         self.greeting_shown_for: int | None = None
         """The conversation whose stored greeting this page already showed before it was stored."""
         self.limit = RateLimit()
+        self.typing_limit = RateLimit(burst=3, per_second=1.0)
+        """Typing is only an indicator: beyond this it is dropped, not answered."""
+        self.erase_limit = RateLimit(burst=3, per_second=0.1)
         self.send_lock = asyncio.Lock()
         self.state_lock = asyncio.Lock()
         """Held from reading the conversation's state to sending it, so an older read is never sent
         after a newer one."""
         self.resubscribe = asyncio.Event()
         self.positions = Coalescer(self.refresh_position, coalesce.PUSH_SECONDS, name="chat-position")
+        self.watching: int | None = None
+        """The conversation whose place in the shared waiting line this page watches."""
+        self.line_seen: tuple[Any, ...] | None = None
 
     async def send(self, frame: dict[str, Any]) -> None:
         if not self.ws.closed:
@@ -170,28 +162,28 @@ class ChatConnection:
                 messages = (await session.execute(
                     select(Message).where(Message.conversation_id == self.conversation_id,
                                           Message.id > self.last_sent).order_by(Message.id))).scalars().all()
-                position = await queue_position(session, conversation) if conversation else None
-                wait = await self.pipeline.wait_frame(session, conversation) if conversation else None
+            placed = (await self.pipeline.place_in_line(conversation.id)
+                      if conversation is not None and conversation.state == ConversationState.QUEUED else None)
             for message in messages:
                 await self._send_message(message_json(message))
             if conversation is not None:
+                position, wait = placed or (None, None)
                 await self._place(conversation.state, position, wait)
 
     async def refresh_position(self) -> None:
         """While waiting: the place in line and the wait after someone else's conversation moved
-        (coalesced by `positions`). Messages do not wait for it: it does not take the send lock."""
+        (coalesced by `positions`), from the waiting line every waiting page of this process shares
+        (one read per change, not one per page). Messages do not wait for it: it does not take the
+        send lock."""
         conversation_id = self.conversation_id
         if conversation_id is None or self.state != ConversationState.QUEUED:
             return
         async with self.state_lock:
-            async with self.pipeline.db.read() as session:
-                conversation = await session.get(Conversation, conversation_id)
-                if conversation is None or conversation.state != ConversationState.QUEUED:
-                    return   # its own state event tells the page, with the messages that came with it
-                position = await queue_position(session, conversation)
-                wait = await self.pipeline.wait_frame(session, conversation)
-            if self.conversation_id == conversation_id:
-                await self._place(conversation.state, position, wait)
+            placed = await self.pipeline.place_in_line(conversation_id)
+            if placed is None:
+                return   # no longer waiting: its own state event tells the page, with its messages
+            if self.conversation_id == conversation_id and self.state == ConversationState.QUEUED:
+                await self._place(ConversationState.QUEUED, *placed)
 
     async def _place(self, state: str, position: int | None, wait: dict[str, Any] | None) -> None:
         await self._state(state, position)
@@ -207,15 +199,45 @@ class ChatConnection:
     async def _state(self, state: str, position: int | None) -> None:
         if (state, position) != (self.state, self.position) or not self.state_sent:
             self.state, self.position, self.state_sent = state, position, True
+            self.follow_line()
             await self.send({"type": "state", "state": state, "position": position})
+
+    def follow_line(self) -> None:
+        """Watch the shared waiting line while this conversation waits, and only then."""
+        wanted = self.conversation_id if self.state == ConversationState.QUEUED else None
+        if wanted == self.watching:
+            return
+        if self.watching is not None:
+            self.pipeline.line.unwatch(self.watching, self.on_line)
+        if wanted is not None:
+            self.pipeline.line.watch(wanted, self.on_line)
+        self.watching = wanted
+
+    def on_line(self, line: Line) -> None:
+        """Someone else's conversation moved: push only if this person's place (or the claims the
+        estimate is made from) changed. A look-up: called for every waiting page of the process."""
+        conversation_id = self.conversation_id
+        if conversation_id is None or self.state != ConversationState.QUEUED:
+            return
+        place = line.place(conversation_id)
+        if place is None:
+            return   # no longer waiting: its own state event tells the page
+        claims = line.claims.get(place.queue, [])
+        seen = (place.position, len(claims), claims[0] if claims else None)
+        if seen != self.line_seen:
+            self.line_seen = seen
+            self.positions.trigger()
 
     async def on_frame(self, frame: dict[str, Any]) -> None:
         kind = frame.get("type")
         if kind == "typing":
-            if self.conversation_id is not None and self.state == ConversationState.ACTIVE:
+            if (self.conversation_id is not None and self.state == ConversationState.ACTIVE
+                    and self.typing_limit.allow()):
                 self.pipeline.events.publish(CONSOLE_TOPIC, Event("typing", self.conversation_id))
             return
         if kind == "erase":
+            if not self.erase_limit.allow():
+                raise Refused("rate", "You are sending very fast. Wait a moment.", 429)
             await self.erase()
             return
         if kind not in ("say", "choose"):
@@ -238,7 +260,7 @@ class ChatConnection:
         inbound = InboundMessage(channel=CHANNEL, contact_key=self.contact_key,
                                  provider_message_id=f"{self.contact_key[:16]}:{cid}", text=text,
                                  choice=choice, language=self.lang, client_ref=cid, greeted=self.greeted,
-                                 source=self.source)
+                                 source=self.source, client=self.client)
         accepted = await self.pipeline.accept(inbound)
         await self.send({"type": "ack", "cid": cid, "id": accepted.message_id})
         if accepted.conversation_id != self.conversation_id:
@@ -254,6 +276,7 @@ class ChatConnection:
         erased = await self.pipeline.requests.erase_contact(CHANNEL, self.contact_key)
         log.info("webchat conversation erased by the contact", extra={"conversations": erased.conversations})
         self.conversation_id, self.state, self.last_sent = None, "new", 0
+        self.follow_line()
         self.resubscribe.set()
         await self.send({"type": "erased"})
 
@@ -269,18 +292,21 @@ class ChatConnection:
             await self.catch_up()
             if event.data["state"] == ConversationState.CLOSED:
                 await self.greet()
-        elif event.kind == "state" and self.state == ConversationState.QUEUED:
-            self.positions.trigger()   # someone else's move: this person's place, at most once per interval
 
     async def pump(self) -> None:
-        """Forward events of this conversation (and queue moves while waiting) to the page."""
+        """Forward events of this conversation to the page (and, while it waits, its place in line:
+        `on_line`)."""
         async with self.positions:
-            await self._pump()
+            try:
+                await self._pump()
+            finally:
+                self.state = "gone"
+                self.follow_line()
 
     async def _pump(self) -> None:
         while not self.ws.closed:
             self.resubscribe.clear()
-            topics = [QUEUE_TOPIC] + ([conversation_topic(self.conversation_id)] if self.conversation_id else [])
+            topics = [conversation_topic(self.conversation_id)] if self.conversation_id else []
             async with self.pipeline.events.subscribe(*topics) as sub:
                 await self.catch_up()
                 next_event = asyncio.ensure_future(anext(sub, None))
@@ -311,9 +337,11 @@ def _parse(data: str) -> dict[str, Any]:
 
 
 async def chat_socket(request: web.Request, pipeline: Pipeline) -> web.WebSocketResponse:
+    if not chat_origin_allowed(request):
+        raise web.HTTPForbidden(text="Forbidden: this site does not embed the chat.")
     ws = web.WebSocketResponse(heartbeat=25, max_msg_size=MAX_FRAME)
     await ws.prepare(request)
-    conn = ChatConnection(pipeline, ws)
+    conn = ChatConnection(pipeline, ws, client_key(request, request.app[appkeys.SETTINGS].trusted_proxies))
     try:
         first = await ws.receive(timeout=HELLO_TIMEOUT)
         if first.type != WSMsgType.TEXT:

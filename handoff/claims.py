@@ -11,11 +11,12 @@ from sqlalchemy.orm import aliased
 from handoff.queues import QueueDirectory
 from handoff.skills import active_count, lock_staff, skill_filter, skilled_for, supervises
 from handoff.wrapup import WrapUpForm
-from lotsa.conversations import Conversations, message_json
+from lotsa.conversations import Conversations, message_json, waiting_order
 from lotsa.crypto import pseudonym
 from lotsa.errors import Refused
 from lotsa.models import (
     LINE_NORMAL,
+    LINE_SURGE,
     Contact,
     Conversation,
     ConversationState,
@@ -88,14 +89,11 @@ def summary(conversation: Conversation, contact_key: str, queues: QueueDirectory
         "claimed_by": claimed_by,
         "last_message_at": conversation.last_message_at.isoformat(),
         "front": conversation.line_rank < LINE_NORMAL,
+        "surge": conversation.line_rank >= LINE_SURGE,
         "max_wait_s": int(queue.max_wait.total_seconds()) if queue else None,
         "can_take": skilled_for(user, conversation.queue, conversation.language) if user is not None else None,
         "earlier": earlier,
     }
-
-
-def _waiting_order() -> tuple[Any, ...]:
-    return (Conversation.risk_rank, Conversation.line_rank, Conversation.queued_at, Conversation.id)
 
 
 QueueRow = tuple[Conversation, str, int]
@@ -103,11 +101,12 @@ QueueRow = tuple[Conversation, str, int]
 
 
 async def waiting_rows(session: AsyncSession) -> list[QueueRow]:
-    """Waiting conversations by risk, then first-in-line, then waiting time."""
+    """Waiting conversations in line order (lotsa.conversations.waiting_order): surge newcomers
+    last, then by risk, then first-in-line, then waiting time."""
     rows = await session.execute(
         select(Conversation, Contact.key, earlier_count()).join(Contact)
         .where(Conversation.state == ConversationState.QUEUED)
-        .order_by(*_waiting_order()))
+        .order_by(*waiting_order()))
     return [(c, key, n) for c, key, n in rows.tuples()]
 
 
@@ -172,7 +171,7 @@ async def take_next(conversations: Conversations, user: StaffUser) -> Claim:
             return Claim(False, None, "at_capacity")
         candidates = (await session.execute(
             select(Conversation.id).where(Conversation.state == ConversationState.QUEUED, *skill_filter(staff))
-            .order_by(*_waiting_order()).limit(10).with_for_update(skip_locked=True))).scalars().all()
+            .order_by(*waiting_order()).limit(10).with_for_update(skip_locked=True))).scalars().all()
         for candidate in candidates:
             conversation = await change.claim(candidate, staff.id, utcnow())
             if conversation is not None:

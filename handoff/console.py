@@ -12,7 +12,6 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import WSMsgType, web
 from sqlalchemy import select, update
-from yarl import URL
 
 from handoff import claims
 from handoff.dropoff import heartbeat
@@ -23,16 +22,32 @@ from handoff.supervision import PRESENCES, me_json, overview, overview_of, queue
 from handoff.transfer import TransferRequest, transfer
 from handoff.wrapup import OUTCOMES, parse_wrapup
 from lotsa import appkeys, audit, coalesce
-from lotsa.auth import AuthError, authenticate, login, logout
+from lotsa.auth import AuthError, authenticate, has_sessions, login, logout, session_alive
+from lotsa.client_address import client_key
 from lotsa.coalesce import Coalescer
 from lotsa.errors import Refused, ascii_id
-from lotsa.events import CONSOLE_TOPIC, QUEUE_TOPIC, Event, conversation_topic
+from lotsa.events import CONSOLE_TOPIC, QUEUE_TOPIC, SESSION_TOPIC, Event, conversation_topic
 from lotsa.models import ConversationState, Role, StaffUser, utcnow
+from lotsa.origins import site_origins
 from lotsa.pages import page_context
+from lotsa.rate_limit import RateLimit
 
 log = logging.getLogger(__name__)
 
 COOKIE = "lotsa_staff"
+SECURE_COOKIE = "__Host-lotsa_staff"
+"""With `cookie_secure` the browser keeps the cookie only if it came over HTTPS, for this host
+alone (no Domain) and path /: no subdomain or plain-http page can set or shadow it."""
+
+
+def settings_secure(request: web.Request) -> bool:
+    return request.app[appkeys.SETTINGS].cookie_secure
+
+
+def cookie_name(request: web.Request) -> str:
+    return SECURE_COOKIE if settings_secure(request) else COOKIE
+
+
 STATIC = Path(__file__).parent / "static"
 
 
@@ -50,18 +65,15 @@ def same_origin(request: web.Request) -> bool:
     if fetch_site is not None:
         return fetch_site == "same-origin"
     origin = request.headers.get("Origin")
-    if origin is None:
-        return False
-    public = URL(request.app[appkeys.SETTINGS].public_url)
-    allowed = {f"{public.scheme}://{public.host_port_subcomponent}", f"{request.scheme}://{request.host}"}
-    return origin in allowed
+    return origin is not None and origin in site_origins(request)
 
 
 async def current_staff(request: web.Request) -> tuple[str, StaffUser] | None:
-    cookie = request.cookies.get(COOKIE)
+    cookie = request.cookies.get(cookie_name(request))
     if not cookie:
         return None
-    return await authenticate(request.app[appkeys.DB], cookie, request.app[appkeys.SESSION_TIMES])
+    return await authenticate(request.app[appkeys.DB], cookie, request.app[appkeys.SESSION_TIMES],
+                              request.app[appkeys.EVENTS])
 
 
 def route_id(request: web.Request, what: str = "conversation") -> int:
@@ -122,7 +134,9 @@ async def login_post(request: web.Request) -> web.StreamResponse:
     password = str(form.get("password", ""))[:1024]
     settings = request.app[appkeys.SETTINGS]
     try:
-        cookie, user = await login(request.app[appkeys.DB], name, password, request.app[appkeys.SESSION_TIMES])
+        cookie, user = await login(request.app[appkeys.DB], name, password, request.app[appkeys.SESSION_TIMES],
+                                   address=client_key(request, settings.trusted_proxies),
+                                   throttle=request.app[appkeys.LOGIN_THROTTLE])
     except AuthError as e:
         log.info("console log-in refused")
         response = aiohttp_jinja2.render_template("login.html", request, _login_context(request, str(e), name))
@@ -134,7 +148,7 @@ async def login_post(request: web.Request) -> web.StreamResponse:
         await session.execute(update(StaffUser).where(StaffUser.id == user.id).values(presence="available")
                               .execution_options(synchronize_session=False))
     response = web.HTTPSeeOther("/console")
-    response.set_cookie(COOKIE, cookie, httponly=True, secure=settings.cookie_secure, samesite="Strict",
+    response.set_cookie(cookie_name(request), cookie, httponly=True, secure=settings.cookie_secure, samesite="Strict",
                         path="/", max_age=settings.session_max_hours * 3600)
     raise response
 
@@ -147,11 +161,23 @@ async def logout_post(request: web.Request) -> web.StreamResponse:
         token = str(form.get("csrf", ""))
         if not hmac.compare_digest(request.app[appkeys.KEYRING].csrf_token(sid), token):
             raise web.HTTPForbidden(text="Forbidden: missing CSRF token.")
-        await logout(request.app[appkeys.DB], request.cookies[COOKIE])
-        await audit.record(request.app[appkeys.DB], found[1], "staff.logout")
+        await _log_out(request, found[1])
     response = web.HTTPSeeOther("/console")
-    response.del_cookie(COOKIE, path="/")
+    response.del_cookie(cookie_name(request), path="/", secure=settings_secure(request))
     raise response
+
+
+async def _log_out(request: web.Request, user: StaffUser) -> None:
+    """End the session (its console sockets close); with no other session left the counsellor is
+    away, so nobody waits on them while their drop-off runs."""
+    db, events = request.app[appkeys.DB], request.app[appkeys.EVENTS]
+    await logout(db, request.cookies[cookie_name(request)], events)
+    await audit.record(db, user, "staff.logout")
+    if not await has_sessions(db, user.id):
+        async with db.write() as session:
+            await session.execute(update(StaffUser).where(StaffUser.id == user.id).values(presence="away")
+                                  .execution_options(synchronize_session=False))
+        events.publish(QUEUE_TOPIC, Event("presence", 0, {}))
 
 
 async def api_queue(request: web.Request) -> web.Response:
@@ -269,13 +295,17 @@ async def api_transfer(request: web.Request) -> web.Response:
     queue, to, note = body.get("queue"), body.get("to"), body.get("note", "")
     if not all(v is None or isinstance(v, str) for v in (queue, to)) or not isinstance(note, str):
         raise Refused("bad_target", "queue, to and note are strings.", 400)
-    conversation = await transfer(request.app[appkeys.CONVERSATIONS], request.app[appkeys.QUEUES],
-                                  route_id(request), user, TransferRequest(note=note, queue=queue, to=to))
+    done = await transfer(request.app[appkeys.CONVERSATIONS], request.app[appkeys.QUEUES],
+                          route_id(request), user, TransferRequest(note=note, queue=queue, to=to))
+    conversation = done.conversation
     log.info("conversation transferred", extra={"staff": user.id, "conversation": conversation.id})
     await audit.record(request.app[appkeys.DB], user, "conversation.transferred", f"conversation:{conversation.id}",
                        queue=queue, to=to)
-    return web.json_response({"conversation": {"id": conversation.id, "state": conversation.state,
-                                               "queue": conversation.queue}})
+    answer: dict[str, Any] = {"conversation": {"id": conversation.id, "state": conversation.state,
+                                               "queue": conversation.queue}}
+    if done.outside_skills:
+        answer["outside_skills"] = True
+    return web.json_response(answer)
 
 
 async def api_presence(request: web.Request) -> web.Response:
@@ -315,16 +345,23 @@ async def api_overview(request: web.Request) -> web.Response:
                                                 handoff.drop_after))
 
 
+SESSION_ENDED = 4401
+"""The console socket's close code when its session ended (log-out, expiry, account disabled)."""
+
+
 class ConsoleConnection:
-    def __init__(self, request: web.Request, ws: web.WebSocketResponse, user: StaffUser) -> None:
+    def __init__(self, request: web.Request, ws: web.WebSocketResponse, sid: str, user: StaffUser) -> None:
         self.request = request
         self.ws = ws
+        self.sid = sid
         self.user = user
         self.db = request.app[appkeys.DB]
         self.events = request.app[appkeys.EVENTS]
         self.queues = request.app[appkeys.QUEUES]
         self.lang = _lang(request)
         self.held: set[int] = set()
+        self.closing: asyncio.Future[bool] | None = None
+        self.typing_limit = RateLimit(burst=3, per_second=1.0)
         self.pushes = Coalescer(self.send_queue, coalesce.PUSH_SECONDS, name="console-queue")
 
     @property
@@ -349,8 +386,10 @@ class ConsoleConnection:
             "type": "queue", **lists, "queues": queues_json(self.queues, self.lang, now),
             "me": me_json(self.user, snapshot.counts.get(self.user.id, 0), online_after)}
         if self.sees_all:
-            frame["supervisor"] = overview_of(snapshot.staff.values(), snapshot.active, self.queues, self.lang,
-                                              online_after)
+            app = self.request.app
+            frame["supervisor"] = {
+                **overview_of(snapshot.staff.values(), snapshot.active, self.queues, self.lang, online_after),
+                "surge": app[appkeys.PIPELINE].flood.surging(), "login_burst": app[appkeys.LOGIN_THROTTLE].burst()}
         return frame
 
     def follow(self, event: Event) -> None:
@@ -380,11 +419,23 @@ class ConsoleConnection:
             await self.ws.send_json({"type": "note", "conversation": event.conversation_id,
                                      "note": event.data["note"]})
 
+    async def end(self) -> None:
+        """The session ended: close the socket; with no more heartbeats, the drop-off follows."""
+        if self.closing is None:
+            log.info("console socket closed: session ended", extra={"staff": self.user.id})
+            self.closing = asyncio.ensure_future(self.ws.close(code=SESSION_ENDED, message=b"session ended"))
+        await asyncio.shield(self.closing)   # the socket handler cancels this task once the socket ends
+
     async def beat(self) -> None:
-        """Stamp this counsellor as present while the socket is open (drop-off detection)."""
+        """Stamp this counsellor as present while the socket is open (drop-off detection), after
+        checking that the session still holds (idle or absolute expiry, a disabled account)."""
         every = self.request.app[appkeys.HANDOFF].heartbeat_every
+        times = self.request.app[appkeys.SESSION_TIMES]
         while True:
             try:
+                if not await session_alive(self.db, self.sid, times, self.events):
+                    await self.end()
+                    return
                 await heartbeat(self.db, self.user.id)
             except asyncio.CancelledError:
                 raise
@@ -396,11 +447,15 @@ class ConsoleConnection:
         """Messages, typing and notes go out as they come; queue changes are coalesced (at most one
         queue frame per interval, the last one after the last change) and pushed by their own task."""
         bus = self.events
-        async with bus.subscribe(QUEUE_TOPIC, CONSOLE_TOPIC) as sub, self.pushes:
+        async with bus.subscribe(QUEUE_TOPIC, CONSOLE_TOPIC, SESSION_TOPIC) as sub, self.pushes:
             self.pushes.pushed()
             await self.send_queue(fresh=True)
             async for event in sub:
-                if event.kind in ("state", "presence"):
+                if event.kind == "session_ended":
+                    if event.data.get("session") == self.sid:
+                        await self.end()
+                        return
+                elif event.kind in ("state", "presence"):
                     self.follow(event)
                     self.pushes.trigger()
                 else:
@@ -413,7 +468,7 @@ class ConsoleConnection:
             return
         if isinstance(frame, dict) and frame.get("type") == "typing":
             conversation = frame.get("conversation")
-            if isinstance(conversation, int) and conversation in self.held:
+            if isinstance(conversation, int) and conversation in self.held and self.typing_limit.allow():
                 self.events.publish(conversation_topic(conversation), Event("typing", conversation))
 
 
@@ -426,7 +481,7 @@ async def console_socket(request: web.Request) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(heartbeat=25, max_msg_size=16 * 1024)
     await ws.prepare(request)
     request.app[appkeys.SOCKETS].add(ws)
-    conn = ConsoleConnection(request, ws, found[1])
+    conn = ConsoleConnection(request, ws, *found)
     await heartbeat(conn.db, conn.user.id)
     pump = asyncio.create_task(conn.pump())
     beat = asyncio.create_task(conn.beat())
@@ -438,6 +493,8 @@ async def console_socket(request: web.Request) -> web.WebSocketResponse:
         pump.cancel()
         beat.cancel()
         await asyncio.gather(pump, beat, return_exceptions=True)
+        if conn.closing is not None:
+            await asyncio.gather(conn.closing, return_exceptions=True)
         request.app[appkeys.SOCKETS].discard(ws)
     return ws
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from handoff.queues import QueueDirectory
-from handoff.skills import active_count, supervises
+from handoff.skills import active_count, skilled_for, supervises
 from lotsa.conversations import Change, Conversations
 from lotsa.errors import Refused
 from lotsa.models import Conversation, ConversationState, Note, Role, StaffUser, utcnow
@@ -48,12 +48,24 @@ async def _colleague(change: Change, conversation: Conversation, actor: StaffUse
         raise Refused("same_colleague", "They hold this conversation already.", 409)
     if not supervises(actor) and await active_count(change.session, colleague.id) >= colleague.max_chats:
         raise Refused("at_capacity", "Your colleague has no room for another chat.", 409)
+    if not supervises(actor) and not skilled_for(colleague, conversation.queue, conversation.language):
+        raise Refused("not_skilled", "Your colleague does not take this conversation's language or queue.", 403)
     return colleague
 
 
+@dataclass(frozen=True)
+class Transferred:
+    conversation: Conversation
+    outside_skills: bool = False
+    """A supervisor gave it to a colleague whose languages or queues do not cover it."""
+
+
 async def transfer(conversations: Conversations, queues: QueueDirectory, conversation_id: int, actor: StaffUser,
-                   request: TransferRequest) -> Conversation:
-    """To a queue (first in line there) or a colleague, with a note the next counsellor reads."""
+                   request: TransferRequest) -> Transferred:
+    """To a queue (first in line there) or a colleague, with a note the next counsellor reads.
+    A counsellor may hand over only to a colleague skilled for it; a supervisor to anyone (the
+    answer says when it was outside the colleague's skills)."""
+    outside_skills = False
     note = _check(request, actor, queues)
     async with conversations.change() as change:
         conversation = await change.session.get(Conversation, conversation_id, with_for_update=True)
@@ -69,9 +81,10 @@ async def transfer(conversations: Conversations, queues: QueueDirectory, convers
             key, target = "handoff.transferred", f"queue {request.queue}"
         else:
             colleague = await _colleague(change, conversation, actor, request.to or "")
+            outside_skills = not skilled_for(colleague, conversation.queue, conversation.language)
             change.transfer_to_colleague(conversation, colleague.id, utcnow())
             key, target = "handoff.reassigned", colleague.name
         change.session.add(Note(conversation_id=conversation.id, author_id=actor.id, kind="transfer",
                                 text=f"→ {target}: {note}" if note else f"→ {target}"))
         await change.say_system(conversation, key)
-    return conversation
+    return Transferred(conversation, outside_skills)

@@ -8,19 +8,16 @@ Out of hours there is no estimate either; the page says when the queue opens.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from handoff.queues import QueueDirectory
-from lotsa.conversations import queue_position
-from lotsa.models import Conversation, ConversationState, utcnow
+from lotsa.models import utcnow
+from lotsa.waiting_line import CLAIMS_WINDOW as WINDOW
+from lotsa.waiting_line import MAX_CLAIMS
 
-WINDOW = timedelta(hours=2)
 MIN_CLAIMS = 3
-MAX_CLAIMS = 20
 
 
 def estimate_wait(position: int, claim_times: list[datetime], now: datetime) -> timedelta | None:
@@ -33,27 +30,21 @@ def estimate_wait(position: int, claim_times: list[datetime], now: datetime) -> 
 
 
 class WaitInfo:
-    """The `wait` frame of the web chat for a queued conversation."""
+    """The `wait` frame of the web chat for a waiting conversation, from its place in the shared
+    waiting line (lotsa.waiting_line): no query of its own."""
 
     def __init__(self, queues: QueueDirectory) -> None:
         self.queues = queues
 
-    async def describe(self, session: AsyncSession, conversation: Conversation,
-                       now: datetime | None = None) -> dict[str, Any] | None:
-        if conversation.state != ConversationState.QUEUED:
-            return None
+    def describe(self, queue_id: str, position: int | None, claim_times: Sequence[datetime],
+                 now: datetime | None = None) -> dict[str, Any]:
         now = now or utcnow()
-        position = await queue_position(session, conversation)
-        queue = self.queues.get(conversation.queue)
+        queue = self.queues.get(queue_id)
         is_open = queue is None or queue.hours.is_open(now)
         opens_at = None
         minutes = None
         if is_open and position is not None:
-            claims = (await session.execute(
-                select(Conversation.claimed_at).where(Conversation.queue == conversation.queue,
-                                                      Conversation.claimed_at >= now - WINDOW)
-                .order_by(Conversation.claimed_at.desc()).limit(MAX_CLAIMS))).scalars().all()
-            estimate = estimate_wait(position, [c for c in claims if c is not None], now)
+            estimate = estimate_wait(position, list(claim_times), now)
             minutes = max(1, math.ceil(estimate.total_seconds() / 60)) if estimate is not None else None
         elif queue is not None:
             opening = queue.hours.next_opening(now)

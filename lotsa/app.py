@@ -15,6 +15,8 @@ from handoff import audit_view, blocks, console, deadletters
 from lotsa import appkeys, logs, pages
 from lotsa.channels import Channel
 from lotsa.errors import Refused
+from lotsa.events import QUEUE_TOPIC, Event
+from lotsa.login_throttle import LoginThrottle
 from lotsa.services import Services
 from lotsa.settings import Settings
 
@@ -38,6 +40,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         raise
     except Refused as e:
         return web.json_response({"error": e.code, "message": e.message}, status=e.status)
+    except ConnectionResetError:
+        # The client went away (e.g. mid-handshake): nothing is wrong here, and nobody to answer.
+        log.info("client went away", extra={"route": request.path})
+        return web.Response(status=400)
     except Exception:
         log.exception("request failed", extra={"route": request.path})
         return web.json_response({"error": "internal", "message": "Something went wrong on our side."},
@@ -50,14 +56,24 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
         response = await handler(request)
     except web.HTTPException as e:
         response = e
-    response.headers.setdefault("Content-Security-Policy", CSP)
+    embedders = request.app[appkeys.SETTINGS].chat_origins if request.path == "/chat" else []
+    if embedders:   # the chat page may be framed by the organisations configured to embed it
+        response.headers.setdefault("Content-Security-Policy", CSP.replace(
+            "frame-ancestors 'none'", "frame-ancestors " + " ".join(embedders)))
+    else:
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Cache-Control", "no-store")
     if isinstance(response, web.HTTPException):
         raise response
     return response
+
+
+async def server_header(request: web.Request, response: web.StreamResponse) -> None:
+    """Every answer, sockets and static files included, names no server software or version."""
+    response.headers["Server"] = "Lotsa"
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -101,6 +117,7 @@ def create_app(settings: Settings, *, channels: Iterable[type[Channel]] = (), re
         app.cleanup_ctx.append(channel.running)
     app.cleanup_ctx.extend([services.outbox_relay, services.retention, services.dropoff_sweep])
     app.on_shutdown.append(close_sockets)
+    app.on_response_prepare.append(server_header)
     app.router.add_get("/", index)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/neutral", neutral)
@@ -125,6 +142,9 @@ def _install(app: web.Application, services: Services) -> None:
     app[appkeys.CHANNELS] = services.channels
     app[appkeys.SESSION_TIMES] = services.session_times
     app[appkeys.QUEUE_STATE] = services.queue_snapshots()
+    events = services.conversations.events
+    # A burst of failed log-ins: consoles refresh their queue frame, where supervisors see it.
+    app[appkeys.LOGIN_THROTTLE] = LoginThrottle(lambda: events.publish(QUEUE_TOPIC, Event("presence", 0, {})))
     sockets: set[web.WebSocketResponse] = set()
     app[appkeys.SOCKETS] = sockets
 

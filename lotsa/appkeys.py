@@ -12,6 +12,7 @@ from lotsa.conversations import Conversations
 from lotsa.crypto import Keyring
 from lotsa.db import Database
 from lotsa.events import EventPublisher
+from lotsa.login_throttle import LoginThrottle
 from lotsa.outbox import OutboxRelay
 from lotsa.pipeline import Pipeline
 from lotsa.settings import Settings
@@ -31,3 +32,4 @@ SESSION_TIMES = web.AppKey("session_times", SessionTimes)
 SOCKETS = web.AppKey[set[web.WebSocketResponse]]("sockets")
 HANDOFF = web.AppKey("handoff", Handoff)
 QUEUE_STATE = web.AppKey("queue_state", QueueSnapshots)
+LOGIN_THROTTLE = web.AppKey("login_throttle", LoginThrottle)

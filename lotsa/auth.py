@@ -1,10 +1,16 @@
-"""Staff accounts and sessions: argon2id password hashes, server-side sessions, lockout."""
+"""Staff accounts and sessions: argon2id password hashes (checked off the event loop),
+server-side sessions; repeated failures are slowed down (lotsa.login_throttle), never locked out."""
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import os
 import secrets
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -12,10 +18,14 @@ from sqlalchemy import delete, select
 
 from lotsa import audit
 from lotsa.db import Database
+from lotsa.events import SESSION_TOPIC, Event, EventPublisher
+from lotsa.login_throttle import LoginThrottle
 from lotsa.models import Role, StaffSession, StaffUser, utcnow
 
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
+PASSWORD_THREADS = max(1, min(2, (os.cpu_count() or 2) - 1))
+"""Password checks at once: bounded, and leaving a core to the event loop."""
+_POOL = ThreadPoolExecutor(max_workers=PASSWORD_THREADS, thread_name_prefix="password")
+T = TypeVar("T")
 _hasher = PasswordHasher()  # argon2id with the library's recommended parameters
 # A hash to verify against when the name is unknown, so timing does not reveal which names exist.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
@@ -65,38 +75,47 @@ async def add_user(db: Database, name: str, password: str, role: str, *, languag
     return user
 
 
-async def login(db: Database, name: str, password: str, times: SessionTimes) -> tuple[str, StaffUser]:
+async def login(db: Database, name: str, password: str, times: SessionTimes, *,
+                address: str = "", throttle: LoginThrottle | None = None) -> tuple[str, StaffUser]:
     """Check the password; return a new session cookie value (a fresh id at every login).
 
-    A failure is counted in its own committed transaction before the error is raised."""
-    refusal: str | None = None
-    async with db.write() as session:
+    Unknown names, disabled accounts and wrong passwords get the same answer after the same work
+    (a dummy hash is checked for a name with no hash), so neither the answer nor its time tells
+    which names exist. The check runs in the password thread pool, never on the event loop.
+    `throttle` slows repeated failures per name and per `address` (a keyed digest)."""
+    if throttle is not None:
+        await throttle.wait(name, address)
+    async with db.read() as session:
         # No name has a null character (and PostgreSQL cannot compare one): unknown, like any other.
         user = None if "\x00" in name else (
             await session.execute(select(StaffUser).where(StaffUser.name == name))).scalar()
-        now = utcnow()
-        if user is None or not user.active:
-            _verify(_DUMMY_HASH, password)
-            refusal = "wrong name or password"
-        elif user.locked_until is not None and user.locked_until > now:
-            refusal = "too many failed log-ins: try again later"
-        elif not _verify(user.password_hash, password):
-            user.failed_logins += 1
-            if user.failed_logins >= MAX_FAILED_LOGINS:
-                user.locked_until = now + LOCKOUT
-                user.failed_logins = 0
-            refusal = "wrong name or password"
-        else:
-            user.failed_logins = 0
-            user.locked_until = None
-            if _hasher.check_needs_rehash(user.password_hash):
-                user.password_hash = _hasher.hash(password)
-            cookie = secrets.token_urlsafe(32)
-            session.add(StaffSession(id=_session_id(cookie), user_id=user.id, expires_at=now + times.absolute))
-    if refusal is not None:
-        raise AuthError(refusal)
-    assert user is not None
+    known = user is not None and user.active
+    stored = user.password_hash if known and user is not None else _DUMMY_HASH
+    if not await check_password(stored, password) or not known or user is None:
+        if throttle is not None:
+            throttle.failed(name, address)
+        raise AuthError("wrong name or password")
+    if throttle is not None:
+        throttle.succeeded(name, address)
+    rehashed = await _in_pool(_hasher.hash, password) if _hasher.check_needs_rehash(user.password_hash) else None
+    cookie = secrets.token_urlsafe(32)
+    async with db.write() as session:
+        if rehashed is not None:
+            fresh = await session.get(StaffUser, user.id)
+            if fresh is not None:
+                fresh.password_hash = rehashed
+        session.add(StaffSession(id=_session_id(cookie), user_id=user.id, expires_at=utcnow() + times.absolute))
     return cookie, user
+
+
+async def _in_pool(function: Callable[..., T], *args: Any) -> T:
+    return await asyncio.get_running_loop().run_in_executor(_POOL, function, *args)
+
+
+async def check_password(password_hash: str, password: str) -> bool:
+    """Verify in the password thread pool: argon2 takes tens of milliseconds of CPU on purpose,
+    which on the event loop would hold up every chat and every other request."""
+    return await _in_pool(_verify, password_hash, password)
 
 
 def _verify(password_hash: str, password: str) -> bool:
@@ -106,8 +125,15 @@ def _verify(password_hash: str, password: str) -> bool:
         return False
 
 
-async def authenticate(db: Database, cookie: str, times: SessionTimes) -> tuple[str, StaffUser] | None:
-    """The session id and user behind a cookie, or None when unknown, idle too long or expired."""
+def _expired(staff_session: StaffSession, user: StaffUser, times: SessionTimes, now: datetime) -> bool:
+    return (not user.active or staff_session.expires_at <= now
+            or staff_session.last_seen_at + times.idle <= now)
+
+
+async def authenticate(db: Database, cookie: str, times: SessionTimes,
+                       events: EventPublisher | None = None) -> tuple[str, StaffUser] | None:
+    """The session id and user behind a cookie, or None when unknown, idle too long or expired
+    (an ended session is deleted and announced on `events`, so its sockets close)."""
     sid = _session_id(cookie)
     now = utcnow()
     async with db.read() as session:
@@ -116,8 +142,8 @@ async def authenticate(db: Database, cookie: str, times: SessionTimes) -> tuple[
     if row is None:
         return None
     staff_session, user = row
-    if not user.active or staff_session.expires_at <= now or staff_session.last_seen_at + times.idle <= now:
-        await logout(db, cookie)
+    if _expired(staff_session, user, times, now):
+        await end_session(db, sid, events)
         return None
     if now - staff_session.last_seen_at > timedelta(seconds=60):
         async with db.write() as session:
@@ -127,6 +153,35 @@ async def authenticate(db: Database, cookie: str, times: SessionTimes) -> tuple[
     return sid, user
 
 
-async def logout(db: Database, cookie: str) -> None:
+async def session_alive(db: Database, sid: str, times: SessionTimes,
+                        events: EventPublisher | None = None) -> bool:
+    """Whether the session `sid` still holds (an open socket asks on its heartbeat); an expired
+    one, or one whose account was disabled, is ended as `authenticate` would."""
+    async with db.read() as session:
+        row = (await session.execute(
+            select(StaffSession, StaffUser).join(StaffUser).where(StaffSession.id == sid))).first()
+    if row is None:
+        return False
+    if _expired(row[0], row[1], times, utcnow()):
+        await end_session(db, sid, events)
+        return False
+    return True
+
+
+async def end_session(db: Database, sid: str, events: EventPublisher | None = None) -> None:
+    """Delete the session and announce it: every console socket of it (on any worker, through the
+    publisher) closes."""
     async with db.write() as session:
-        await session.execute(delete(StaffSession).where(StaffSession.id == _session_id(cookie)))
+        await session.execute(delete(StaffSession).where(StaffSession.id == sid))
+    if events is not None:
+        events.publish(SESSION_TOPIC, Event("session_ended", 0, {"session": sid}))
+
+
+async def logout(db: Database, cookie: str, events: EventPublisher | None = None) -> None:
+    await end_session(db, _session_id(cookie), events)
+
+
+async def has_sessions(db: Database, user_id: int) -> bool:
+    async with db.read() as session:
+        return (await session.execute(
+            select(StaffSession.id).where(StaffSession.user_id == user_id).limit(1))).first() is not None

@@ -49,6 +49,9 @@ class InboundMessage:
     """Red flags the person raised themselves (e.g. pressed 9: "I am in danger right now")."""
     greeted: bool = False
     """The person was shown the script's greeting before this message (the web chat does that)."""
+    client: str | None = None
+    """A keyed digest of the client's address (lotsa.client_address), for the in-memory flood limit
+    on new conversations: never stored or logged."""
     received_at: datetime = field(default_factory=utcnow)
 
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lotsa.db import Database, affected
@@ -40,6 +40,7 @@ from lotsa.events import CONSOLE_TOPIC, QUEUE_TOPIC, Event, EventPublisher, conv
 from lotsa.models import (
     LINE_FRONT,
     LINE_NORMAL,
+    LINE_SURGE,
     RISK_RANK,
     Author,
     Contact,
@@ -108,18 +109,28 @@ async def open_conversation(session: AsyncSession, contact_key: str, *, lock: bo
     return (await session.execute(query)).scalar()
 
 
+def waiting_order() -> tuple[Any, ...]:
+    """The order of a queue's line: surge newcomers last (lotsa.flood), then risk, then handed back
+    first, then arrival."""
+    return (_surge_last(), Conversation.risk_rank, Conversation.line_rank, Conversation.queued_at, Conversation.id)
+
+
+def _surge_last() -> Any:
+    return case((Conversation.line_rank >= LINE_SURGE, 1), else_=0)
+
+
 async def queue_position(session: AsyncSession, conversation: Conversation) -> int | None:
-    """The place in line of a waiting conversation: 1 is next."""
+    """The place in line of a waiting conversation: 1 is next (the order of `waiting_order`)."""
     if conversation.state != QUEUED or conversation.queued_at is None:
         return None
-    same_risk = Conversation.risk_rank == conversation.risk_rank
+    mine = (1 if conversation.line_rank >= LINE_SURGE else 0, conversation.risk_rank, conversation.line_rank,
+            conversation.queued_at)
+    columns = (_surge_last(), Conversation.risk_rank, Conversation.line_rank, Conversation.queued_at)
+    before = [and_(*(column == value for column, value in zip(columns[:k], mine[:k], strict=True)),
+                   columns[k] < mine[k]) for k in range(len(columns))]
     ahead = await session.scalar(
         select(func.count()).select_from(Conversation).where(
-            Conversation.state == QUEUED, Conversation.queue == conversation.queue,
-            (Conversation.risk_rank < conversation.risk_rank)
-            | (same_risk & (Conversation.line_rank < conversation.line_rank))
-            | (same_risk & (Conversation.line_rank == conversation.line_rank)
-               & (Conversation.queued_at < conversation.queued_at))))
+            Conversation.state == QUEUED, Conversation.queue == conversation.queue, or_(*before)))
     return int(ahead or 0) + 1
 
 
@@ -164,9 +175,12 @@ class Change:
     # -- transitions ----------------------------------------------------------------------------------
 
     async def open(self, contact_id: int, channel: str, script_version: str, triage_state: dict[str, Any],
-                   language: str | None) -> Conversation:
+                   language: str | None, *, surge: bool = False) -> Conversation:
+        """A new conversation in triage; `surge`: a newcomer beyond the flood limits (lotsa.flood),
+        who will wait behind everyone who came before (its line rank survives enqueue and requeue)."""
         conversation = Conversation(contact_id=contact_id, channel=channel, script_version=script_version,
-                                    triage_state=triage_state, language=language, state=TRIAGE)
+                                    triage_state=triage_state, language=language, state=TRIAGE,
+                                    line_rank=LINE_SURGE if surge else LINE_NORMAL)
         self.session.add(conversation)
         await self.session.flush()
         self._entry(conversation).transition = "open"

@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 
 QUEUE_TOPIC = "queue"
 CONSOLE_TOPIC = "console"
+SESSION_TOPIC = "session"
+"""Staff sessions that ended (log-out, expiry, account disabled): every console socket listens."""
 
 
 def conversation_topic(conversation_id: int) -> str:
@@ -27,7 +29,7 @@ def conversation_topic(conversation_id: int) -> str:
 
 @dataclass(frozen=True)
 class Event:
-    kind: str  # "message", "state", "typing", "note", "presence"
+    kind: str  # "message", "state", "typing", "note", "presence", "session_ended"
     conversation_id: int
     data: dict[str, Any] = field(default_factory=dict)
 

@@ -137,7 +137,9 @@ class OutboxState(enum.StrEnum):
 
 
 RISK_RANK = {"acute": 0, "elevated": 1, "routine": 2}
-LINE_FRONT, LINE_NORMAL = 0, 1
+LINE_FRONT, LINE_NORMAL, LINE_SURGE = 0, 1, 2
+"""Place in line within a risk level: handed back first, then the rest. A surge newcomer (lotsa.flood)
+waits behind every other conversation of its queue, whatever its risk."""
 
 
 class Contact(Base):
@@ -210,7 +212,8 @@ class Conversation(Base):
     risk: Mapped[str] = mapped_column(String(16), default="routine")
     risk_rank: Mapped[int] = mapped_column(Integer, default=RISK_RANK["routine"])
     line_rank: Mapped[int] = mapped_column(Integer, default=LINE_NORMAL)
-    """Within a risk level, 0 (LINE_FRONT) goes before 1: conversations handed back to the queue."""
+    """Within a risk level, 0 (LINE_FRONT) goes before 1: conversations handed back to the queue;
+    2 (LINE_SURGE): a newcomer during a flood, behind everyone else in the queue whatever its risk."""
     group: Mapped[str | None] = mapped_column(String(16), default=None)
     triage: Mapped[TriageRecord] = mapped_column(JSON, default=dict)
     """What triage found and decided (see TriageRecord); reduced to statistics by retention."""

@@ -8,7 +8,7 @@ acknowledges the provider. The state changes themselves are `lotsa.conversations
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from copy import copy
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -24,6 +24,7 @@ from lotsa.contact_requests import ContactRequests
 from lotsa.conversations import Change, Conversations, contact_by_key
 from lotsa.crypto import Keyring
 from lotsa.errors import Refused
+from lotsa.flood import NewConversations
 from lotsa.models import (
     RISK_RANK,
     Author,
@@ -38,6 +39,7 @@ from lotsa.models import (
     utcnow,
 )
 from lotsa.triage_scripts import TriageScripts
+from lotsa.waiting_line import WaitingLine
 from triage.assess import Assessment, Assessor
 from triage.result import TriageResult
 from triage.routing import pick_queue
@@ -52,8 +54,9 @@ GROUP_CONFIDENCE = 0.5
 
 OutOfHoursAnswer = Callable[[str | None, str | None, bool, datetime], str | None]
 """(queue, language, acute, now) -> the text for a person whose queue is closed, or None when open."""
-WaitDescriber = Callable[[AsyncSession, Conversation], Awaitable[dict[str, Any] | None]]
-"""The position and wait estimate a waiting person is shown (handoff.waits)."""
+WaitDescriber = Callable[[str, int | None, Sequence[datetime]], dict[str, Any]]
+"""The wait frame a waiting person is shown, from their queue, place and the queue's recent claim
+times (handoff.waits)."""
 
 def _encodable(text: str) -> bool:
     """False for a lone surrogate ("\\ud800", which JSON can carry): it cannot be stored as UTF-8."""
@@ -108,7 +111,8 @@ def _bot_messages(change: Change, conversation: Conversation, replies: Iterable[
 class Pipeline:
     def __init__(self, conversations: Conversations, scripts: TriageScripts, queues: QueueDirectory,
                  keyring: Keyring, assessor: Assessor | None, *, max_chars: int = 4000, messages_per_minute: int = 30,
-                 out_of_hours: OutOfHoursAnswer | None = None, wait_describer: WaitDescriber | None = None) -> None:
+                 out_of_hours: OutOfHoursAnswer | None = None, wait_describer: WaitDescriber | None = None,
+                 new_per_address_per_minute: int = 5, new_per_minute: int = 60) -> None:
         self.conversations = conversations
         self.db = conversations.db
         self.events = conversations.events
@@ -123,6 +127,9 @@ class Pipeline:
         self.messages_per_minute = messages_per_minute
         self.out_of_hours = out_of_hours
         self.wait_describer = wait_describer
+        self.flood = NewConversations(new_per_address_per_minute, new_per_minute)
+        self.line = WaitingLine(self.db, self.events)
+        """The waiting order, read once per change for every waiting page of this process."""
 
     def check_text(self, text: str) -> str:
         return check_text(text, self.max_chars)
@@ -178,9 +185,12 @@ class Pipeline:
         runner = self.scripts.for_new_conversation()
         greeting = runner.start(msg.language or (assessment.language if assessment else None),
                                 {"source": msg.source} if msg.source else None, channel=msg.channel)
+        surge = not self.flood.admit(msg.client)
         conversation = await change.open(contact.id, msg.channel, runner.script.version, greeting.state,
-                                         greeting.state["language"])
+                                         greeting.state["language"], surge=surge)
         _bot_messages(change, conversation, greeting.replies, greeting=True)
+        if surge:
+            await change.say_system(conversation, "handoff.surge")
         return conversation, runner, True
 
     async def _accept(self, change: Change, msg: InboundMessage, text: str, assessment: Assessment | None
@@ -350,11 +360,16 @@ class Pipeline:
 
     # -- reading ---------------------------------------------------------------------------------
 
-    async def wait_frame(self, session: AsyncSession, conversation: Conversation) -> dict[str, Any] | None:
-        """Position and wait estimate for a queued conversation (None otherwise, or when not wired)."""
-        if self.wait_describer is None or conversation.state != ConversationState.QUEUED:
+    async def place_in_line(self, conversation_id: int) -> tuple[int, dict[str, Any] | None] | None:
+        """(Place in line, wait frame) of a waiting conversation, from the shared waiting line:
+        no query of its own. None when it is not waiting."""
+        line = await self.line.get()
+        place = line.place(conversation_id)
+        if place is None:
             return None
-        return await self.wait_describer(session, conversation)
+        if self.wait_describer is None:
+            return place.position, None
+        return place.position, self.wait_describer(place.queue, place.position, line.claims.get(place.queue, []))
 
 
 def _take_reasons(triage: TriageRecord, assessment: Assessment) -> None:

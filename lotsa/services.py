@@ -88,7 +88,9 @@ class Services:
                             max_chars=settings.max_message_chars,
                             messages_per_minute=settings.contact_messages_per_minute,
                             out_of_hours=OutOfHours(queues, directory, conversations.outgoing.texts).answer,
-                            wait_describer=handoff.waits.describe)
+                            wait_describer=handoff.waits.describe,
+                            new_per_address_per_minute=settings.new_conversations_per_address_per_minute,
+                            new_per_minute=settings.new_conversations_per_minute)
         bot.load_adapters()
         built = (cls_.from_settings(settings, pipeline) for cls_ in [*registered(), *extra_channels])
         channels = {channel.name: channel for channel in built if channel is not None}
@@ -122,6 +124,7 @@ class Services:
                 None, load_assessor, self.settings.config_dir, self.phrases)
             yield
             self.conversations.events.close()
+            await self.pipeline.line.close()
         finally:
             await self.db.close()
 

@@ -11,7 +11,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from yarl import URL
 
 
 class ConfigError(Exception):
@@ -69,6 +70,11 @@ class Settings(BaseModel):
     telegram_per_second: float = Field(default=30.0, gt=0)
     contact_messages_per_minute: int = Field(default=30, ge=1)
     """Flood protection: more messages than this from one person in a minute are refused."""
+    new_conversations_per_address_per_minute: int = Field(default=5, ge=1)
+    """Flood defence: beyond this many new conversations a minute from one client address (in memory
+    only), newcomers are still taken but go in line behind everyone who came before."""
+    new_conversations_per_minute: int = Field(default=60, ge=1)
+    """The same across the whole service."""
     outbox_lease_seconds: int = Field(default=60, ge=1)
     """How long a send may take before another worker (or a restarted one) may take the item over."""
     retention_days: int = Field(default=30, ge=1)
@@ -78,9 +84,32 @@ class Settings(BaseModel):
     purge_interval_minutes: int = Field(default=60, ge=1)
     phone_region: str = "SE"
     """The country a phone number without a country code belongs to (before keyed hashing)."""
+    trusted_proxies: list[str] = Field(default_factory=list)
+    """Addresses of reverse proxies whose `X-Forwarded-For` names the client (comma-separated in
+    LOTSA_TRUSTED_PROXIES); from anyone else the header is ignored and the peer is the client."""
+    chat_origins: list[str] = Field(default_factory=list)
+    """Other sites (scheme://host[:port]) whose pages may open the web chat socket: organisations
+    that embed the chat (comma-separated in LOTSA_CHAT_ORIGINS)."""
     safe_contact_after_minutes: int = Field(default=30, ge=0)
     """A message to SMS or Telegram more than this long after the person last wrote is held until
     they answer "is it safe to write now?" (their code word, if they chose one)."""
+
+    @field_validator("trusted_proxies", "chat_origins", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        """The environment gives one string: split it on commas."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("chat_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            url = URL(origin)
+            if url.scheme not in ("http", "https") or not url.host or url.path not in ("", "/") or url.query_string:
+                raise ValueError(f"{origin!r} is not an origin (scheme://host[:port])")
+        return [origin.rstrip("/") for origin in value]
 
     @property
     def twilio_enabled(self) -> bool:

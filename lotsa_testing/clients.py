@@ -50,8 +50,11 @@ async def _next_matching(frames: asyncio.Queue[dict[str, Any]], predicate: Calla
 class ChatClient:
     """A person in the web chat. Keeps the resume token and resends unacknowledged messages."""
 
-    def __init__(self, base_url: str, lang: str = "sv", token: str | None = None) -> None:
+    def __init__(self, base_url: str, lang: str = "sv", token: str | None = None,
+                 forwarded_for: str | None = None) -> None:
         self.base = URL(base_url)
+        self.headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
+        """As if through a reverse proxy for this client address (the server must trust 127.0.0.1)."""
         self.lang = lang
         self.token = token
         self.session: aiohttp.ClientSession | None = None
@@ -73,7 +76,8 @@ class ChatClient:
     async def connect(self) -> dict[str, Any]:
         if self.session is None:
             self.session = aiohttp.ClientSession()
-        self.ws = await self.session.ws_connect(self.base.with_path("/chat/ws"), origin=str(self.base))
+        self.ws = await self.session.ws_connect(self.base.with_path("/chat/ws"), origin=str(self.base),
+                                                headers=self.headers)
         await self.ws.send_json({"type": "hello", "token": self.token, "after": self.last_id, "lang": self.lang})
         welcome = await self.ws.receive_json(timeout=10)
         assert welcome["type"] == "welcome", welcome
@@ -169,6 +173,20 @@ class ConsoleClient:
         marker = 'name="csrf-token" content="'
         start = page.index(marker) + len(marker)
         self.csrf = page[start:page.index('"', start)]
+
+    async def logout(self) -> int:
+        async with self.session.post(self.base.with_path("/console/logout"), data={"csrf": self.csrf},
+                                     headers={"Origin": str(self.base)}, allow_redirects=False) as r:
+            return r.status
+
+    async def socket_closed(self, timeout: float) -> int | None:
+        """Wait until the server closes the console socket: its close code (None: still open)."""
+        assert self.ws is not None and self._reader is not None
+        try:
+            await asyncio.wait_for(asyncio.shield(self._reader), timeout)
+        except TimeoutError:
+            return None
+        return self.ws.close_code
 
     async def queue(self) -> dict[str, Any]:
         async with self.session.get(self.base.with_path("/api/console/queue")) as r:

@@ -31,11 +31,12 @@ class MemoryChannel(Channel):
         self._arrived = asyncio.Condition()
 
     async def write(self, address: str, text: str = "", *, choice: str | None = None,
-                    message_id: str | None = None) -> Accepted:
-        """The person at `address` writes (or presses a choice)."""
+                    message_id: str | None = None, client: str | None = None) -> Accepted:
+        """The person at `address` writes (or presses a choice); `client`: as if from that client
+        address (its keyed digest: the flood limit's key)."""
         inbound = InboundMessage(channel=self.name, contact_key=self.keyring.contact_key(self.name, address),
                                  provider_message_id=message_id or f"mem-{uuid.uuid4().hex}", text=text,
-                                 choice=choice, reply_address=address)
+                                 choice=choice, reply_address=address, client=client)
         return await self.pipeline.accept(inbound)
 
     @classmethod

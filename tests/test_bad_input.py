@@ -129,7 +129,7 @@ async def test_console_api_refuses_clearly(server: RunningServer) -> None:
         await anna.close()
 
 
-async def test_wrong_passwords_lock_the_account(server: RunningServer) -> None:
+async def test_wrong_passwords_slow_the_account_down_but_never_lock_it(server: RunningServer) -> None:
     await server.add_staff("bo")
     async with aiohttp.ClientSession() as session:
         for _ in range(5):
@@ -137,5 +137,5 @@ async def test_wrong_passwords_lock_the_account(server: RunningServer) -> None:
                                     headers={"Origin": server.url}) as r:
                 assert r.status == 401
         async with session.post(f"{server.url}/console/login", data={"name": "bo", "password": PASSWORD},
-                                headers={"Origin": server.url}) as r:
-            assert r.status == 401 and "try again later" in await r.text()
+                                headers={"Origin": server.url}, allow_redirects=False) as r:
+            assert r.status == 303   # logged in

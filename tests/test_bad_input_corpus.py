@@ -17,7 +17,7 @@ import logging
 import urllib.parse
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import aiohttp
@@ -41,6 +41,8 @@ BIDI = "\u202egnp.exe\u202c \u2066isolated\u2069 \u200f"
 CONTROL = "\u0007bell \u001b[31mred\u001b[0m \u0008\u007f"
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"
+UPGRADE = {"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
+           "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,11 @@ CASES: dict[str, Frame | Http] = {
     "chat/type is null": Frame(CHAT, '{"type": null, "text": "x", "cid": "corpus0021"}', "error:bad_frame"),
     "chat/a second hello": Frame(CHAT, '{"type": "hello", "token": null, "after": 0}', "error:bad_frame"),
     "chat/typing with junk fields": Frame(CHAT, json.dumps({"type": "typing", "conversation": "x" * 1000}), "silent"),
+    "chat/erase with junk fields": Frame(CHAT, json.dumps({"type": "erase", "everything": ["x"] * 100}), "silent"),
+    "chat/erase with markup in the type's neighbours": Frame(CHAT, json.dumps({"type": "erase", "x": SCRIPT}),
+                                                             "silent"),
+    "chat/cross-site origin": Http("GET", "/chat/ws", 403, origin="https://evil.example", headers=UPGRADE),
+    "chat/Origin null": Http("GET", "/chat/ws", 403, origin="null", headers=UPGRADE),
     # -- console socket ------------------------------------------------------------------------
     "console-ws/not JSON": Frame(CONSOLE, "{oops", "silent"),
     "console-ws/binary frame": Frame(CONSOLE, b"\x00\xff binary", "silent", binary=True),
@@ -185,9 +192,9 @@ CASES: dict[str, Frame | Http] = {
     "console-ws/invalid UTF-8": Frame(CONSOLE, b'{"type": "typing", "x": "\xff"}', "close:1007"),
     "console-ws/over 16 KiB": Frame(CONSOLE, json.dumps({"type": "typing", "pad": "x" * 17000}), "close:1009"),
     "console-ws/cross-site origin": Http("GET", "/console/ws", 403, who="counsellor", origin="https://evil.example",
-                                         headers={"Connection": "Upgrade", "Upgrade": "websocket",
-                                                  "Sec-WebSocket-Version": "13",
-                                                  "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}),
+                                         headers=UPGRADE),
+    "console-ws/typing for a conversation held, with junk": Frame(
+        CONSOLE, json.dumps({"type": "typing", "conversation": "{held}", "flood": "x" * 1000}), "silent"),
     # -- Telegram webhook ----------------------------------------------------------------------
     "telegram/no secret": Http("POST", TG, 403, update(9001), JSON),
     "telegram/wrong secret": Http("POST", TG, 403, update(9002), JSON, sign="not-the-secret"),
@@ -269,6 +276,12 @@ CASES: dict[str, Frame | Http] = {
                                                   call("CAcorpus04", CallStatus="\u202e" + SCRIPT), FORM,
                                                   sign="valid"),
     # -- console log-in form -------------------------------------------------------------------
+    "login/an unknown name answers as a wrong password does": Http(
+        "POST", "/console/login", 401, {"name": "nobody-at-all", "password": "x"}, FORM,
+        contains="wrong name or password", lacks="too many"),
+    "login/a forged X-Forwarded-For is ignored": Http(
+        "POST", "/console/login", 401, {"name": "kim", "password": "wrong"}, FORM,
+        headers={"X-Forwarded-For": "<script>, 999.1.1.1, ::ffff:zz, "}, contains="wrong name or password"),
     "login/JSON instead of a form": Http("POST", "/console/login", 401, {"name": "kim", "password": PASSWORD}, JSON),
     "login/empty body": Http("POST", "/console/login", 401, b"", FORM),
     "login/invalid UTF-8 form": Http("POST", "/console/login", 400, b"name=\xff\xfe&password=x", FORM),
@@ -317,6 +330,9 @@ CASES: dict[str, Frame | Http] = {
                                       error="bad_text"),
     "api/note with markup and bidi": Http("POST", NOTE, 201, {"text": IMG + BIDI}, JSON, who="counsellor",
                                           contains="<img src=x onerror=alert(1)>"),
+    "api/transfer to a colleague who does not take the conversation's language": Http(
+        "POST", "/api/console/conversations/{held}/transfer", 403, {"to": "siv", "note": "x"}, JSON,
+        who="counsellor", error="not_skilled"),
     "api/transfer with the queue as a list": Http("POST", "/api/console/conversations/{held}/transfer", 400,
                                                   {"queue": ["general"], "note": "x"}, JSON, who="counsellor",
                                                   error="bad_target"),
@@ -418,6 +434,7 @@ async def corpus(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         await rig.server.add_staff("kim", "counsellor", max_chats=20)
         await rig.server.add_staff("kai", "counsellor")
         await rig.server.add_staff("sam", "supervisor")
+        await rig.server.add_staff("siv", "counsellor", languages=["sv"])
         staff = {"counsellor": ConsoleClient(rig.url), "supervisor": ConsoleClient(rig.url)}
         other = ConsoleClient(rig.url)
         try:
@@ -499,6 +516,8 @@ async def _console_frame(corpus: Corpus, case: Frame) -> None:
     ws = await client.session.ws_connect(f"{corpus.rig.url}/console/ws", origin=corpus.rig.url)
     try:
         assert (await ws.receive_json(timeout=10))["type"] == "queue"
+        if isinstance(case.data, str):
+            case = replace(case, data=case.data.replace('"{held}"', str(corpus.held)))
         await _send(ws, case)
         kind, _, code = case.answer.partition(":")
         if kind == "close":

@@ -48,6 +48,8 @@ ANON, COUNSELLOR, SUPERVISOR, ADMIN = ROLES = ("anonymous", "counsellor", "super
 ACCOUNTS = {COUNSELLOR: "cara", SUPERVISOR: "sven", ADMIN: "ada"}
 HOLDER = "olle"
 """A second counsellor, who holds the conversations that are someone else's."""
+SV_ONLY = "svea"
+"""A counsellor who takes Swedish conversations only (the world's conversations are in English)."""
 
 
 @dataclass(frozen=True)
@@ -133,8 +135,13 @@ MATRIX: dict[tuple[str, str], list[Probe]] = {
                                               SUPERVISOR: ROLE, ADMIN: page(has="audit-table")},
                                     "/admin/audit")],
     ("GET", "/chat"): [Probe("public", everyone(page(has="data-quick-exit")), "/chat")],
-    ("GET", "/chat/ws"): [Probe("public", everyone(Want(101, has="token")), "/chat/ws", ws=True,
-                                head=dict.fromkeys(ROLES, 400))],
+    ("GET", "/chat/ws"): [
+        Probe("public", everyone(Want(101, has="token")), "/chat/ws", ws=True, head=dict.fromkeys(ROLES, 400)),
+        Probe("public", everyone(Want(403)), "/chat/ws", headers={
+            "Origin": "https://evil.example", "Connection": "Upgrade", "Upgrade": "websocket",
+            "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="},
+            note="another site's page may not open the chat socket (unless configured to embed it)"),
+    ],
     ("GET", "/static/chat"): [Probe("public", everyone(page(has="sessionStorage")), "/static/chat/chat.js")],
     ("GET", "/static/console"): [Probe("public", everyone(page(has="textContent")), "/static/console/console.js",
                                        note="the console's code is public; its data is not")],
@@ -215,6 +222,9 @@ MATRIX: dict[tuple[str, str], list[Probe]] = {
         Probe("staff", staff(Want(200, has="conversation"), **{COUNSELLOR: Want(403, "not_yours")}),
               "/api/console/conversations/{id}/transfer", target="other", body={"queue": "general", "note": "x"},
               note="a supervisor reassigns anyone's conversation; a counsellor only their own"),
+        Probe("staff", staff(Want(200, has="outside_skills"), **{COUNSELLOR: Want(403, "not_skilled")}),
+              "/api/console/conversations/{id}/transfer", target="mine", body={"to": SV_ONLY, "note": "x"},
+              note="an English chat to a colleague who takes Swedish only: a supervisor may, and is told so"),
     ],
     ("POST", "/api/console/next"): [Probe("staff", staff(Want(200, has="conversation")), "/api/console/next",
                                           target="queued")],
@@ -295,6 +305,7 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
     async with provider_server(tmp_path_factory.mktemp("roles")) as rig:
         for role, name in [*ACCOUNTS.items(), (COUNSELLOR, HOLDER)]:
             await rig.server.add_staff(name, role, max_chats=50)
+        await rig.server.add_staff(SV_ONLY, COUNSELLOR, max_chats=50, languages=["sv"])
         clients = {ANON: ConsoleClient(rig.url)}
         for role, name in ACCOUNTS.items():
             clients[role] = ConsoleClient(rig.url)

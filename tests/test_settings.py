@@ -49,6 +49,17 @@ def test_queue_file_errors_name_file_and_key(tmp_path: Path) -> None:
         QueueDirectory.load(path)
 
 
+def test_lists_from_the_environment_and_origins_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOTSA_TRUSTED_PROXIES", "10.0.0.1, 10.0.0.2")
+    monkeypatch.setenv("LOTSA_CHAT_ORIGINS", "https://org.example, http://localhost:3000/")
+    settings = load_settings()
+    assert settings.trusted_proxies == ["10.0.0.1", "10.0.0.2"]
+    assert settings.chat_origins == ["https://org.example", "http://localhost:3000"]
+    monkeypatch.setenv("LOTSA_CHAT_ORIGINS", "https://org.example/chat")
+    with pytest.raises(ConfigError, match=r"LOTSA_\*\)?: chat_origins"):
+        load_settings()
+
+
 def test_a_configuration_copied_before_a_folder_existed_gets_the_packaged_one(tmp_path: Path) -> None:
     """An admin's copied configuration without texts/ or triage/phrases/ still starts (upgrade)."""
     from lotsa.settings import config_folder, default_config_dir

@@ -135,6 +135,8 @@ function checkAlerts() {
   const lines = [];
   if (acute.length) lines.push(t(acute.length === 1 ? "alert_acute" : "alert_acute_many", { n: acute.length }));
   if (supervisor && late.length) lines.push(t("alert_wait", { n: late.length }));
+  if (supervisor && state.queue.supervisor && state.queue.supervisor.surge) lines.push(t("alert_surge"));
+  if (supervisor && state.queue.supervisor && state.queue.supervisor.login_burst) lines.push(t("alert_logins"));
   const newAcute = acute.filter((c) => !knownAcute.has(c.id));
   const newLate = supervisor ? late.filter((c) => !knownLate.has(c.id)) : [];
   acute.forEach((c) => knownAcute.add(c.id));
@@ -680,7 +682,10 @@ const socket = reconnectingSocket("/console/ws", {
       if (wanted) openConversation(wanted);
     }
   },
-  onDown() { state.online = false; changed(); },
+  onDown(ev) {
+    if (ev && ev.code === 4401) { location.assign("/console"); return; } // the session ended: log in again
+    state.online = false; changed();
+  },
 });
 
 // -- wiring ----------------------------------------------------------------------------------

@@ -86,7 +86,7 @@ export function alertLine(node, ms = 8000) {
 /**
  * A socket to `path` on this host that reconnects with backoff (1 s doubling to 10 s), and at once
  * when the browser is back online or the page is shown again. Frames are JSON; frames from a socket
- * that has been replaced are dropped. Handlers: onConnecting(), onOpen(send), onFrame(frame), onDown().
+ * that has been replaced are dropped. Handlers: onConnecting(), onOpen(send), onFrame(frame), onDown(closeEvent).
  */
 export function reconnectingSocket(path, handlers) {
   const on = { onConnecting() {}, onOpen() {}, onFrame() {}, onDown() {}, ...handlers };
@@ -117,10 +117,10 @@ export function reconnectingSocket(path, handlers) {
       try { frame = JSON.parse(ev.data); } catch (e) { return; }
       if (ws === sock && frame && typeof frame === "object") on.onFrame(frame);
     });
-    sock.addEventListener("close", () => {
+    sock.addEventListener("close", (ev) => {
       if (ws !== sock) return;
       ws = null;
-      on.onDown();
+      on.onDown(ev);
       schedule();
     });
   }

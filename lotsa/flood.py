@@ -1,0 +1,67 @@
+"""Flood defence that never turns a real person away.
+
+New conversations are counted per client address (a keyed digest: see `lotsa.client_address`)
+and across the service, in memory only, over the last minute. A newcomer beyond either limit is
+still taken: they are told that many are writing right now and go in line *behind* everyone who
+came before them, whatever their risk (`LINE_SURGE`), so a flood of fake acute contacts cannot
+push a real person down the line. While that happens the service is in a "surge" that
+supervisors see.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict, deque
+
+log = logging.getLogger(__name__)
+
+WINDOW = 60.0
+SURGE_SHOWN = 5 * 60.0
+"""How long supervisors see the surge after the last newcomer beyond a limit."""
+MAX_ADDRESSES = 50_000
+
+
+class NewConversations:
+    def __init__(self, per_address_per_minute: int, per_minute: int) -> None:
+        self.per_address = per_address_per_minute
+        self.per_minute = per_minute
+        self._all: deque[float] = deque()
+        self._by_address: OrderedDict[str, deque[float]] = OrderedDict()
+        self._last_surge = float("-inf")
+        self.surged = 0
+        """Newcomers put behind so far (tests and diagnostics)."""
+
+    def admit(self, address: str | None, now: float | None = None) -> bool:
+        """Count a new conversation; False when it is beyond a limit (a surge newcomer). Only the
+        admitted count towards the overall limit: one address flooding uses up its own allowance,
+        not everyone else's."""
+        now = time.monotonic() if now is None else now
+        within = True
+        if address is not None:
+            seen = self._by_address.pop(address, None) or deque()
+            _trim(seen, now)
+            within = len(seen) < self.per_address
+            seen.append(now)
+            self._by_address[address] = seen
+            while len(self._by_address) > MAX_ADDRESSES:
+                self._by_address.popitem(last=False)
+        _trim(self._all, now)
+        if within and len(self._all) >= self.per_minute:
+            within = False
+        if within:
+            self._all.append(now)
+            return True
+        if now - self._last_surge > SURGE_SHOWN:
+            log.warning("surge of new conversations: newcomers go behind those waiting")
+        self._last_surge = now
+        self.surged += 1
+        return False
+
+    def surging(self, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        return now - self._last_surge <= SURGE_SHOWN
+
+
+def _trim(times: deque[float], now: float) -> None:
+    while times and now - times[0] > WINDOW:
+        times.popleft()

@@ -1,0 +1,160 @@
+"""The waiting order, read once per change and shared by every waiting person's page.
+
+A waiting chat shows its place in line and a wait estimate. When anyone's conversation moved,
+each waiting socket used to count, on its own, who was ahead of it: with n people waiting a move
+cost n queries of O(n) each. `WaitingLine` reads the whole waiting order once per change (a new
+version of the queue topic) with the recent claim times per queue, and hands the same `Line` to
+every socket that asks until the next change; each socket looks up its own place in it.
+
+Waiting sockets do not follow the queue topic themselves either (a thousand subscribers woken by
+every change is O(n) tasks per change): they `watch` their conversation here; one follower per
+process reads the line after a burst of changes (at most once per PUSH_SECONDS) and calls each
+watcher with it, a dictionary look-up for those whose place did not change.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from lotsa.coalesce import PUSH_SECONDS, Coalescer
+from lotsa.conversations import waiting_order
+from lotsa.db import Database
+from lotsa.events import QUEUE_TOPIC, EventPublisher
+from lotsa.models import Conversation, ConversationState, utcnow
+
+CLAIMS_WINDOW = timedelta(hours=2)
+MAX_CLAIMS = 20
+"""Recent claims per queue kept for the wait estimate (handoff.waits uses at most this many)."""
+
+
+@dataclass(frozen=True)
+class Place:
+    queue: str
+    position: int
+    """1 is next, within the conversation's queue."""
+
+
+@dataclass(frozen=True)
+class Line:
+    """The waiting order as one read saw it; shared: read, never change."""
+
+    version: int
+    places: dict[int, Place]
+    """Every waiting conversation by id."""
+    claims: dict[str, list[datetime]]
+    """Per queue, its most recent claim times (newest first, within CLAIMS_WINDOW)."""
+    read_at: datetime
+
+    def place(self, conversation_id: int) -> Place | None:
+        return self.places.get(conversation_id)
+
+
+async def read_line(db: Database, version: int) -> Line:
+    """Two queries whatever the number waiting: the order, and the recent claims."""
+    now = utcnow()
+    async with db.read() as session:
+        rows = (await session.execute(
+            select(Conversation.id, Conversation.queue)
+            .where(Conversation.state == ConversationState.QUEUED, Conversation.queued_at.is_not(None))
+            .order_by(*waiting_order()))).all()
+        claimed = (await session.execute(
+            select(Conversation.queue, Conversation.claimed_at)
+            .where(Conversation.claimed_at >= now - CLAIMS_WINDOW)
+            .order_by(Conversation.claimed_at.desc()))).all()
+    counts: dict[str, int] = defaultdict(int)
+    places: dict[int, Place] = {}
+    for conversation_id, queue in rows:
+        counts[queue or ""] += 1
+        places[conversation_id] = Place(queue or "", counts[queue or ""])
+    claims: dict[str, list[datetime]] = defaultdict(list)
+    for queue, claimed_at in claimed:
+        if claimed_at is not None and len(claims[queue or ""]) < MAX_CLAIMS:
+            claims[queue or ""].append(claimed_at)
+    return Line(version, places, dict(claims), now)
+
+
+def _retrieve(read: asyncio.Future[Line]) -> None:
+    """Mark a failed read's exception as seen: every socket that waited on it gets it already."""
+    if not read.cancelled():
+        read.exception()
+
+
+class WaitingLine:
+    """The current `Line`: read again after each queue event, or when older than `max_age`
+    (another worker's changes are published only there)."""
+
+    def __init__(self, db: Database, events: EventPublisher, max_age: float = PUSH_SECONDS) -> None:
+        self._db = db
+        self._events = events
+        self.max_age = max_age
+        self._read: asyncio.Future[Line] | None = None
+        self._version = -1
+        self._started = 0.0
+        self.reads = 0
+        """How many times the database was read (tests and diagnostics)."""
+        self._watchers: dict[int, set[Callable[[Line], None]]] = {}
+        self._follower: asyncio.Task[None] | None = None
+        self._pushes = Coalescer(self._push, PUSH_SECONDS, name="waiting-line")
+
+    def watch(self, conversation_id: int, callback: Callable[[Line], None]) -> None:
+        """Call `callback` with the new line after changes while the conversation waits (it must
+        return at once: a look-up, at most starting a push of its own)."""
+        self._watchers.setdefault(conversation_id, set()).add(callback)
+        if self._follower is None or self._follower.done():
+            self._follower = asyncio.create_task(self._follow(), name="waiting-line-follower")
+
+    def unwatch(self, conversation_id: int, callback: Callable[[Line], None]) -> None:
+        callbacks = self._watchers.get(conversation_id)
+        if callbacks is not None:
+            callbacks.discard(callback)
+            if not callbacks:
+                del self._watchers[conversation_id]
+
+    @property
+    def watched(self) -> int:
+        return len(self._watchers)
+
+    async def _follow(self) -> None:
+        """Until the publisher closes (or drops this subscriber: the next `watch` starts again)."""
+        async with self._events.subscribe(QUEUE_TOPIC) as sub, self._pushes:
+            async for event in sub:
+                if event.kind == "state":
+                    self._pushes.trigger()
+
+    async def _push(self) -> None:
+        if not self._watchers:
+            return
+        line = await self.get()
+        for callbacks in list(self._watchers.values()):
+            for callback in list(callbacks):
+                callback(line)
+
+    async def close(self) -> None:
+        if self._follower is not None:
+            self._follower.cancel()
+            await asyncio.gather(self._follower, return_exceptions=True)
+
+    async def get(self) -> Line:
+        """The line at the queue's current version; callers asking while it is read share the read."""
+        if not self._usable():
+            self._version = self._events.version(QUEUE_TOPIC)
+            self._started = time.monotonic()
+            self.reads += 1
+            self._read = asyncio.ensure_future(read_line(self._db, self._version))
+            self._read.add_done_callback(_retrieve)
+        assert self._read is not None
+        return await asyncio.shield(self._read)
+
+    def _usable(self) -> bool:
+        read = self._read
+        if read is None or self._version != self._events.version(QUEUE_TOPIC):
+            return False
+        if not read.done():
+            return True
+        return not read.cancelled() and read.exception() is None and time.monotonic() - self._started < self.max_age
