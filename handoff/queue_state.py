@@ -8,8 +8,6 @@ version of the queue topic) and hands the same rows to every console that asks u
 """
 from __future__ import annotations
 
-import asyncio
-import time
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -18,8 +16,9 @@ from handoff.claims import QueueRow, active_rows, waiting_rows
 from handoff.supervision import chat_counts
 from lotsa.coalesce import PUSH_SECONDS
 from lotsa.db import Database
-from lotsa.events import QUEUE_TOPIC, EventPublisher
+from lotsa.events import EventPublisher
 from lotsa.models import StaffUser
+from lotsa.shared_read import SharedRead
 
 
 @dataclass(frozen=True)
@@ -46,46 +45,20 @@ async def read_snapshot(db: Database, version: int) -> QueueSnapshot:
     return QueueSnapshot(version, waiting, active, {u.id: u for u in staff})
 
 
-def _retrieve(read: asyncio.Future[QueueSnapshot]) -> None:
-    """Mark a failed read's exception as seen: every waiting console gets it already."""
-    if not read.cancelled():
-        read.exception()
-
-
 class QueueSnapshots:
     """The current snapshot: read again after each queue event, or when older than `max_age`
     (changes made by another worker process are published only there)."""
 
     def __init__(self, db: Database, events: EventPublisher, max_age: float = PUSH_SECONDS) -> None:
-        self._db = db
-        self._events = events
-        self.max_age = max_age
-        self._read: asyncio.Future[QueueSnapshot] | None = None
-        self._version = -1
-        self._started = 0.0
-        self.reads = 0
+        self._shared = SharedRead(lambda version: read_snapshot(db, version), events, max_age)
+
+    @property
+    def reads(self) -> int:
         """How many times the database was read (tests and diagnostics)."""
+        return self._shared.reads
 
     async def get(self, fresh: bool = False) -> QueueSnapshot:
         """The snapshot of the queue's current version; callers asking while it is read share the
         read. `fresh`: read again whatever is cached (a console that just connected stamped its
         presence without an event)."""
-        if fresh or not self._usable():
-            self._start()
-        assert self._read is not None
-        return await asyncio.shield(self._read)
-
-    def _usable(self) -> bool:
-        read = self._read
-        if read is None or self._version != self._events.version(QUEUE_TOPIC):
-            return False
-        if not read.done():
-            return True
-        return not read.cancelled() and read.exception() is None and time.monotonic() - self._started < self.max_age
-
-    def _start(self) -> None:
-        self._version = self._events.version(QUEUE_TOPIC)
-        self._started = time.monotonic()
-        self.reads += 1
-        self._read = asyncio.ensure_future(read_snapshot(self._db, self._version))
-        self._read.add_done_callback(_retrieve)
+        return await self._shared.get(fresh)

@@ -14,7 +14,6 @@ watcher with it, a dictionary look-up for those whose place did not change.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from lotsa.conversations import waiting_order
 from lotsa.db import Database
 from lotsa.events import QUEUE_TOPIC, EventPublisher
 from lotsa.models import Conversation, ConversationState, utcnow
+from lotsa.shared_read import SharedRead
 
 CLAIMS_WINDOW = timedelta(hours=2)
 MAX_CLAIMS = 20
@@ -79,25 +79,13 @@ async def read_line(db: Database, version: int) -> Line:
     return Line(version, places, dict(claims), now)
 
 
-def _retrieve(read: asyncio.Future[Line]) -> None:
-    """Mark a failed read's exception as seen: every socket that waited on it gets it already."""
-    if not read.cancelled():
-        read.exception()
-
-
 class WaitingLine:
     """The current `Line`: read again after each queue event, or when older than `max_age`
     (another worker's changes are published only there)."""
 
     def __init__(self, db: Database, events: EventPublisher, max_age: float = PUSH_SECONDS) -> None:
-        self._db = db
         self._events = events
-        self.max_age = max_age
-        self._read: asyncio.Future[Line] | None = None
-        self._version = -1
-        self._started = 0.0
-        self.reads = 0
-        """How many times the database was read (tests and diagnostics)."""
+        self._shared = SharedRead(lambda version: read_line(db, version), events, max_age)
         self._watchers: dict[int, set[Callable[[Line], None]]] = {}
         self._follower: asyncio.Task[None] | None = None
         self._pushes = Coalescer(self._push, PUSH_SECONDS, name="waiting-line")
@@ -140,21 +128,11 @@ class WaitingLine:
             self._follower.cancel()
             await asyncio.gather(self._follower, return_exceptions=True)
 
+    @property
+    def reads(self) -> int:
+        """How many times the database was read (tests and diagnostics)."""
+        return self._shared.reads
+
     async def get(self) -> Line:
         """The line at the queue's current version; callers asking while it is read share the read."""
-        if not self._usable():
-            self._version = self._events.version(QUEUE_TOPIC)
-            self._started = time.monotonic()
-            self.reads += 1
-            self._read = asyncio.ensure_future(read_line(self._db, self._version))
-            self._read.add_done_callback(_retrieve)
-        assert self._read is not None
-        return await asyncio.shield(self._read)
-
-    def _usable(self) -> bool:
-        read = self._read
-        if read is None or self._version != self._events.version(QUEUE_TOPIC):
-            return False
-        if not read.done():
-            return True
-        return not read.cancelled() and read.exception() is None and time.monotonic() - self._started < self.max_age
+        return await self._shared.get()
