@@ -261,3 +261,13 @@ class ConsoleClient:
         if self._reader is not None:
             await asyncio.gather(self._reader, return_exceptions=True)
         await self.session.close()
+
+
+async def waiting_chat(base_url: str) -> ChatClient:
+    """A person in the web chat who went through triage (English, sells, no more questions) and waits."""
+    contact = ChatClient(base_url, lang="en")
+    await contact.connect()
+    for choice in ("en", "sells", "skip"):
+        await contact.choose(choice)
+    await contact.wait_for(lambda f: f["type"] == "state" and f["state"] == "queued")
+    return contact

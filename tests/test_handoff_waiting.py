@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from lotsa.settings import default_config_dir
-from lotsa_testing.clients import ChatClient, ConsoleClient
+from lotsa_testing.clients import ChatClient, ConsoleClient, waiting_chat
 from lotsa_testing.server import PASSWORD, RunningServer, make_settings, start_server
 
 GROUPS = "[sells, buys, relative, professional, other]"
@@ -56,15 +56,6 @@ async def closed_server(tmp_path: Path, database_url: str) -> AsyncIterator[Runn
         yield running
 
 
-async def waiting_contact(url: str) -> ChatClient:
-    contact = ChatClient(url, lang="en")
-    await contact.connect()
-    await contact.choose("en")
-    await contact.choose("sells")
-    await contact.choose("skip")
-    await contact.wait_for(lambda f: f["type"] == "state" and f["state"] == "queued")
-    return contact
-
 
 async def test_position_and_estimate_follow_the_queue(open_server: RunningServer) -> None:
     await open_server.add_staff("anna", max_chats=10)
@@ -72,13 +63,13 @@ async def test_position_and_estimate_follow_the_queue(open_server: RunningServer
     contacts: list[ChatClient] = []
     try:
         await anna.login("anna", PASSWORD)
-        first = await waiting_contact(open_server.url)
+        first = await waiting_chat(open_server.url)
         contacts.append(first)
         wait = await first.wait_for(lambda f: f["type"] == "wait")
         # Nobody has been taken from this queue lately: no honest basis for an estimate.
         assert wait == {"type": "wait", "position": 1, "minutes": None, "open": True, "opens_at": None,
                         "emergency": "112"}
-        second = await waiting_contact(open_server.url)
+        second = await waiting_chat(open_server.url)
         contacts.append(second)
         assert (await second.wait_for(lambda f: f["type"] == "wait"))["position"] == 2
 
@@ -87,7 +78,7 @@ async def test_position_and_estimate_follow_the_queue(open_server: RunningServer
         assert (moved["position"], moved["minutes"]) == (1, None)
 
         for _ in range(2):   # three claims in this queue now: an estimate from how fast they went
-            contacts.append(await waiting_contact(open_server.url))
+            contacts.append(await waiting_chat(open_server.url))
         assert (await anna.take_next())[0] == 200
         assert (await anna.take_next())[0] == 200
         estimate = await contacts[-1].wait_for(lambda f: f["type"] == "wait" and f["minutes"] is not None)
@@ -99,8 +90,8 @@ async def test_position_and_estimate_follow_the_queue(open_server: RunningServer
 
 
 async def test_a_person_who_leaves_and_comes_back_gets_their_place(open_server: RunningServer) -> None:
-    ahead = await waiting_contact(open_server.url)
-    me = await waiting_contact(open_server.url)
+    ahead = await waiting_chat(open_server.url)
+    me = await waiting_chat(open_server.url)
     try:
         assert (await me.wait_for(lambda f: f["type"] == "wait"))["position"] == 2
         await me.disconnect()
@@ -115,7 +106,7 @@ async def test_a_person_who_leaves_and_comes_back_gets_their_place(open_server: 
 
 
 async def test_out_of_hours_the_person_is_told_and_stays_in_the_queue(closed_server: RunningServer) -> None:
-    contact = await waiting_contact(closed_server.url)
+    contact = await waiting_chat(closed_server.url)
     try:
         wait = await contact.wait_for(lambda f: f["type"] == "wait")
         [answer] = [t for t in contact.texts("bot") if t.startswith("We are closed")]
@@ -129,7 +120,7 @@ async def test_out_of_hours_the_person_is_told_and_stays_in_the_queue(closed_ser
 async def test_typing_indicators_travel_both_ways(open_server: RunningServer) -> None:
     await open_server.add_staff("anna")
     anna = ConsoleClient(open_server.url)
-    contact = await waiting_contact(open_server.url)
+    contact = await waiting_chat(open_server.url)
     try:
         await anna.login("anna", PASSWORD)
         await anna.connect()

@@ -16,7 +16,7 @@ import pytest
 
 from lotsa import appkeys, coalesce
 from lotsa.coalesce import Coalescer
-from lotsa_testing.clients import ChatClient, ConsoleClient
+from lotsa_testing.clients import ChatClient, ConsoleClient, waiting_chat
 from lotsa_testing.server import PASSWORD, RunningServer
 
 INTERVAL = 2.0
@@ -162,14 +162,6 @@ async def test_a_burst_of_queue_changes_is_one_read_and_at_most_two_frames_per_c
             await client.close()
 
 
-async def waiting_contact(url: str) -> ChatClient:
-    contact = ChatClient(url, lang="en")
-    await contact.connect()
-    for choice in ("en", "sells", "skip"):
-        await contact.choose(choice)
-    await contact.wait_for(lambda f: f["type"] == "state" and f["state"] == "queued")
-    return contact
-
 
 async def test_a_waiting_chat_gets_its_place_at_most_twice_per_burst_and_messages_at_once(
         server: RunningServer, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -178,7 +170,7 @@ async def test_a_waiting_chat_gets_its_place_at_most_twice_per_burst_and_message
     anna = await logged_in(server, "anna")
     try:
         for _ in range(4):
-            contacts.append(await waiting_contact(server.url))
+            contacts.append(await waiting_chat(server.url))
         last = contacts[-1]
         await asyncio.sleep(1.5 * INTERVAL)   # the queue settles: the last in line is told 4
         assert (last.state, last.position) == ("queued", 4)

@@ -10,21 +10,12 @@ from lotsa import appkeys
 from lotsa.conversations import queue_position
 from lotsa.models import Conversation, ConversationState
 from lotsa.waiting_line import read_line
-from lotsa_testing.clients import ChatClient, ConsoleClient
+from lotsa_testing.clients import ConsoleClient, waiting_chat
 from lotsa_testing.server import PASSWORD, RunningServer
 
 
-async def _waiting(url: str) -> ChatClient:
-    contact = ChatClient(url, lang="en")
-    await contact.connect()
-    for choice in ("en", "sells", "skip"):
-        await contact.choose(choice)
-    await contact.wait_for(lambda f: f["type"] == "state" and f["state"] == "queued")
-    return contact
-
-
 async def test_one_read_per_change_is_shared_by_every_waiting_page(server: RunningServer) -> None:
-    contacts = [await _waiting(server.url) for _ in range(6)]
+    contacts = [await waiting_chat(server.url) for _ in range(6)]
     await server.add_staff("anna", max_chats=10)
     anna = ConsoleClient(server.url)
     try:
