@@ -107,10 +107,11 @@ def create_app(settings: Settings, *, channels: Iterable[type[Channel]] = (), re
     app = web.Application(middlewares=[security_headers, error_middleware], client_max_size=MAX_BODY)
     _install(app, services)
     aiohttp_jinja2.setup(app, loader=jinja2.ChoiceLoader([
+        jinja2.FileSystemLoader(pages.TEMPLATES),
         jinja2.FileSystemLoader(Path(webchat.__file__).parent / "templates"),
         jinja2.FileSystemLoader(Path(console.__file__).parent / "templates"),
     ]), autoescape=True)
-    pages.setup_common(app)
+    app.router.add_static("/static/common/", pages.STATIC)
     app.cleanup_ctx.append(services.database)
     for channel in services.channels.values():
         channel.add_routes(app)

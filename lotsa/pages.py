@@ -12,8 +12,6 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-import aiohttp_jinja2
-import jinja2
 from aiohttp import web
 
 from lotsa import appkeys
@@ -25,7 +23,6 @@ log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
 TEMPLATES = Path(__file__).parent / "templates"
-STATIC_ROUTE = "common-static"
 VOCABULARY = {"group": vocabulary.GROUPS, "flag": vocabulary.FLAGS, "risk": vocabulary.RISKS, "need": vocabulary.NEEDS}
 
 
@@ -61,12 +58,3 @@ def page_context(request: web.Request, lang: str, section: str, *, languages: It
     if vocabulary:
         data["vocabulary"] = vocabulary_labels(catalogue, lang)
     return {"lang": lang, "t": translator(catalogue, lang), "page_data": data, **extra}
-
-
-def setup_common(app: web.Application) -> None:
-    """Serve `/static/common/` and find `base.html`; done once, whichever page module asks first."""
-    if STATIC_ROUTE in app.router.named_resources():
-        return
-    app.router.add_static("/static/common/", STATIC, name=STATIC_ROUTE)
-    env = aiohttp_jinja2.get_env(app)
-    env.loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(TEMPLATES), *([env.loader] if env.loader else [])])
