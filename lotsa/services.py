@@ -37,7 +37,7 @@ from lotsa.outgoing import Outgoing
 from lotsa.pipeline import Pipeline
 from lotsa.retention import run_periodically
 from lotsa.settings import ConfigError, Settings, config_folder
-from lotsa.texts import Catalogue, texts_folder
+from lotsa.texts import Catalogue
 from lotsa.triage_scripts import TriageScripts
 from triage.assess import Assessor
 from triage.phrasebook import PhraseBook, load_phrasebook
@@ -57,7 +57,7 @@ def load_assessor(config_dir: Path, phrases: PhraseBook) -> Assessor:
 
 def build_conversations(settings: Settings, db: Database, events: EventPublisher | None = None) -> Conversations:
     """The state machine over `db`, for the service or a command (`lotsa purge`)."""
-    outgoing = Outgoing(Keyring(settings.secret_bytes()), Catalogue.load(texts_folder(settings.config_dir)),
+    outgoing = Outgoing(Keyring(settings.secret_bytes()), Catalogue.load(config_folder(settings.config_dir, "texts")),
                         safe_contact_after=timedelta(minutes=settings.safe_contact_after_minutes))
     return Conversations(db, events or EventBus(), outgoing)
 

@@ -21,7 +21,6 @@ from typing import Any
 
 import yaml
 
-from lotsa.settings import config_folder
 from triage.explain import REASONS
 
 DEFAULT_LANGUAGE = "sv"
@@ -171,8 +170,3 @@ class Catalogue:
         merged = {k: v for k, v in self.texts[FALLBACK_LANGUAGE].items() if k.startswith(start)}
         merged.update({k: v for k, v in self.texts[self.language(lang)].items() if k.startswith(start)})
         return {k[len(start):]: v for k, v in sorted(merged.items())}
-
-
-def texts_folder(config_dir: Path) -> Path:
-    """The configuration's `texts/` (the packaged ones for a configuration made before texts were data)."""
-    return config_folder(config_dir, "texts")

@@ -17,8 +17,8 @@ import pytest
 from handoff.supervision import PRESENCES
 from handoff.wrapup import OUTCOMES
 from lotsa.pages import VOCABULARY, vocabulary_labels
-from lotsa.settings import default_config_dir
-from lotsa.texts import Catalogue, texts_folder
+from lotsa.settings import config_folder, default_config_dir
+from lotsa.texts import Catalogue
 from lotsa_testing.server import RunningServer
 from triage.explain import REASONS
 
@@ -104,9 +104,9 @@ def test_a_missing_key_is_found() -> None:
 
 
 def test_a_configuration_made_before_texts_were_data_gets_the_packaged_texts(tmp_path: Path) -> None:
-    assert texts_folder(tmp_path) == default_config_dir() / "texts"
+    assert config_folder(tmp_path, "texts") == default_config_dir() / "texts"
     (tmp_path / "texts").mkdir()
-    assert texts_folder(tmp_path) == tmp_path / "texts"
+    assert config_folder(tmp_path, "texts") == tmp_path / "texts"
 
 
 async def test_the_chat_page_carries_its_texts_as_data_and_runs_no_inline_script(server: RunningServer) -> None:
