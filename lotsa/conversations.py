@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lotsa.db import Database, affected
@@ -112,26 +112,12 @@ async def open_conversation(session: AsyncSession, contact_key: str, *, lock: bo
 def waiting_order() -> tuple[Any, ...]:
     """The order of a queue's line: surge newcomers last (lotsa.flood), then risk, then handed back
     first, then arrival."""
-    return (_surge_last(), Conversation.risk_rank, Conversation.line_rank, Conversation.queued_at, Conversation.id)
+    return (surge_last(), Conversation.risk_rank, Conversation.line_rank, Conversation.queued_at, Conversation.id)
 
 
-def _surge_last() -> Any:
+def surge_last() -> Any:
+    """1 for a surge newcomer (waits behind everyone), else 0: the first key of `waiting_order`."""
     return case((Conversation.line_rank >= LINE_SURGE, 1), else_=0)
-
-
-async def queue_position(session: AsyncSession, conversation: Conversation) -> int | None:
-    """The place in line of a waiting conversation: 1 is next (the order of `waiting_order`)."""
-    if conversation.state != QUEUED or conversation.queued_at is None:
-        return None
-    mine = (1 if conversation.line_rank >= LINE_SURGE else 0, conversation.risk_rank, conversation.line_rank,
-            conversation.queued_at)
-    columns = (_surge_last(), Conversation.risk_rank, Conversation.line_rank, Conversation.queued_at)
-    before = [and_(*(column == value for column, value in zip(columns[:k], mine[:k], strict=True)),
-                   columns[k] < mine[k]) for k in range(len(columns))]
-    ahead = await session.scalar(
-        select(func.count()).select_from(Conversation).where(
-            Conversation.state == QUEUED, Conversation.queue == conversation.queue, or_(*before)))
-    return int(ahead or 0) + 1
 
 
 @dataclass
@@ -258,16 +244,14 @@ class Change:
         self._move(conversation, "close")
         conversation.closed_at = now or utcnow()
 
-    def erase(self, conversation: Conversation, now: datetime) -> bool:
-        """Closed for good, its transcript gone (retention or the person's own erasure). Returns
-        True when it was still open."""
+    def erase(self, conversation: Conversation, now: datetime) -> None:
+        """Closed for good, its transcript gone (retention or the person's own erasure)."""
         was_open = conversation.state != CLOSED
         self._move(conversation, "erase")
         if was_open:
             conversation.closed_at = now
         else:
             self._touched.pop(id(conversation), None)   # nobody follows a closed one: nothing to tell
-        return was_open
 
     # -- messages --------------------------------------------------------------------------------
 

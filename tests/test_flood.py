@@ -9,10 +9,10 @@ import pytest
 
 from lotsa import appkeys
 from lotsa.client_address import address_key
-from lotsa.conversations import queue_position
 from lotsa.flood import NewConversations
 from lotsa.models import Conversation
 from lotsa_testing.clients import ChatClient, ConsoleClient
+from lotsa_testing.queue import queue_position
 from lotsa_testing.server import PASSWORD, RunningServer, make_settings, start_server
 
 PER_ADDRESS = 3

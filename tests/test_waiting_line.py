@@ -7,10 +7,10 @@ import asyncio
 from sqlalchemy import select
 
 from lotsa import appkeys
-from lotsa.conversations import queue_position
 from lotsa.models import Conversation, ConversationState
 from lotsa.waiting_line import read_line
 from lotsa_testing.clients import ConsoleClient, waiting_chat
+from lotsa_testing.queue import queue_position
 from lotsa_testing.server import PASSWORD, RunningServer
 
 
