@@ -8,7 +8,6 @@ HELP, RADERA, KODORD, TYST) are answered at once in the webhook's TwiML.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -21,6 +20,7 @@ from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.limits import PerAddressLimiter
+from bot.sms_segments import segments
 from bot.text import split_text
 from bot.twilio_webhook import verified_params, xml
 from lotsa.channels import (
@@ -42,9 +42,6 @@ log = logging.getLogger(__name__)
 CHANNEL = "sms"
 MAX_BODY = 1530
 """Ten concatenated segments: a long answer is split into messages of at most this many characters."""
-GSM_BASIC = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
-GSM_EXTENDED = set("^{}\\[~]|€")
 KEYWORDS = {
     "stop": "stop", "stopall": "stop", "unsubscribe": "stop", "cancel": "stop", "end": "stop", "quit": "stop",
     "sluta": "stop",
@@ -73,18 +70,14 @@ def normalise_number(raw: str, region: str) -> tuple[str, str | None]:
             phonenumbers.region_code_for_number(number))
 
 
-def segments(text: str) -> int:
-    """How many SMS segments a body takes (GSM-7 or UCS-2), for the per-number rate limit."""
-    if all(c in GSM_BASIC or c in GSM_EXTENDED for c in text):
-        units = len(text) + sum(c in GSM_EXTENDED for c in text)
-        return 1 if units <= 160 else math.ceil(units / 153)
-    units = len(text.encode("utf-16-le")) // 2
-    return 1 if units <= 70 else math.ceil(units / 67)
-
-
 def render(text: str, choices: tuple[tuple[str, str], ...]) -> str:
     """A question with numbered answers; "talk to someone" is always 0."""
     return "\n".join([text, *(f"{digit} {label}" for digit, _, label in numbered(choices))])
+
+
+def bodies(text: str, choices: tuple[tuple[str, str], ...] = ()) -> list[str]:
+    """The SMS bodies one outgoing message is sent as (each billed by its segments: bot.sms_segments)."""
+    return split_text(render(text, choices), MAX_BODY)
 
 
 @register
@@ -137,7 +130,7 @@ class SmsChannel(Channel):
     async def send(self, message: OutboundMessage) -> str | None:
         if self.client is None or not self.from_number:
             raise DeliveryError("the SMS channel has no client or no sending number yet")
-        parts = split_text(render(message.text, message.choices), MAX_BODY)
+        parts = bodies(message.text, message.choices)
         delivered = await self._delivered(message) if message.in_doubt_since else {}
         sids = []
         for part in parts:

@@ -31,5 +31,5 @@ class OutOfHours:
         for ref_id in queue.out_of_hours_referrals:
             referral = self.directory.referrals.get(ref_id)
             if referral is not None and not (acute and ref_id == "emergency_112"):
-                lines.append("• " + referral.localised(lang)["text"])
+                lines.append("- " + referral.localised(lang)["text"])
         return "\n".join(line for line in lines if line)
