@@ -373,7 +373,8 @@ async def chat_socket(request: web.Request, pipeline: Pipeline) -> web.WebSocket
             elif msg.type == WSMsgType.ERROR:
                 break
     finally:
+        # First, before any await: the handler may be cancelled again here when the client went away.
+        request.app[appkeys.SOCKETS].discard(ws)
         pump.cancel()
         await asyncio.gather(pump, return_exceptions=True)
-        request.app[appkeys.SOCKETS].discard(ws)
     return ws

@@ -490,12 +490,13 @@ async def console_socket(request: web.Request) -> web.WebSocketResponse:
             if msg.type == WSMsgType.TEXT:
                 await conn.on_frame(msg.data)
     finally:
+        # First, before any await: the handler may be cancelled again here when the client went away.
+        request.app[appkeys.SOCKETS].discard(ws)
         pump.cancel()
         beat.cancel()
         await asyncio.gather(pump, beat, return_exceptions=True)
         if conn.closing is not None:
             await asyncio.gather(conn.closing, return_exceptions=True)
-        request.app[appkeys.SOCKETS].discard(ws)
     return ws
 
 

@@ -17,6 +17,7 @@ from lotsa.channels import Channel
 from lotsa.errors import Refused
 from lotsa.events import QUEUE_TOPIC, Event
 from lotsa.login_throttle import LoginThrottle
+from lotsa.metrics import Metrics
 from lotsa.services import Services
 from lotsa.settings import Settings
 
@@ -104,7 +105,9 @@ def create_app(settings: Settings, *, channels: Iterable[type[Channel]] = (), re
     and one cleanup context per resource that lives as long as the service."""
     logs.silence_content_loggers()
     services = Services.build(settings, channels, relay_poll)
-    app = web.Application(middlewares=[security_headers, error_middleware], client_max_size=MAX_BODY)
+    metrics = _metrics(services, sockets=lambda: len(app[appkeys.SOCKETS]))
+    app = web.Application(middlewares=[security_headers, error_middleware, metrics.time_webhooks],
+                          client_max_size=MAX_BODY)
     _install(app, services)
     aiohttp_jinja2.setup(app, loader=jinja2.ChoiceLoader([
         jinja2.FileSystemLoader(pages.TEMPLATES),
@@ -121,11 +124,21 @@ def create_app(settings: Settings, *, channels: Iterable[type[Channel]] = (), re
     app.on_response_prepare.append(server_header)
     app.router.add_get("/", index)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics.handle)
     app.router.add_get("/neutral", neutral)
     app.router.add_get("/favicon.ico", favicon)
     for routes in (console.setup, deadletters.setup, blocks.setup, audit_view.setup):
         routes(app)
     return app
+
+
+def _metrics(services: Services, sockets: Callable[[], int]) -> Metrics:
+    """The application's own registry, told of every stored message and every delivery attempt."""
+    metrics = Metrics(services.db, services.settings, services.pipeline.queues.queues,
+                      sorted(services.channels), sockets)
+    services.conversations.on_message = metrics.count_message
+    services.relay.on_attempt = metrics.count_delivery
+    return metrics
 
 
 def _install(app: web.Application, services: Services) -> None:

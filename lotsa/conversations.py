@@ -294,6 +294,7 @@ class Conversations:
         self.events = events
         self.outgoing = outgoing
         self.on_outbox = on_outbox
+        self.on_message: Callable[[str, str], None] = lambda channel, direction: None
 
     @asynccontextmanager
     async def change(self) -> AsyncIterator[Change]:
@@ -310,6 +311,7 @@ class Conversations:
             # without waiting for its next queue frame.
             holder = conversation.counsellor_id
             for message in messages:
+                self.on_message(conversation.channel, message.direction)
                 payload = message_json(message, change.author_names.get(message.author_id or 0))
                 event = Event("message", conversation.id, {"message": payload, "counsellor": holder})
                 self.events.publish(conversation_topic(conversation.id), event)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -47,6 +47,8 @@ class OutboxRelay:
         self._stopping = False
         self._failing: set[str] = set()
         """Channels whose last delivery failed for a temporary reason."""
+        self.on_attempt: Callable[[str, str], None] = lambda channel, outcome: None
+        """Told of every delivery to a provider: (channel, sent | temporary | permanent)."""
 
     def wake(self) -> None:
         self._wake.set()
@@ -136,6 +138,8 @@ class OutboxRelay:
                 error, retry_after = f"temporary: {e}"[:255], e.retry_after
             except Exception as e:  # a bug or network fault in an adapter must not stop the relay
                 error = f"temporary: {type(e).__name__}"
+        if outbound is not None:
+            self.on_attempt(outbound.channel, "sent" if error is None else "permanent" if permanent else "temporary")
         async with self.db.write() as session:
             item = await session.get(OutboxItem, item_id)
             if item is None:

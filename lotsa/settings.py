@@ -4,6 +4,7 @@ Everything is validated once, at start; an error names the file (or variable) an
 """
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import tomllib
@@ -90,11 +91,17 @@ class Settings(BaseModel):
     chat_origins: list[str] = Field(default_factory=list)
     """Other sites (scheme://host[:port]) whose pages may open the web chat socket: organisations
     that embed the chat (comma-separated in LOTSA_CHAT_ORIGINS)."""
+    metrics_addresses: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
+    """Addresses or networks (`10.0.0.0/8`) that may read /metrics (comma-separated in
+    LOTSA_METRICS_ADDRESSES; empty: none), the client as `trusted_proxies` work it out."""
+    metrics_token: SecretStr | None = None
+    """A bearer token (`Authorization: Bearer …`, at least 24 characters) that may read /metrics
+    from any address."""
     safe_contact_after_minutes: int = Field(default=30, ge=0)
     """A message to SMS or Telegram more than this long after the person last wrote is held until
     they answer "is it safe to write now?" (their code word, if they chose one)."""
 
-    @field_validator("trusted_proxies", "chat_origins", mode="before")
+    @field_validator("trusted_proxies", "chat_origins", "metrics_addresses", mode="before")
     @classmethod
     def _comma_list(cls, value: object) -> object:
         """The environment gives one string: split it on commas."""
@@ -110,6 +117,23 @@ class Settings(BaseModel):
             if url.scheme not in ("http", "https") or not url.host or url.path not in ("", "/") or url.query_string:
                 raise ValueError(f"{origin!r} is not an origin (scheme://host[:port])")
         return [origin.rstrip("/") for origin in value]
+
+    @field_validator("metrics_addresses")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an address or a network (10.0.0.0/8)") from None
+        return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _long_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 24:
+            raise ValueError("the metrics token must be at least 24 characters")
+        return value
 
     @property
     def twilio_enabled(self) -> bool:

@@ -179,6 +179,20 @@ CASES: dict[str, Frame | Http] = {
     "chat/erase with junk fields": Frame(CHAT, json.dumps({"type": "erase", "everything": ["x"] * 100}), "silent"),
     "chat/erase with markup in the type's neighbours": Frame(CHAT, json.dumps({"type": "erase", "x": SCRIPT}),
                                                              "silent"),
+    # -- /metrics: read from 127.0.0.1, so only a forwarded request is someone else -------------
+    "metrics/POST": Http("POST", "/metrics", 405, body="x", content_type="text/plain"),
+    "metrics/forwarded by a proxy not trusted": Http("GET", "/metrics", 403, error="forbidden",
+                                                     headers={"X-Forwarded-For": "203.0.113.7"}),
+    "metrics/forwarded, with a long bogus token": Http(
+        "GET", "/metrics", 403, error="forbidden",
+        headers={"X-Real-IP": "203.0.113.7", "Authorization": "Bearer " + "x" * 4000}),
+    "metrics/Accept with a version that is not one": Http("GET", "/metrics", 200, contains="lotsa_outbox_backlog",
+                                                          headers={"Accept": "text/plain; version=abc"}),
+    "metrics/Accept OpenMetrics with a broken version": Http(
+        "GET", "/metrics", 200, contains="lotsa_open_sockets",
+        headers={"Accept": "application/openmetrics-text; version=x.y; escaping=nonsense"}),
+    "metrics/query string of filters and junk": Http("GET", "/metrics?name[]=lotsa_x&name[]=%00&debug=%ff", 200,
+                                                     contains="lotsa_contacts_waiting"),
     "chat/cross-site origin": Http("GET", "/chat/ws", 403, origin="https://evil.example", headers=UPGRADE),
     "chat/Origin null": Http("GET", "/chat/ws", 403, origin="null", headers=UPGRADE),
     # -- console socket ------------------------------------------------------------------------

@@ -13,6 +13,8 @@ Access kinds, for the reader of the table:
 - public: for anyone by design (the web chat, the health check, the neutral page, static files);
 - webhook: public by design, authenticated by the provider's signature or secret, never by a
   staff session: a staff cookie gains nothing there;
+- monitoring: `/metrics`, for the monitoring addresses (127.0.0.1 by default) or a bearer token,
+  never by a staff session: a staff cookie neither opens nor is needed;
 - login: the log-in and log-out forms (anyone may post; log-out ends only the sender's session);
 - staff: counsellors, supervisors and admins; anonymous gets 401 `login_required` (JSON API) or the
   log-in page (the console page itself shows the log-in form to anyone not logged in);
@@ -126,6 +128,13 @@ MATRIX: dict[tuple[str, str], list[Probe]] = {
     # -- public by design ------------------------------------------------------------------------
     ("GET", "/"): [Probe("public", everyone(Want(302, location="/chat")), "/")],
     ("GET", "/healthz"): [Probe("public", everyone(Want(200, has="status")), "/healthz")],
+    # -- monitoring: by address or token, not by role ----------------------------------------------
+    ("GET", "/metrics"): [
+        Probe("monitoring", everyone(page(has="lotsa_contacts_waiting")), "/metrics",
+              note="from 127.0.0.1, a monitoring address by default: the same for every role"),
+        Probe("monitoring", everyone(Want(403, "forbidden")), "/metrics", headers={"X-Forwarded-For": "203.0.113.7"},
+              note="forwarded by a proxy Lotsa does not trust: not local, and a staff session opens nothing"),
+    ],
     ("GET", "/neutral"): [Probe("public", everyone(page(has="Väder")), "/neutral")],
     ("GET", "/favicon.ico"): [Probe("public", everyone(Want(204)), "/favicon.ico",
                                     note="no icon: no logo on a shared screen")],
@@ -335,6 +344,8 @@ async def test_the_matrix_is_consistent() -> None:
                 assert probe.expect[SUPERVISOR] == ROLE, (method, route)
             if probe.access == "webhook":
                 assert route.startswith("/hooks/"), route
+            if probe.access == "monitoring":
+                assert len(set(probe.expect.values())) == 1, (method, route)
 
 
 async def test_every_route_is_in_the_matrix(world: World) -> None:
