@@ -115,6 +115,19 @@ def cmd_purge(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from handoff.simulate import PlanError, run
+
+    flags = {"counsellors": args.counsellors, "max_chats": args.chats_per_counsellor, "per_hour": args.per_hour,
+             "risk_mix": args.risk_mix, "chat_minutes": args.chat_minutes, "patience_minutes": args.patience_minutes,
+             "days": args.days, "target_seconds": args.target_seconds, "seed": args.seed}
+    try:
+        return run(args.config or load_settings().config_dir, args.plan, flags, args.json)
+    except PlanError as e:
+        print(f"lotsa simulate: {e}", file=sys.stderr)
+        return 2
+
+
 def _benchmark_args(prog: str, add_arguments: Callable[[argparse.ArgumentParser], None],
                     argv: list[str]) -> argparse.Namespace:
     """The benchmark's own options: the `lotsa` parser passes them through unparsed (see `main`)."""
@@ -181,6 +194,20 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("--max-chats", type=int, default=3, help="most simultaneous chats (default: 3)")
     add.add_argument("--phone", help="where calls this counsellor takes are put through (E.164, e.g. +46701234567)")
     add.set_defaults(func=cmd_user_add)
+    simulate = sub.add_parser("simulate", help="a day of contacts against N counsellors, beside Erlang C")
+    simulate.add_argument("--config", type=Path, help="the configuration whose queues route (default: the packaged one)")
+    simulate.add_argument("--plan", type=Path, help="the plan (YAML; default: simulation.yaml of the configuration)")
+    simulate.add_argument("--counsellors", type=int, help="that many counsellors who take anyone (replaces the plan's)")
+    simulate.add_argument("--chats-per-counsellor", type=int, help="chats each counsellor takes at once")
+    simulate.add_argument("--per-hour", help="contacts per hour: one number, or 24 separated by commas (00-01 first)")
+    simulate.add_argument("--risk-mix", help="e.g. acute=0.05,elevated=0.1,routine=0.85")
+    simulate.add_argument("--chat-minutes", type=float, help="a chat's mean length, wrap-up included")
+    simulate.add_argument("--patience-minutes", type=float, help="mean wait before people give up (0: never)")
+    simulate.add_argument("--days", type=int, help="days simulated one after another")
+    simulate.add_argument("--target-seconds", type=float, help="the answer-time target reported")
+    simulate.add_argument("--seed", type=int)
+    simulate.add_argument("--json", action="store_true", help="also print one JSON object last")
+    simulate.set_defaults(func=cmd_simulate)
     from lotsa.triage_cli import add_commands
 
     _add_benchmarks(sub, add_commands(sub))
