@@ -286,13 +286,15 @@ def _quantile(values: Sequence[float], q: float) -> float | None:
 
 
 def figures(contacts: Sequence[Contact], target: float) -> dict[str, Any]:
-    """Contacts, answered, gave up, the share that waited at all, wait p50/p90 of those answered
-    (seconds; waits of 0 included) and the share answered within `target` seconds."""
+    """Contacts, answered, gave up, the share that found nobody free (waited, or gave up: Erlang C's
+    P(wait)), wait p50/p90 of those answered (seconds; waits of 0 included) and the share answered
+    within `target` seconds."""
     waits = [c.taken_at - c.arrived for c in contacts if c.taken_at is not None]
     total = len(contacts)
+    at_once = sum(w == 0 for w in waits)
     return {
         "contacts": total, "answered": len(waits), "gave_up": sum(c.gave_up for c in contacts),
-        "waited": round(sum(w > 0 for w in waits) / len(waits), 4) if waits else None,
+        "waited": round(1 - at_once / total, 4) if total else None,
         "wait_p50_s": _quantile(waits, 0.5), "wait_p90_s": _quantile(waits, 0.9),
         "within_target": round(sum(w <= target for w in waits) / total, 4) if total else None,
     }
