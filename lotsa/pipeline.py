@@ -337,6 +337,7 @@ class Pipeline:
             return
         text = self.out_of_hours(conversation.queue, conversation.language, conversation.risk == "acute", utcnow())
         if text:
+            conversation.triage = cast(TriageRecord, {**(conversation.triage or {}), "out_of_hours": True})
             change.say(conversation, Author.BOT, text)
 
     # -- outbound --------------------------------------------------------------------------------
