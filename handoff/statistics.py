@@ -53,20 +53,17 @@ def _ordered(known: Sequence[str], seen: set[str]) -> list[str]:
 def cross_table(records: Sequence[StatisticsRecord], row_dim: str, rows: Sequence[str], row_of: Values,
                 col_dim: str, cols: Sequence[str], col_of: Values, *, additive: bool,
                 fixed: dict[str, str] | None = None) -> list[dict[str, Any]]:
-    """Rows × columns with the protected count of each cell. `additive` (every record in exactly one row
-    and one column): margins are printed and every row and column, with its total, is a line of the
-    complementary suppression; otherwise (a record may count in several columns) no margins, and each
-    row and column is still a line, to be safe."""
+    """Rows × columns with the protected count of each cell, and a `total` row: every record is in one
+    row (a month, a weekday). `additive`: also in exactly one column, so a `total` column too.
+    Otherwise (a record may count in several columns: flags, needs, referrals) a row has no total.
+    Every row and column (with its total, where printed) is a line of the complementary suppression."""
     keys: dict[tuple[str, str], list[int]] = {}
     for record in records:
-        for r in row_of(record):
-            for c in col_of(record):
+        columns = col_of(record)
+        for r in [*row_of(record), TOTAL]:
+            for c in [*columns, TOTAL] if additive else columns:
                 keys.setdefault((r, c), []).append(record.cell_key)
-                if additive:
-                    keys.setdefault((r, TOTAL), []).append(record.cell_key)
-                    keys.setdefault((TOTAL, c), []).append(record.cell_key)
-                    keys.setdefault((TOTAL, TOTAL), []).append(record.cell_key)
-    row_values = [*rows, TOTAL] if additive else list(rows)
+    row_values = [*rows, TOTAL]
     col_values = [*cols, TOTAL] if additive else list(cols)
     cells: list[Cell] = []
     index: dict[tuple[str, str], int] = {}
@@ -147,7 +144,7 @@ def feedback(records: Sequence[StatisticsRecord], period: list[str]) -> list[dic
     rows: list[dict[str, Any]] = []
     for question, answers in FEEDBACK.items():
         subset = [r for r in records if getattr(r, f"feedback_{question}") is not None]
-        rows += cross_table(subset, "month", period, lambda r: [r.month], "answer", answers,
+        rows += cross_table(subset, "month", period, lambda r: [r.month], "reply", answers,
                             _answer_to(question), additive=True,
                             fixed={"question": question})
     return rows

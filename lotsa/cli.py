@@ -115,6 +115,12 @@ def cmd_purge(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from handoff.report_command import run_report
+
+    return run_report(_settings(args), args.start, args.end, args.format, args.out)
+
+
 def _benchmark_args(prog: str, add_arguments: Callable[[argparse.ArgumentParser], None],
                     argv: list[str]) -> argparse.Namespace:
     """The benchmark's own options: the `lotsa` parser passes them through unparsed (see `main`)."""
@@ -163,6 +169,13 @@ def parser() -> argparse.ArgumentParser:
 
     purge = with_config(sub.add_parser("purge", help="apply the retention policy now"))
     purge.set_defaults(func=cmd_purge)
+
+    report = with_config(sub.add_parser("report", help="anonymous statistics of a period, small counts protected"))
+    report.add_argument("--from", dest="start", required=True, help="first day, YYYY-MM-DD (Europe/Stockholm)")
+    report.add_argument("--to", dest="end", required=True, help="last day, YYYY-MM-DD (inclusive)")
+    report.add_argument("--format", choices=["json", "csv", "html"], default="json")
+    report.add_argument("--out", type=Path, help="write to this file instead of standard output")
+    report.set_defaults(func=cmd_report)
 
     demo = sub.add_parser("demo", help="run the service on a fresh SQLite file with demo data")
     demo.add_argument("--config", type=Path)
