@@ -14,7 +14,7 @@ PROTECTED_HEIGHT = 4
 
 def _svg(chart_id: str, title: str, desc: str, width: int, height: int, body: list[str]) -> Markup:
     head = (f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="{escape(chart_id)}" role="img" '
-            f'viewBox="0 0 {width} {height}" width="100%" aria-labelledby="{escape(chart_id)}-t {escape(chart_id)}-d">'
+            f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" aria-labelledby="{escape(chart_id)}-t {escape(chart_id)}-d">'
             f'<title id="{escape(chart_id)}-t">{escape(title)}</title><desc id="{escape(chart_id)}-d">{escape(desc)}</desc>')
     return Markup(head + "".join(body) + "</svg>")
 
