@@ -233,6 +233,7 @@ async def close(conversations: Conversations, conversation_id: int, user: StaffU
             raise Refused("not_yours", "You do not hold this conversation.", 409)
         change.close(conversation)
         session.add(WrapUp(conversation_id=conversation.id, counsellor_id=user.id, outcome=wrapup.outcome,
-                           referrals=list(wrapup.referrals), needs=list(wrapup.needs)))
+                           referrals=list(wrapup.referrals), needs=list(wrapup.needs), group=wrapup.group,
+                           flags=None if wrapup.flags is None else list(wrapup.flags)))
         await change.say_system(conversation, "handoff.closed")
     return conversation

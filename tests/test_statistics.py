@@ -194,3 +194,40 @@ async def test_rows_are_written_on_close_and_statistics_survive_the_purge(any_se
     assert flags["minor"] is not None and flags["minor"] >= 5
     async with db.read() as session:
         assert all(r.conversation_id is None for r in (await session.execute(select(StatisticsRecord))).scalars())
+
+
+async def test_the_wrapup_review_feeds_triage_agreement_and_nothing_else(server: RunningServer) -> None:
+    """The counsellor confirms (or corrects) group and flags at wrap-up; statistics count agreement per
+    group and flag by month; a review outside the vocabulary is refused."""
+    await server.add_staff("anna")
+    for n in range(12):
+        await server.memory.write(f"+4670000030{n:02d}", "jag är 15 och säljer sex")
+    anna = ConsoleClient(server.url)
+    try:
+        await anna.login("anna", PASSWORD)
+        waiting = (await anna.queue())["waiting"]
+        assert len(waiting) == 12 and all(w["group"] == "sells" and "minor" in w["flags"] for w in waiting)
+        first = waiting[0]["id"]
+        assert await anna.claim(first) == 200
+        for bad in ({"group": "alien"}, {"flags": ["minor", "tired"]}, {"group": 5}):
+            status, body = await anna.post(f"/api/console/conversations/{first}/close", {"outcome": "supported", **bad})
+            assert status == 400 and body["error"] == "wrapup_required", bad
+        for n, item in enumerate(waiting):
+            if n:
+                assert await anna.claim(item["id"]) == 200
+            review = {"group": "sells", "flags": ["minor"]} if n < 9 else {"group": "relative", "flags": []}
+            assert await anna.close_conversation(item["id"], {"outcome": "supported", **review}) == 200
+    finally:
+        await anna.close()
+    today = utcnow().date()
+    records = await load_records(server.app[appkeys.DB], today - timedelta(days=1), today + timedelta(days=1))
+    assert sorted((r.reviewed_group, tuple(r.reviewed_flags or ())) for r in records) == (
+        [("relative", ())] * 3 + [("sells", ("minor",))] * 9)
+    rows = report(records, today, today)["tables"]["triage_agreement"]
+    cell = {(r["check"], r["month"], r["result"]): r["count"] for r in rows}
+    month = f"{today:%Y-%m}"
+    assert cell[("group:sells", month, "total")] is not None and cell[("group:sells", month, "total")] >= 10
+    assert cell[("group:sells", month, "corrected")] is None, "3 corrections: fewer than 5, protected"
+    assert cell[("group:sells", month, "agreed")] is None, "else total − agreed would give the 3 away"
+    assert cell[("flag:minor", month, "corrected")] is None and cell[("flag:minor", month, "total")] is not None
+    assert cell[("group:buys", month, "total")] == 0
