@@ -99,3 +99,33 @@ def test_a_bad_period_is_refused_clearly(database_url: str) -> None:
                  ("--from", "2000-01-01", "--to", "2026-01-01")):
         run = lotsa(database_url, "report", *args)
         assert run.returncode == 2 and run.stdout == "" and "lotsa report:" in run.stderr, args
+
+
+async def test_json_on_the_database_lotsa_demo_made(tmp_path: Path) -> None:
+    """`lotsa demo` seeds a year of statistics; `lotsa report` on its database prints the JSON."""
+    import asyncio
+    import signal
+    from datetime import datetime
+
+    from lotsa.statistics_records import ZONE
+    from lotsa_testing.clients import free_port, wait_healthy
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOTSA_")} | {"LOTSA_DATA_DIR": str(tmp_path)}
+    demo = subprocess.Popen([sys.executable, "-m", "lotsa.cli", "demo", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert await wait_healthy(f"http://127.0.0.1:{port}", timeout=60)
+        await asyncio.sleep(0.5)
+    finally:
+        demo.send_signal(signal.SIGINT)
+        banner = await asyncio.to_thread(demo.communicate, timeout=30)
+    assert "/admin/statistics" in banner[0]
+    today = datetime.now(ZONE).date()
+    start = date(today.year - 1, today.month, 1).isoformat()
+    run = lotsa(f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}", "report", "--from", start, "--to", today.isoformat())
+    assert run.returncode == 0, run.stderr
+    data = json.loads(run.stdout)
+    check_contract(data, start, today.isoformat())
+    total = next(r["count"] for r in data["tables"]["contacts"] if r["month"] == "total" and r["answer"] == "total")
+    assert total is not None and total > 2000
