@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import shutil
 import tempfile
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -27,7 +26,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
-import yaml
 from twilio.request_validator import RequestValidator
 
 from bot.sms_segments import sms_cost
@@ -39,11 +37,10 @@ from lotsa.settings import default_config_dir
 from lotsa.texts import Catalogue
 from lotsa_testing.clients import ConsoleClient
 from lotsa_testing.fake_providers import FakeTwilio
-from lotsa_testing.server import PASSWORD, make_settings, sqlite_database, start_server
+from lotsa_testing.server import PASSWORD, always_open_config, make_settings, sqlite_database, start_server
 
 PUBLIC = "https://lotsa.example.org"
 OUR_NUMBER = "+46766860000"
-WEEK = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 CLOSED = datetime(2026, 12, 6, 3, 0, tzinfo=ZoneInfo("Europe/Stockholm"))
 """A Sunday night, for the out-of-hours answer."""
 
@@ -101,16 +98,6 @@ class Conversation:
 def _sent(what: str, body: str) -> Sent:
     cost = sms_cost(body)
     return Sent(what, cost.encoding, len(body), cost.segments, cost.offending)
-
-
-def always_open_config(folder: Path) -> Path:
-    """The packaged configuration with every queue open all day, every day."""
-    config = folder / "config"
-    shutil.copytree(default_config_dir(), config)
-    queues = yaml.safe_load((config / "queues.yaml").read_text(encoding="utf-8"))
-    queues["defaults"].update(hours={day: ["00:00-24:00"] for day in WEEK}, holidays=["00:00-24:00"], exceptions={})
-    (config / "queues.yaml").write_text(yaml.safe_dump(queues, allow_unicode=True), encoding="utf-8")
-    return config
 
 
 class Phone:

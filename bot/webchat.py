@@ -17,7 +17,7 @@ import aiohttp_jinja2
 from aiohttp import WSMsgType, web
 from sqlalchemy import select
 
-from lotsa import appkeys, coalesce
+from lotsa import appkeys, coalesce, feedback
 from lotsa.channels import Channel, InboundMessage, register
 from lotsa.client_address import client_key
 from lotsa.coalesce import Coalescer
@@ -100,6 +100,8 @@ class ChatConnection:
         self.wait: dict[str, Any] | None = None
         self.last_sent = 0
         self.greeted = False
+        self.feedback_asked = False
+        """The post-chat feedback question is on the page: no new greeting until it is answered."""
         self.source: str | None = None
         self.greeting_shown_for: int | None = None
         """The conversation whose stored greeting this page already showed before it was stored."""
@@ -195,6 +197,12 @@ class ChatConnection:
         if not (payload["greeting"] and self.greeting_shown_for == self.conversation_id):
             await self.send(_contact_view(payload))
         self.last_sent = payload["id"]
+        if payload["author"] == "bot":
+            asks = any(c["id"].startswith(feedback.PREFIX) for c in payload["choices"])
+            if self.feedback_asked and not asks:
+                self.feedback_asked = False   # the thanks: a new conversation may start
+                await self.greet()
+            self.feedback_asked = asks
 
     async def _state(self, state: str, position: int | None) -> None:
         if (state, position) != (self.state, self.position) or not self.state_sent:
@@ -290,7 +298,7 @@ class ChatConnection:
             await self.send({"type": "typing"})
         elif event.kind == "state" and event.conversation_id == self.conversation_id:
             await self.catch_up()
-            if event.data["state"] == ConversationState.CLOSED:
+            if event.data["state"] == ConversationState.CLOSED and not self.feedback_asked:
                 await self.greet()
 
     async def pump(self) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import aliased
 from handoff.queues import QueueDirectory
 from handoff.skills import active_count, lock_staff, skill_filter, skilled_for, supervises
 from handoff.wrapup import WrapUpForm
+from lotsa import feedback
 from lotsa.conversations import Conversations, message_json, waiting_order
 from lotsa.crypto import pseudonym
 from lotsa.errors import Refused
@@ -233,6 +234,8 @@ async def close(conversations: Conversations, conversation_id: int, user: StaffU
             raise Refused("not_yours", "You do not hold this conversation.", 409)
         change.close(conversation)
         session.add(WrapUp(conversation_id=conversation.id, counsellor_id=user.id, outcome=wrapup.outcome,
-                           referrals=list(wrapup.referrals), needs=list(wrapup.needs)))
+                           referrals=list(wrapup.referrals), needs=list(wrapup.needs), group=wrapup.group,
+                           flags=None if wrapup.flags is None else list(wrapup.flags)))
         await change.say_system(conversation, "handoff.closed")
+        feedback.ask(change, conversation)
     return conversation

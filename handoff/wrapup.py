@@ -1,4 +1,6 @@
-"""The wrap-up form a counsellor fills in before closing: outcome, referrals given, needs confirmed."""
+"""The wrap-up form a counsellor fills in before closing: outcome, referrals given, needs confirmed, and
+triage confirmed or corrected (group and flags: prefilled with what triage found, so one click when it
+was right). The review goes only to the anonymous statistics (triage agreement per group and flag)."""
 from __future__ import annotations
 
 from typing import Any
@@ -6,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from lotsa.errors import Refused
-from triage.vocabulary import NEEDS
+from triage.vocabulary import FLAGS, GROUPS, NEEDS
 
 OUTCOMES = ("supported", "referred", "information", "emergency", "left", "not_relevant")
 """supported: a support talk; referred: sent onward; information: questions answered; emergency:
@@ -18,6 +20,9 @@ class WrapUpForm(BaseModel):
     outcome: str
     referrals: list[str] = Field(default=[], max_length=30)
     needs: list[str] = Field(default=[], max_length=len(NEEDS))
+    group: str | None = None
+    """The group the counsellor confirms or corrects triage to; None: not reviewed."""
+    flags: list[str] | None = Field(default=None, max_length=len(FLAGS))
 
 
 def _invalid(message: str) -> Refused:
@@ -41,4 +46,10 @@ def parse_wrapup(body: Any, referral_ids: set[str]) -> WrapUpForm:
     bad = [n for n in form.needs if n not in NEEDS]
     if bad:
         raise _invalid(f"wrapup.needs: unknown {bad}")
-    return WrapUpForm(outcome=form.outcome, referrals=sorted(set(form.referrals)), needs=sorted(set(form.needs)))
+    if form.group is not None and form.group not in GROUPS:
+        raise _invalid(f"wrapup.group: one of {', '.join(GROUPS)}")
+    wrong = [f for f in form.flags or [] if f not in FLAGS]
+    if wrong:
+        raise _invalid(f"wrapup.flags: unknown {wrong}")
+    return WrapUpForm(outcome=form.outcome, referrals=sorted(set(form.referrals)), needs=sorted(set(form.needs)),
+                      group=form.group, flags=None if form.flags is None else sorted(set(form.flags)))

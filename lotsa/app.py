@@ -11,7 +11,7 @@ import jinja2
 from aiohttp import WSCloseCode, web
 
 from bot import webchat
-from handoff import audit_view, blocks, console, deadletters
+from handoff import audit_view, blocks, console, deadletters, statistics_page
 from lotsa import appkeys, logs, pages
 from lotsa.channels import Channel
 from lotsa.errors import Refused
@@ -127,7 +127,7 @@ def create_app(settings: Settings, *, channels: Iterable[type[Channel]] = (), re
     app.router.add_get("/metrics", metrics.handle)
     app.router.add_get("/neutral", neutral)
     app.router.add_get("/favicon.ico", favicon)
-    for routes in (console.setup, deadletters.setup, blocks.setup, audit_view.setup):
+    for routes in (console.setup, deadletters.setup, blocks.setup, audit_view.setup, statistics_page.setup):
         routes(app)
     return app
 

@@ -128,6 +128,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         return 2
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from handoff.report_command import run_report
+
+    return run_report(_settings(args), args.start, args.end, args.format, args.out)
+
+
 def _benchmark_args(prog: str, add_arguments: Callable[[argparse.ArgumentParser], None],
                     argv: list[str]) -> argparse.Namespace:
     """The benchmark's own options: the `lotsa` parser passes them through unparsed (see `main`)."""
@@ -158,15 +164,13 @@ def _add_benchmarks(sub: argparse._SubParsersAction,
     speed.set_defaults(func=cmd_triage_bench, passes_on=True)
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="lotsa", description="Anonymous chat and phone hotline with triage.")
-    sub = p.add_subparsers(dest="command", required=True)
+def with_config(sp: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    sp.add_argument("--config", type=Path, help="an admin's configuration folder (default: the packaged one)")
+    sp.add_argument("--database", help="database URL (default: SQLite under ./var)")
+    return sp
 
-    def with_config(sp: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        sp.add_argument("--config", type=Path, help="an admin's configuration folder (default: the packaged one)")
-        sp.add_argument("--database", help="database URL (default: SQLite under ./var)")
-        return sp
 
+def _add_service(sub: argparse._SubParsersAction) -> None:
     serve = with_config(sub.add_parser("serve", help="run the service"))
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
@@ -176,15 +180,24 @@ def parser() -> argparse.ArgumentParser:
 
     purge = with_config(sub.add_parser("purge", help="apply the retention policy now"))
     purge.set_defaults(func=cmd_purge)
-
     demo = sub.add_parser("demo", help="run the service on a fresh SQLite file with demo data")
     demo.add_argument("--config", type=Path)
     demo.add_argument("--port", type=int, default=8080)
     demo.set_defaults(func=cmd_demo)
-
     db = sub.add_parser("db", help="database tasks").add_subparsers(dest="db_command", required=True)
     with_config(db.add_parser("upgrade", help="apply migrations")).set_defaults(func=cmd_db_upgrade)
 
+
+def _add_report(sub: argparse._SubParsersAction) -> None:
+    report = with_config(sub.add_parser("report", help="anonymous statistics of a period, small counts protected"))
+    report.add_argument("--from", dest="start", required=True, help="first day, YYYY-MM-DD (Europe/Stockholm)")
+    report.add_argument("--to", dest="end", required=True, help="last day, YYYY-MM-DD (inclusive)")
+    report.add_argument("--format", choices=["json", "csv", "html"], default="json")
+    report.add_argument("--out", type=Path, help="write to this file instead of standard output")
+    report.set_defaults(func=cmd_report)
+
+
+def _add_user(sub: argparse._SubParsersAction) -> None:
     user = sub.add_parser("user", help="staff accounts").add_subparsers(dest="user_command", required=True)
     add = with_config(user.add_parser("add", help="create a staff account (password from stdin or asked)"))
     add.add_argument("name")
@@ -194,6 +207,9 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("--max-chats", type=int, default=3, help="most simultaneous chats (default: 3)")
     add.add_argument("--phone", help="where calls this counsellor takes are put through (E.164, e.g. +46701234567)")
     add.set_defaults(func=cmd_user_add)
+
+
+def _add_simulate(sub: argparse._SubParsersAction) -> None:
     simulate = sub.add_parser("simulate", help="a day of contacts against N counsellors, beside Erlang C")
     simulate.add_argument("--config", type=Path, help="the configuration whose queues route (default: the packaged one)")
     simulate.add_argument("--plan", type=Path, help="the plan (YAML; default: simulation.yaml of the configuration)")
@@ -208,6 +224,13 @@ def parser() -> argparse.ArgumentParser:
     simulate.add_argument("--seed", type=int)
     simulate.add_argument("--json", action="store_true", help="also print one JSON object last")
     simulate.set_defaults(func=cmd_simulate)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="lotsa", description="Anonymous chat and phone hotline with triage.")
+    sub = p.add_subparsers(dest="command", required=True)
+    for add_commands_of in (_add_service, _add_report, _add_user, _add_simulate):
+        add_commands_of(sub)
     from lotsa.triage_cli import add_commands
 
     _add_benchmarks(sub, add_commands(sub))

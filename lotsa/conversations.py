@@ -52,6 +52,7 @@ from lotsa.models import (
     utcnow,
 )
 from lotsa.outgoing import Outgoing
+from lotsa.statistics_records import write_records
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +138,8 @@ class Change:
         self.author_names: dict[int, str] = {}
         self.outbox_written = False
         self._touched: dict[int, _Touched] = {}
+        self.ended: list[Conversation] = []
+        """Closed or erased while open here: each gets its statistics row before the commit."""
 
     # -- bookkeeping ------------------------------------------------------------------------------
 
@@ -243,6 +246,7 @@ class Change:
     def close(self, conversation: Conversation, now: datetime | None = None) -> None:
         self._move(conversation, "close")
         conversation.closed_at = now or utcnow()
+        self.ended.append(conversation)
 
     def erase(self, conversation: Conversation, now: datetime) -> None:
         """Closed for good, its transcript gone (retention or the person's own erasure)."""
@@ -250,6 +254,7 @@ class Change:
         self._move(conversation, "erase")
         if was_open:
             conversation.closed_at = now
+            self.ended.append(conversation)
         else:
             self._touched.pop(id(conversation), None)   # nobody follows a closed one: nothing to tell
 
@@ -302,6 +307,7 @@ class Conversations:
         async with self.db.write() as session:
             change = Change(session, self.outgoing)
             yield change
+            await write_records(session, change.ended)
             await session.flush()
         self.publish(change)
 

@@ -1,7 +1,9 @@
-"""`lotsa demo`: the service on a fresh SQLite file, with demo staff and a few waiting contacts."""
+"""`lotsa demo`: the service on a fresh SQLite file, with demo staff, a few waiting contacts and a year
+of synthetic closed conversations' statistics (lotsa/demo_statistics.py)."""
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,9 @@ from lotsa.app import create_app
 from lotsa.auth import add_user
 from lotsa.channels import InboundMessage
 from lotsa.db import is_sqlite, upgrade
+from lotsa.demo_statistics import seed_statistics
 from lotsa.settings import load_settings
+from lotsa.statistics_records import ZONE
 
 DEMO_STAFF = (("anna", "counsellor"), ("bo", "counsellor"), ("sara", "supervisor"), ("admin", "admin"))
 DEMO_SKILLS: dict[str, dict[str, Any]] = {"anna": {"languages": ["sv", "en"]},
@@ -51,6 +55,7 @@ def run_demo(config_dir: Path | None, port: int) -> None:
         db, pipeline, keyring = app[appkeys.DB], app[appkeys.PIPELINE], app[appkeys.KEYRING]
         for name, role in DEMO_STAFF:
             await add_user(db, name, passwords[name], role, **DEMO_SKILLS.get(name, {}))
+        await seed_statistics(db, datetime.now(ZONE).date())
         for n, (lang, group, text) in enumerate(DEMO_CONTACTS):
             key = keyring.contact_key("webchat", secrets.token_urlsafe(32))
             for step, (choice, said) in enumerate(((lang, ""), (group, ""), (None, text))):
@@ -62,7 +67,8 @@ def run_demo(config_dir: Path | None, port: int) -> None:
         """Printed by run_app once the server listens, so the URLs work when they appear."""
         base = settings.public_url
         print(f"\nLotsa demo is running (database: {database_url})\n"
-              f"  web chat:  {base}/chat\n  console:   {base}/console\n  log-ins:", flush=True)
+              f"  web chat:  {base}/chat\n  console:   {base}/console\n  statistics: {base}/admin/statistics\n"
+              f"  log-ins:", flush=True)
         for name, role in DEMO_STAFF:
             print(f"    {name:6} {passwords[name]:14} ({role})", flush=True)
         print("Press Ctrl+C to stop.\n", flush=True)

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypedDict
 
 from sqlalchemy import (
     JSON,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -106,6 +107,8 @@ class TriageRecord(TypedDict, total=False):
     callback: Callback
     outcome: str
     erased_by_contact: bool
+    out_of_hours: bool
+    """The queue was closed when triage ended (the person got the out-of-hours answer)."""
 
 
 class ConversationState(enum.StrEnum):
@@ -299,6 +302,10 @@ class WrapUp(Base):
     referrals: Mapped[list[Any]] = mapped_column(default=list)
     needs: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    group: Mapped[str | None] = mapped_column(String(16), default=None)
+    """The group the counsellor confirmed or corrected triage to (None: not asked)."""
+    flags: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
+    """The flags the counsellor confirmed or corrected triage to (None: not asked)."""
 
 
 class AuditEntry(Base):
@@ -314,3 +321,41 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(48))
     target: Mapped[str] = mapped_column(String(64), default="")
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class StatisticsRecord(Base):
+    """One anonymous row per conversation, written when it closes (or is erased while open) and kept
+    when retention erases everything else (lotsa/statistics_records.py). No contact key, no text, no
+    staff id, no exact time: only coarse period keys in Europe/Stockholm time and triage values."""
+
+    __tablename__ = "statistics_records"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int | None] = mapped_column(Integer, default=None, unique=True)
+    """Only while post-chat feedback may still arrive; cleared by retention (no link survives)."""
+    cell_key: Mapped[int] = mapped_column(Integer)
+    """A fixed random number (0 … 2³¹−1): the Cell Key Method's record key (handoff/disclosure.py)."""
+    day: Mapped[date] = mapped_column(Date, index=True)
+    month: Mapped[str] = mapped_column(String(7))
+    hour: Mapped[int] = mapped_column(Integer)
+    weekday: Mapped[int] = mapped_column(Integer)
+    """0 Monday … 6 Sunday."""
+    channel: Mapped[str] = mapped_column(String(16))
+    group: Mapped[str] = mapped_column(String(16))
+    flags: Mapped[list[Any]] = mapped_column(default=list)
+    needs: Mapped[list[Any]] = mapped_column(default=list)
+    language: Mapped[str] = mapped_column(String(8))
+    queue: Mapped[str] = mapped_column(String(32))
+    risk: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(32))
+    referrals: Mapped[list[Any]] = mapped_column(default=list)
+    source: Mapped[str] = mapped_column(String(32))
+    first_time: Mapped[bool] = mapped_column(default=True)
+    """No earlier conversation of the same pseudonymous contact (one the service still recognises)."""
+    answer: Mapped[str] = mapped_column(String(24))
+    """answered, left_before_answer, out_of_hours or ended_in_triage."""
+    wait_seconds: Mapped[int | None] = mapped_column(Integer, default=None)
+    """Queued until a counsellor answered, rounded to 10 s (answered ones only)."""
+    reviewed_group: Mapped[str | None] = mapped_column(String(16), default=None)
+    reviewed_flags: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
+    feedback_helped: Mapped[str | None] = mapped_column(String(8), default=None)
+    feedback_again: Mapped[str | None] = mapped_column(String(8), default=None)

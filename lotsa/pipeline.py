@@ -24,6 +24,7 @@ from lotsa.contact_requests import ContactRequests
 from lotsa.conversations import Change, Conversations, contact_by_key
 from lotsa.crypto import Keyring
 from lotsa.errors import Refused
+from lotsa.feedback import take_answer
 from lotsa.flood import NewConversations
 from lotsa.models import (
     RISK_RANK,
@@ -203,6 +204,9 @@ class Pipeline:
         if existing is not None:
             return Accepted(existing.conversation_id, existing.id, duplicate=True)
         contact = await self._contact(session, msg)
+        answered = await take_answer(change, contact, msg.choice, text)
+        if answered is not None:
+            return Accepted(answered.id, 0, duplicate=False)   # statistics only: no message is stored
         conversation, runner, opened = await self._conversation(change, contact, msg, assessment)
 
         meta: dict[str, Any] = {k: v for k, v in (("choice", msg.choice), ("cid", msg.client_ref)) if v}
@@ -337,6 +341,7 @@ class Pipeline:
             return
         text = self.out_of_hours(conversation.queue, conversation.language, conversation.risk == "acute", utcnow())
         if text:
+            conversation.triage = cast(TriageRecord, {**(conversation.triage or {}), "out_of_hours": True})
             change.say(conversation, Author.BOT, text)
 
     # -- outbound --------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 - A conversation with nothing new for `retention_days` is closed (if it was not) and reduced to the
   anonymous statistics it feeds: its transcript and outbox are deleted, its triage keeps only
-  group, flags, risk, needs, language, queue and outcome.
+  group, flags, risk, needs, language, queue and outcome. Its statistics row
+  (`statistics_records`, written when it closed) is kept and loses its link to the conversation.
 - The encrypted reply address of a person without an open conversation is erased once their last
   conversation has been closed for `reply_address_grace_hours`.
 - A pseudonymous contact not seen for `retention_days` is unlinked (its key replaced by a random
@@ -20,16 +21,26 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import delete, exists, select, update
 
 from lotsa.conversations import Change, Conversations
 from lotsa.db import Database, affected
-from lotsa.models import Contact, Conversation, ConversationState, Message, OutboxItem, TriageRecord, utcnow
+from lotsa.models import (
+    Contact,
+    Conversation,
+    ConversationState,
+    Message,
+    OutboxItem,
+    StatisticsRecord,
+    TriageRecord,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
 BATCH = 500
-KEPT_FOR_STATISTICS = ("group", "flags", "risk", "needs", "language", "queue", "source", "handoff", "outcome")
+KEPT_FOR_STATISTICS = ("group", "flags", "risk", "needs", "language", "queue", "source", "handoff", "outcome",
+                       "out_of_hours")
 """What a conversation row keeps once its transcript is erased: the anonymous statistics."""
 
 
@@ -54,6 +65,9 @@ async def reduce_to_statistics(change: Change, conversations: Sequence[Conversat
     session = change.session
     await session.execute(delete(OutboxItem).where(OutboxItem.conversation_id.in_(ids)))
     deleted = await session.execute(delete(Message).where(Message.conversation_id.in_(ids)))
+    # The statistics rows stay; their link to the conversation (kept only while feedback may come) goes.
+    await session.execute(update(StatisticsRecord).where(StatisticsRecord.conversation_id.in_(ids))
+                          .values(conversation_id=None).execution_options(synchronize_session=False))
     for conversation in conversations:
         triage = conversation.triage or TriageRecord()
         kept = {k: v for k, v in triage.items() if k in KEPT_FOR_STATISTICS} | (mark or {})

@@ -4,14 +4,19 @@ port with an in-memory channel. The fixtures built on these are in `lotsa_testin
 from __future__ import annotations
 
 import asyncio
+import atexit
+import functools
 import os
 import secrets
+import shutil
 import sys
+import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from sqlalchemy.engine import make_url
@@ -22,7 +27,7 @@ from lotsa.auth import add_user
 from lotsa.cli import PROCESS_ENVIRONMENT
 from lotsa.db import upgrade
 from lotsa.logs import AccessLogger
-from lotsa.settings import Settings, load_settings
+from lotsa.settings import Settings, default_config_dir, load_settings
 from lotsa_testing.memory import MemoryChannel
 
 PASSWORD = "correct horse battery staple"
@@ -65,7 +70,31 @@ async def sqlite_database(folder: Path) -> str:
     return url
 
 
+WEEK = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def always_open_config(folder: Path) -> Path:
+    """The packaged configuration copied into `folder`, with every queue open all day, every day."""
+    config = folder / "config"
+    shutil.copytree(default_config_dir(), config)
+    queues = yaml.safe_load((config / "queues.yaml").read_text(encoding="utf-8"))
+    queues["defaults"].update(hours={day: ["00:00-24:00"] for day in WEEK}, holidays=["00:00-24:00"], exceptions={})
+    (config / "queues.yaml").write_text(yaml.safe_dump(queues, allow_unicode=True), encoding="utf-8")
+    return config
+
+
+@functools.cache
+def open_all_day_config() -> Path:
+    """The configuration tests run with unless they pass their own `config_dir`: the packaged one
+    with every queue open, so that no test depends on the hour it happens to run at (the packaged
+    queues close at 21:00 Stockholm time). Tests of opening hours give their own hours."""
+    folder = Path(tempfile.mkdtemp(prefix="lotsa-test-config-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return always_open_config(folder)
+
+
 def make_settings(tmp_path: Path, database_url: str, **extra: object) -> Settings:
+    extra.setdefault("config_dir", str(open_all_day_config()))
     return load_settings(overrides={"database_url": database_url, "data_dir": str(tmp_path / "var"),
                                     "secret_key": "test-" + secrets.token_hex(16), "cookie_secure": False,
                                     "quick_exit_url": "/neutral",

@@ -387,6 +387,18 @@ CASES: dict[str, Frame | Http] = {
         "POST", "/api/console/outbox/%EF%BC%91%EF%BC%92/retry", 404, who="supervisor"),
     "supervisor/retry with CSRF wrong": Http("POST", "/api/console/outbox/1/retry", 403, who="supervisor",
                                              csrf="wrong", error="csrf"),
+    # -- the statistics page: the period and format are checked, never a 500 -------------------------
+    "statistics/31 February": Http("GET", "/admin/statistics?from=2026-02-31&to=2026-03-31", 400, who="supervisor",
+                                   contains="stats-error"),
+    "statistics/to before from": Http("GET", "/admin/statistics?from=2026-03-01&to=2026-01-01", 400,
+                                      who="supervisor", contains="stats-error"),
+    "statistics/thirty years": Http("GET", "/admin/statistics?from=1996-01-01&to=2026-01-01", 400, who="supervisor"),
+    "statistics/a NUL in the date": Http("GET", "/admin/statistics?from=2026-01-01%00&to=2026-02-01", 400,
+                                         who="supervisor"),
+    "statistics/a year 99999": Http("GET", "/admin/statistics?from=99999-01-01&to=2026-02-01", 400, who="supervisor"),
+    "statistics/an unknown format": Http("GET", "/admin/statistics?format=xlsx", 400, who="supervisor"),
+    "statistics/markup in the date is not echoed": Http(
+        "GET", "/admin/statistics?from=%3Cscript%3Ex&to=2026-02-01", 400, who="supervisor", lacks="<script>x"),
 }
 
 

@@ -121,7 +121,7 @@ def _webhook(path: str) -> Probe:
     return Probe("webhook", everyone(Want(403)), path, body=form, form=True, note=UNSIGNED)
 
 
-PAGES = {"/console", "/admin/audit"}
+PAGES = {"/console", "/admin/audit", "/admin/statistics"}
 """Staff pages: anonymous gets the log-in form (/console) or is sent to it, not a JSON 401."""
 WAIT_FREE = {"outcome": "supported", "referrals": [], "needs": []}
 MATRIX: dict[tuple[str, str], list[Probe]] = {
@@ -143,6 +143,13 @@ MATRIX: dict[tuple[str, str], list[Probe]] = {
     ("GET", "/admin/audit"): [Probe("admin", {ANON: Want(303, location="/console"), COUNSELLOR: ROLE,
                                               SUPERVISOR: ROLE, ADMIN: page(has="audit-table")},
                                     "/admin/audit")],
+    # -- supervisors read, admins own: the anonymous statistics ------------------------------------
+    ("GET", "/admin/statistics"): [
+        Probe("supervisor", {ANON: Want(303, location="/console"), COUNSELLOR: ROLE, SUPERVISOR: page(has="stats-section"),
+                             ADMIN: page(has="stats-section")}, "/admin/statistics"),
+        Probe("supervisor", {ANON: Want(303, location="/console"), COUNSELLOR: ROLE,
+                             SUPERVISOR: page(has="table,dimension_1"), ADMIN: page(has="table,dimension_1")},
+              "/admin/statistics?format=csv", note="the same figures as `lotsa report`, as a download")],
     ("GET", "/chat"): [Probe("public", everyone(page(has="data-quick-exit")), "/chat")],
     ("GET", "/chat/ws"): [
         Probe("public", everyone(Want(101, has="token")), "/chat/ws", ws=True, head=dict.fromkeys(ROLES, 400)),

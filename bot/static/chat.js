@@ -107,7 +107,8 @@ function setState(newState, newPosition) {
   if (newState) state = newState;
   if (state !== "queued") wait = null;
   position = typeof newPosition === "number" ? newPosition : null;
-  if (state === "closed") clearChoices(); // the server greets again: writing starts a new conversation
+  // The server greets again: writing starts a new conversation (after the feedback questions, if asked).
+  if (state === "closed" && !(choicesEl && choicesEl.dataset.feedback)) clearChoices();
   renderStatus();
 }
 const showAlert = (text) => showAlertText(text || t("error_generic"));
@@ -227,6 +228,7 @@ function showChoices(msgNode, choices) {
     btn.dataset.choice = c.id;
     btn.addEventListener("click", () => sendOwn(btn.textContent, { type: "choose", choice: c.id }));
   });
+  if (choices.some((c) => c && String(c.id).startsWith("feedback_"))) wrap.dataset.feedback = "1";
   choicesEl = msgNode.appendChild(wrap);
   scrollDown();
 }

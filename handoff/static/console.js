@@ -28,6 +28,7 @@ const ui = {
   refList: $("referral-list"), transferForm: $("transfer-form"), transferTarget: $("transfer-target"),
   transferNote: $("transfer-note"), wrapupForm: $("wrapup-form"), outcome: $("wrapup-outcome"),
   wrapRefs: $("wrapup-referrals"), wrapNeeds: $("wrapup-needs"), wrapError: $("wrapup-error"),
+  wrapGroup: $("wrapup-group"), wrapFlags: $("wrapup-flags"),
   wrapSubmit: $("wrapup-submit"), transferSubmit: $("transfer-submit"), noteAdd: $("note-add"),
 };
 const showAlert = alertLine(ui.alert);
@@ -494,6 +495,12 @@ function buildWrapup() {
   referrals.forEach((r) => checkbox(ui.wrapRefs, "ref", r.id, r.name));
   ui.wrapNeeds.replaceChildren();
   Object.entries(VOCABULARY.need || {}).forEach(([need, text]) => checkbox(ui.wrapNeeds, "need", need, text));
+  ui.wrapGroup.replaceChildren();
+  Object.entries(VOCABULARY.group || {}).forEach(([group, text]) => {
+    ui.wrapGroup.appendChild(make("option", null, text)).value = group;
+  });
+  ui.wrapFlags.replaceChildren();
+  Object.entries(VOCABULARY.flag || {}).forEach(([flag, text]) => checkbox(ui.wrapFlags, "flag", flag, text));
 }
 function syncWrapupReferrals() {
   const ids = state.current && state.given.get(state.current.id);
@@ -506,6 +513,10 @@ function resetWrapup() {
   ui.wrapRefs.querySelectorAll("input").forEach((b) => { b.checked = false; });
   const needs = new Set((state.current && state.current.needs) || []);
   ui.wrapNeeds.querySelectorAll("input").forEach((b) => { b.checked = needs.has(b.value); });
+  // Triage review: prefilled with what triage found, so confirming it is no click at all.
+  ui.wrapGroup.value = (state.current && state.current.group) || "other";
+  const flags = new Set((state.current && state.current.flags) || []);
+  ui.wrapFlags.querySelectorAll("input").forEach((b) => { b.checked = flags.has(b.value); });
   syncWrapupReferrals();
 }
 function buildTransferTargets() {
@@ -571,7 +582,8 @@ async function closeConversation(ev) {
     return;
   }
   const picked = (box) => Array.from(box.querySelectorAll("input:checked"), (b) => b.value);
-  const body = { outcome: ui.outcome.value, referrals: picked(ui.wrapRefs), needs: picked(ui.wrapNeeds) };
+  const body = { outcome: ui.outcome.value, referrals: picked(ui.wrapRefs), needs: picked(ui.wrapNeeds),
+    group: ui.wrapGroup.value || null, flags: picked(ui.wrapFlags) };
   const id = state.current.id;
   const { status, data } = await api("POST", convPath(id, "close"), body);
   if (status !== 200) { if (status) showAlert((data && data.message) || t("failed")); return; }
