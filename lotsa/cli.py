@@ -43,8 +43,11 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from lotsa.db import upgrade
 
     settings = _settings(args)
+    from lotsa.admin.documents import import_configuration
+
     upgrade(settings.effective_database_url)
-    print("database is up to date")
+    imported = asyncio.run(import_configuration(settings.effective_database_url, settings.config_dir))
+    print("database is up to date" + (f"; {len(imported)} configuration documents imported" if imported else ""))
     return 0
 
 
