@@ -184,9 +184,12 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("--max-chats", type=int, default=3, help="most simultaneous chats (default: 3)")
     add.add_argument("--phone", help="where calls this counsellor takes are put through (E.164, e.g. +46701234567)")
     add.set_defaults(func=cmd_user_add)
+    from lotsa.admin.cli import add_commands as add_version_commands
     from lotsa.triage_cli import add_commands
 
-    _add_benchmarks(sub, add_commands(sub))
+    triage = add_commands(sub)
+    add_version_commands(triage, with_config)
+    _add_benchmarks(sub, triage)
     return p
 
 
