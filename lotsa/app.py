@@ -13,6 +13,7 @@ from aiohttp import WSCloseCode, web
 from bot import webchat
 from handoff import audit_view, blocks, console, deadletters
 from lotsa import appkeys, logs, pages
+from lotsa.admin import pages as admin_pages
 from lotsa.channels import Channel
 from lotsa.errors import Refused
 from lotsa.events import QUEUE_TOPIC, Event
@@ -110,6 +111,7 @@ def create_app(settings: Settings, *, channels: Iterable[type[Channel]] = (), re
         jinja2.FileSystemLoader(pages.TEMPLATES),
         jinja2.FileSystemLoader(Path(webchat.__file__).parent / "templates"),
         jinja2.FileSystemLoader(Path(console.__file__).parent / "templates"),
+        jinja2.FileSystemLoader(admin_pages.TEMPLATES),
     ]), autoescape=True)
     app.router.add_static("/static/common/", pages.STATIC)
     app.cleanup_ctx.append(services.database)
@@ -126,6 +128,7 @@ def create_app(settings: Settings, *, channels: Iterable[type[Channel]] = (), re
     app.router.add_get("/favicon.ico", favicon)
     for routes in (console.setup, deadletters.setup, blocks.setup, audit_view.setup):
         routes(app)
+    admin_pages.setup(app, services.live)
     return app
 
 
