@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import yaml
 
 KEY = re.compile(r"^([\w\-]+(?:\.[\w\-]+)*): ")
+NEAR = re.compile(r"^([\w\-]+(?:\.[\w\-]+)+)")
 
 
 @dataclass(frozen=True)
@@ -81,5 +82,10 @@ def problems(message: str, content: str, own_prefixes: tuple[str, ...]) -> list[
             keys.append(match.group(1))
             text = text[match.end():]
         key = ".".join(keys)
+        if not key and (near := NEAR.match(text)) is not None:
+            # A key that is not a plain path (a mapping key with spaces): its line is that of the
+            # deepest part that is.
+            found.append(Problem(line_of(content, near.group(1)), "", text))
+            continue
         found.append(Problem(line_of(content, key), key, text))
     return found

@@ -210,14 +210,26 @@ function showFrame(frame) {
   }
 }
 
+function simBusy(busy) {
+  // One answer at a time: the next is based on the state the previous one returns.
+  $("sim-input").disabled = busy;
+  $("sim-send").disabled = busy;
+  $("sim-choices").querySelectorAll("button").forEach((b) => { b.disabled = busy; });
+}
+
 async function simAnswer({ choice = null, label = "", text = "" }) {
   if (!sim || sim.end) return;
+  simBusy(true);
   simLine("contact", choice ? label : text);
   const { status, body } = await api("POST", "/api/admin/simulate", {
     name: doc.dataset.name, content: draft.value, state: sim.state, record: sim.record, text, choice,
   });
-  if (status === 200) showFrame(body);
-  else $("sim-end").textContent = body.message || t("doc.failed");
+  if (status === 200) {
+    showFrame(body);
+  } else {
+    simBusy(false);
+    $("sim-end").textContent = body.message || t("doc.failed");
+  }
 }
 
 $("sim-start")?.addEventListener("click", async () => {
