@@ -144,7 +144,8 @@ async def test_the_files_are_the_first_version_and_publishing_switches_new_conve
     assert entry.detail["comment"] == "warmer thanks" and entry.detail["lines_changed"] == 4
 
 
-async def test_two_admins_publishing_at_once_do_not_lose_one(server: RunningServer) -> None:
+async def test_two_admins_publishing_at_once_do_not_lose_one(any_server: RunningServer) -> None:
+    server = any_server
     ada, bea = await admin(server, "ada"), await admin(server, "bea")
     path = "/api/admin/documents/canned_replies/canned_replies/publish"
     base = FILES["canned_replies", "canned_replies"]

@@ -23,9 +23,10 @@ class Problem:
 
 
 def syntax_problem(content: str) -> Problem | None:
-    """The first YAML syntax error of the text, at its line; None when it parses."""
+    """The first YAML error of the text (syntax, or a tag the safe loader refuses), at its line;
+    None when it loads."""
     try:
-        yaml.compose(content, Loader=yaml.SafeLoader)
+        yaml.safe_load(content)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         return Problem(mark.line + 1 if mark else None, "", f"{e.context or ''} {e.problem or ''}".strip())
