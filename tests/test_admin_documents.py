@@ -234,3 +234,42 @@ async def test_the_simulator_runs_the_draft_and_the_sample_table_compares(server
     assert not seller["changed"]
     async with server.app[appkeys.DB].read() as session:
         assert (await session.execute(select(Conversation))).first() is None   # nothing written
+
+
+async def test_after_a_restart_the_published_version_is_active_and_a_conversation_keeps_its_own(
+        tmp_path: Path, database_url: str) -> None:
+    settings = make_settings(tmp_path, database_url)
+    first, running = await start_server(settings)
+    try:
+        ada = await admin(running)
+        await running.memory.write("+46700000009", choice="en")              # started on version 1
+        status, _ = await call(ada, "POST", "/api/admin/documents/triage_script/default/publish",
+                               {"content": SCRIPT.replace(OLD_THANKS, NEW_THANKS), "comment": "warmer",
+                                "base_version": 1})
+        assert status == 201
+        published = running.app[appkeys.PIPELINE].scripts.for_new_conversation().script.version
+    finally:
+        await first.close()
+    second, running = await start_server(settings)                            # the same files, restarted
+    try:
+        assert running.app[appkeys.PIPELINE].scripts.for_new_conversation().script.version == published
+        versions = await DocumentStore(running.app[appkeys.DB]).versions("triage_script", "default")
+        assert [v.version for v in versions] == [2, 1]                       # the files were not imported again
+        await running.memory.write("+46700000009", choice="sells")
+        await running.memory.write("+46700000009", choice="skip")
+        said = await said_to(running, "+46700000009", "Thank")
+        assert OLD_THANKS in said and NEW_THANKS not in said
+    finally:
+        await second.close()
+
+
+async def test_the_queue_preview_routes_every_group_under_the_draft(server: RunningServer) -> None:
+    ada = await admin(server)
+    draft = FILES["queues", "queues"].replace("groups: [buys]", "groups: [buys]\n    languages: [en]", 1)
+    status, preview = await call(ada, "POST", "/api/admin/queues/preview", {"content": draft})
+    assert status == 200 and preview["late"].endswith("23:00")
+    where = {(r["group"], r["language"], r["acute"]): r for r in preview["rows"]}
+    assert where["buys", "en", False]["queue"] == "buys" and where["sells", "sv", False]["queue"] == "sells"
+    assert where["other", "en", True]["queue"] == "acute" and where["other", "en", True]["open_late"]
+    status, refused = await call(ada, "POST", "/api/admin/queues/preview", {"content": "queues: []"})
+    assert status == 422 and refused["error"] == "invalid"

@@ -167,3 +167,21 @@ async def test_a_supervisor_reads_the_admin_area_but_cannot_change_it(server: Ru
     await expect(page.locator("#draft")).to_have_attribute("readonly", "")
     await expect(page.locator("#publish")).to_have_count(0)
     await expect(page.locator("button.rollback")).to_have_count(0)
+
+
+async def test_an_admin_sees_who_would_land_where_now_and_at_23(server: RunningServer, browser: object) -> None:
+    from playwright.async_api import expect
+
+    await server.add_staff("ada", "admin")
+    page = await (await browser.new_context(viewport=LAPTOP, locale="sv-SE")).new_page()
+    await console_login(page, server.url, "ada")
+    await page.goto(f"{server.url}/admin")
+    await page.get_by_role("link", name="Köer och öppettider").first.click()
+    await page.click("#preview-run")
+    rows = page.locator("#preview-rows tr")
+    await expect(rows.first).to_be_visible()
+    acute = page.locator("#preview-rows tr.acute")
+    await expect(acute).to_contain_text("Akut (acute)")
+    await expect(acute.locator("td").nth(4)).to_have_text("öppen")           # the acute queue never closes
+    await expect(page.locator("#preview-late")).to_contain_text("23:00")
+    await page.screenshot(path=ARTIFACTS / "admin-queue-preview.png", full_page=True)

@@ -281,6 +281,8 @@ MATRIX: dict[tuple[str, str], list[Probe]] = {
                                             body={"content": SCRIPT, "state": None, "lang": "en"})],
     ("POST", "/api/admin/sample"): [Probe("admin", admins(Want(200, has="rows")), "/api/admin/sample", body={
         "kind": "queues", "name": "queues", "content": QUEUES, "messages": ["jag säljer sex"]})],
+    ("POST", "/api/admin/queues/preview"): [Probe("admin", admins(Want(200, has="rows")),
+                                                  "/api/admin/queues/preview", body={"content": QUEUES})],
     ("GET", "/static/admin"): [Probe("public", everyone(page(has="sim-start")), "/static/admin/admin.js",
                                      note="the admin pages' code is public; their data is not")],
 }

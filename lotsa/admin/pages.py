@@ -15,14 +15,14 @@ from aiohttp import web
 
 from handoff.console import current_staff, require_staff
 from lotsa import appkeys
-from lotsa.admin import sample, simulator
+from lotsa.admin import queue_preview, sample, simulator
 from lotsa.admin.bundle import Invalid, Loaded
 from lotsa.admin.documents import KINDS, Conflict, Document, DocumentStore
 from lotsa.admin.live import LiveConfig
 from lotsa.admin.publishing import Refusal, check, diff, publish, rollback
 from lotsa.admin.sections import ADMINS, READERS, visible
 from lotsa.errors import Refused, ascii_id
-from lotsa.models import StaffUser
+from lotsa.models import StaffUser, utcnow
 from lotsa.pages import page_context
 from triage.runner import TriageRunner
 
@@ -101,7 +101,8 @@ async def document_page(request: web.Request) -> web.StreamResponse:
     kind, name = _key(request)
     versions = await _versions(request, kind, name)
     return _render(request, "admin_document.html", sid, user, kind=kind, name=name, active=versions[0],
-                   versions=versions, simulated=kind in SIMULATED, sampled=kind in SAMPLED)
+                   versions=versions, simulated=kind in SIMULATED, sampled=kind in SAMPLED,
+                   previewed=kind == "queues")
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
@@ -271,6 +272,13 @@ async def api_sample(request: web.Request) -> web.Response:
     return web.json_response({"rows": rows})
 
 
+async def api_queue_preview(request: web.Request) -> web.Response:
+    await require_staff(request, state_changing=True, roles=ADMINS)
+    loaded = await _draft(request, "queues", "queues", _text(await _body(request), "content"))
+    assert loaded.queues is not None
+    return web.json_response(queue_preview.preview(loaded.queues, utcnow(), _lang(request)))
+
+
 def setup(app: web.Application, live: LiveConfig) -> None:
     app[LIVE] = live
     app.router.add_get("/admin", index_page)
@@ -284,4 +292,5 @@ def setup(app: web.Application, live: LiveConfig) -> None:
     app.router.add_post("/api/admin/documents/{kind}/{name}/rollback", api_rollback)
     app.router.add_post("/api/admin/simulate", api_simulate)
     app.router.add_post("/api/admin/sample", api_sample)
+    app.router.add_post("/api/admin/queues/preview", api_queue_preview)
     app.router.add_static("/static/admin/", STATIC)

@@ -279,3 +279,28 @@ $("sample-run")?.addEventListener("click", async () => {
   const changed = body.rows.filter((r) => r.changed).length;
   $("sample-status").textContent = t("sample.summary", { n: body.rows.length, changed });
 });
+
+// -- the queue preview: who would land where, now and at 23:00 ----------------------------------
+$("preview-run")?.addEventListener("click", async () => {
+  $("preview-status").textContent = t("sample.running");
+  const { status, body } = await api("POST", "/api/admin/queues/preview", { content: draft.value });
+  if (status !== 200) {
+    $("preview-status").textContent = body.message || t("doc.failed");
+    return;
+  }
+  const rows = $("preview-rows");
+  rows.replaceChildren();
+  for (const row of body.rows) {
+    const tr = make("tr", row.acute ? "acute" : "");
+    const who = row.acute ? t("preview.acute") : row.group;
+    const state = (open) => (open ? t("preview.open") : t("preview.closed"));
+    tr.append(make("td", "", who), make("td", "", row.language), make("td", "", `${row.queue_name} (${row.queue})`),
+      make("td", row.open_now ? "open" : "closed", state(row.open_now)),
+      make("td", row.open_late ? "open" : "closed", state(row.open_late)));
+    rows.append(tr);
+  }
+  $("preview-now").textContent = t("preview.now_at", { when: body.now });
+  $("preview-late").textContent = t("preview.late_at", { when: body.late });
+  $("preview-table").hidden = false;
+  $("preview-status").textContent = t("preview.done", { n: body.rows.length });
+});
