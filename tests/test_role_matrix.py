@@ -17,8 +17,8 @@ Access kinds, for the reader of the table:
 - staff: counsellors, supervisors and admins; anonymous gets 401 `login_required` (JSON API) or the
   log-in page (the console page itself shows the log-in form to anyone not logged in);
 - supervisor: supervisors and admins; counsellors get 403 `role`;
-- admin: admins only; supervisors and counsellors get 403 `role` (no such route exists today: the
-  helper is here so the first one is added with the right row).
+- admin: admins only; supervisors and counsellors get 403 `role` (everything that changes the
+  configuration; the admin area's pages and reads are `supervisor`: supervisors look, read-only).
 Some staff routes answer per conversation: a counsellor may open, annotate, transfer and close only
 conversations they hold (or that wait in the queue), a supervisor any: those rows are tested on a
 conversation held by someone else ("other") as well as on one's own ("mine").
