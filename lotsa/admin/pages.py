@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -55,11 +56,12 @@ def _key(request: web.Request) -> tuple[str, str]:
     return _kind(request), name
 
 
-async def _reader_page(request: web.Request) -> tuple[str, StaffUser]:
+async def staff_page(request: web.Request, roles: Collection[str] = READERS) -> tuple[str, StaffUser]:
+    """The session and user of an admin-area page: anonymous goes to the log-in, other roles are refused."""
     found = await current_staff(request)
     if found is None:
         raise web.HTTPSeeOther("/console")
-    if found[1].role not in READERS:
+    if found[1].role not in roles:
         raise Refused("role", "Your role may not do this.", 403)
     return found
 
@@ -75,7 +77,9 @@ async def _versions(request: web.Request, kind: str, name: str) -> list[Document
     return versions
 
 
-def _render(request: web.Request, template: str, sid: str, user: StaffUser, **extra: Any) -> web.Response:
+def render(request: web.Request, template: str, sid: str, user: StaffUser, **extra: Any) -> web.Response:
+    """An admin-area page: `template` extends admin_base.html (header, the sections' navigation,
+    language switch, CSRF token for its script); `extra` is the page's own context."""
     lang = _lang(request)
     return aiohttp_jinja2.render_template(template, request, page_context(
         request, lang, "admin", user=user, sections=visible(user.role), here=request.path,
@@ -84,23 +88,23 @@ def _render(request: web.Request, template: str, sid: str, user: StaffUser, **ex
 
 
 async def index_page(request: web.Request) -> web.StreamResponse:
-    sid, user = await _reader_page(request)
-    return _render(request, "admin_index.html", sid, user)
+    sid, user = await staff_page(request)
+    return render(request, "admin_index.html", sid, user)
 
 
 async def kind_page(request: web.Request) -> web.StreamResponse:
-    sid, user = await _reader_page(request)
+    sid, user = await staff_page(request)
     kind = _kind(request)
     documents = sorted((doc for (k, _), doc in (await _store(request).active()).items() if k == kind),
                        key=lambda doc: doc.name)
-    return _render(request, "admin_kind.html", sid, user, kind=kind, documents=documents)
+    return render(request, "admin_kind.html", sid, user, kind=kind, documents=documents)
 
 
 async def document_page(request: web.Request) -> web.StreamResponse:
-    sid, user = await _reader_page(request)
+    sid, user = await staff_page(request)
     kind, name = _key(request)
     versions = await _versions(request, kind, name)
-    return _render(request, "admin_document.html", sid, user, kind=kind, name=name, active=versions[0],
+    return render(request, "admin_document.html", sid, user, kind=kind, name=name, active=versions[0],
                    versions=versions, simulated=kind in SIMULATED, sampled=kind in SAMPLED,
                    previewed=kind == "queues")
 

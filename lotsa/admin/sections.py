@@ -1,5 +1,8 @@
 """The admin area's navigation: one line per section. A section names its page, the catalogue keys of
-its title and its one-line description (config/texts, any section of the catalogue), and who sees it."""
+its title and its one-line description (config/texts, any section of the catalogue), and who sees it.
+
+A section's page joins the area by rendering a template that extends `admin_base.html` through
+`lotsa.admin.pages.render` (after `lotsa.admin.pages.staff_page` for the session and role check)."""
 from __future__ import annotations
 
 from collections.abc import Collection
