@@ -13,6 +13,7 @@ from aiohttp import WSCloseCode, web
 from bot import webchat
 from handoff import audit_view, blocks, console, deadletters, statistics_page
 from lotsa import appkeys, logs, pages
+from lotsa.admin import pages as admin_pages
 from lotsa.channels import Channel
 from lotsa.errors import Refused
 from lotsa.events import QUEUE_TOPIC, Event
@@ -113,13 +114,15 @@ def create_app(settings: Settings, *, channels: Iterable[type[Channel]] = (), re
         jinja2.FileSystemLoader(pages.TEMPLATES),
         jinja2.FileSystemLoader(Path(webchat.__file__).parent / "templates"),
         jinja2.FileSystemLoader(Path(console.__file__).parent / "templates"),
+        jinja2.FileSystemLoader(admin_pages.TEMPLATES),
     ]), autoescape=True)
     app.router.add_static("/static/common/", pages.STATIC)
     app.cleanup_ctx.append(services.database)
     for channel in services.channels.values():
         channel.add_routes(app)
         app.cleanup_ctx.append(channel.running)
-    app.cleanup_ctx.extend([services.outbox_relay, services.retention, services.dropoff_sweep])
+    app.cleanup_ctx.extend([services.config_refresh, services.outbox_relay, services.retention,
+                            services.dropoff_sweep])
     app.on_shutdown.append(close_sockets)
     app.on_response_prepare.append(server_header)
     app.router.add_get("/", index)
@@ -129,6 +132,7 @@ def create_app(settings: Settings, *, channels: Iterable[type[Channel]] = (), re
     app.router.add_get("/favicon.ico", favicon)
     for routes in (console.setup, deadletters.setup, blocks.setup, audit_view.setup, statistics_page.setup):
         routes(app)
+    admin_pages.setup(app, services.live)
     return app
 
 

@@ -43,8 +43,11 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from lotsa.db import upgrade
 
     settings = _settings(args)
+    from lotsa.admin.documents import import_configuration
+
     upgrade(settings.effective_database_url)
-    print("database is up to date")
+    imported = asyncio.run(import_configuration(settings.effective_database_url, settings.config_dir))
+    print("database is up to date" + (f"; {len(imported)} configuration documents imported" if imported else ""))
     return 0
 
 
@@ -231,9 +234,12 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     for add_commands_of in (_add_service, _add_report, _add_user, _add_simulate):
         add_commands_of(sub)
+    from lotsa.admin.cli import add_commands as add_version_commands
     from lotsa.triage_cli import add_commands
 
-    _add_benchmarks(sub, add_commands(sub))
+    triage = add_commands(sub)
+    add_version_commands(triage, with_config)
+    _add_benchmarks(sub, triage)
     return p
 
 

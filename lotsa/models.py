@@ -171,6 +171,27 @@ class TriageScriptVersion(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ConfigDocument(Base):
+    """One published version of a document an admin edits (lotsa.config_documents): a triage script, a
+    phrase list, the texts of a language, the canned replies, the referral directory or the queues, as
+    the YAML that was written. Versions count up per (kind, name); the highest is the active one (a
+    rollback publishes an old content again, as a new version), so "which is active" needs no second
+    write and two publishes of the same version number cannot both succeed."""
+
+    __tablename__ = "config_documents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    content: Mapped[str] = mapped_column(Text)
+    digest: Mapped[str] = mapped_column(String(64))
+    author: Mapped[str] = mapped_column(String(64))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("kind", "name", "version", name="uq_config_documents_version"),)
+
+
 class StaffUser(Base):
     __tablename__ = "staff_users"
     id: Mapped[int] = mapped_column(primary_key=True)

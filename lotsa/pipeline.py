@@ -268,21 +268,9 @@ class Pipeline:
         a higher risk re-orders a waiting conversation at once (acute: to the acute queue)."""
         if assessment is None:
             return
-        triage = copy(conversation.triage or TriageRecord())
-        flags = sorted(set(triage.get("flags", [])) | set(assessment.flags))
-        words = list(dict.fromkeys([*triage.get("flag_words", []), *assessment.flag_words]))
-        detected = triage.get("detected")
-        candidate = Detected(group=assessment.group, confidence=round(assessment.confidence, 4))
-        if _weight(candidate) > _weight(detected):
-            detected = triage["detected"] = candidate
-        triage["flags"], triage["flag_words"] = flags, words
-        _take_reasons(triage, assessment)
-        triage["detected_needs"] = sorted(set(triage.get("detected_needs", [])) | set(assessment.needs))
-        if assessment.language and "language_detected" not in triage:
-            triage["language_detected"] = assessment.language
-        conversation.triage = triage
-        self._regroup(change, conversation, triage, detected)
-        risk = risk_for(flags)
+        triage = conversation.triage = merged(conversation.triage or TriageRecord(), assessment)
+        self._regroup(change, conversation, triage, triage.get("detected"))
+        risk = risk_for(triage["flags"])
         if RISK_RANK[risk] >= conversation.risk_rank:
             return
         conversation.risk, conversation.risk_rank = risk, RISK_RANK[risk]
@@ -312,24 +300,8 @@ class Pipeline:
 
     def _enqueue(self, change: Change, conversation: Conversation, turn: Turn) -> None:
         """Triage has ended: the script's answers, completed by what the classifier found."""
-        assert turn.result is not None
-        scripted = turn.result
         found = conversation.triage or TriageRecord()
-        detected = found.get("detected")
-        group, source = scripted.group, "script"
-        if "group" not in turn.state.get("fields", {}):
-            source = "default"
-            if detected is not None and detected["confidence"] >= GROUP_CONFIDENCE:
-                group, source = detected["group"], "classifier"
-        result = TriageResult(
-            group=group, flags=tuple(found.get("flags", [])), language=scripted.language,
-            needs=tuple(sorted(set(scripted.needs) | set(found.get("detected_needs", [])))),
-            confidence=detected["confidence"] if detected else 1.0, flag_words=tuple(found.get("flag_words", [])),
-            source=scripted.source)
-        queue = pick_queue(result, self.queues.rules())
-        override = turn.state.get("queue")
-        if override in self.queues.queues and result.risk != "acute":
-            queue = override
+        result, queue, source = outcome(turn, found, self.queues)
         triage = copy(found)
         triage.update(cast(TriageRecord, result.to_json()))
         triage["queue"], triage["handoff"], triage["group_source"] = queue, turn.state.get("handoff"), source
@@ -375,6 +347,45 @@ class Pipeline:
         if self.wait_describer is None:
             return place.position, None
         return place.position, self.wait_describer(place.queue, place.position, line.claims.get(place.queue, []))
+
+
+def merged(record: TriageRecord, assessment: Assessment) -> TriageRecord:
+    """What triage knows after one more message: flags only ever add; the group the classifier is
+    surest of is kept with its confidence."""
+    triage = copy(record)
+    triage["flags"] = sorted(set(triage.get("flags", [])) | set(assessment.flags))
+    triage["flag_words"] = list(dict.fromkeys([*triage.get("flag_words", []), *assessment.flag_words]))
+    candidate = Detected(group=assessment.group, confidence=round(assessment.confidence, 4))
+    if _weight(candidate) > _weight(triage.get("detected")):
+        triage["detected"] = candidate
+    _take_reasons(triage, assessment)
+    triage["detected_needs"] = sorted(set(triage.get("detected_needs", [])) | set(assessment.needs))
+    if assessment.language and "language_detected" not in triage:
+        triage["language_detected"] = assessment.language
+    return triage
+
+
+def outcome(turn: Turn, found: TriageRecord, queues: QueueDirectory) -> tuple[TriageResult, str, str]:
+    """Where a finished triage goes: the script's answers completed by what the classifier found
+    (the result, the queue, and where the group came from: script, classifier or default)."""
+    assert turn.result is not None
+    scripted = turn.result
+    detected = found.get("detected")
+    group, source = scripted.group, "script"
+    if "group" not in turn.state.get("fields", {}):
+        source = "default"
+        if detected is not None and detected["confidence"] >= GROUP_CONFIDENCE:
+            group, source = detected["group"], "classifier"
+    result = TriageResult(
+        group=group, flags=tuple(found.get("flags", [])), language=scripted.language,
+        needs=tuple(sorted(set(scripted.needs) | set(found.get("detected_needs", [])))),
+        confidence=detected["confidence"] if detected else 1.0, flag_words=tuple(found.get("flag_words", [])),
+        source=scripted.source)
+    queue = pick_queue(result, queues.rules())
+    override = turn.state.get("queue")
+    if override in queues.queues and result.risk != "acute":
+        queue = override
+    return result, queue, source
 
 
 def _take_reasons(triage: TriageRecord, assessment: Assessment) -> None:

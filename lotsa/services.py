@@ -26,6 +26,7 @@ from handoff.queue_state import QueueSnapshots
 from handoff.queues import QueueDirectory
 from handoff.service import Handoff
 from handoff.waits import WaitInfo
+from lotsa.admin.live import LiveConfig, swap_assessor
 from lotsa.auth import SessionTimes
 from lotsa.channels import Channel, registered
 from lotsa.conversations import Conversations
@@ -72,6 +73,7 @@ class Services:
     relay: OutboxRelay
     channels: dict[str, Channel]
     phrases: PhraseBook
+    live: LiveConfig
 
     @classmethod
     def build(cls, settings: Settings, extra_channels: Iterable[type[Channel]] = (),
@@ -99,7 +101,9 @@ class Services:
         relay = OutboxRelay(conversations.db, conversations.outgoing.keyring, delivering, idle_poll=relay_poll,
                             lease=timedelta(seconds=settings.outbox_lease_seconds))
         conversations.on_outbox = relay.wake
-        return cls(settings, conversations.db, conversations, pipeline, handoff, relay, channels, phrases)
+        live = LiveConfig(conversations.db, settings.config_dir, scripts, phrases, conversations.outgoing.texts,
+                          directory, queues, swap_assessor(pipeline))
+        return cls(settings, conversations.db, conversations, pipeline, handoff, relay, channels, phrases, live)
 
     @property
     def session_times(self) -> SessionTimes:
@@ -112,14 +116,15 @@ class Services:
     # -- cleanup contexts: one per resource ------------------------------------------------------
 
     async def database(self, app: web.Application) -> AsyncIterator[None]:
-        """The schema must be this version's; the triage scripts are stored so conversations can
-        pin them; the classifier is loaded (off the event loop)."""
+        """The schema must be this version's; the configuration's active versions are in use and the
+        triage scripts stored so conversations can pin them; the classifier is loaded (off the event loop)."""
         try:
             revision = await self.db.current_revision()
             if revision != head_revision():
                 raise ConfigError(f"the database schema is at {revision or 'nothing'}, this version needs "
                                   f"{head_revision()}: run `lotsa db upgrade`")
-            await self.pipeline.scripts.publish(self.db)
+            await self.live.start()
+            self.phrases = self.live.phrases
             self.pipeline.assessor = await asyncio.get_running_loop().run_in_executor(
                 None, load_assessor, self.settings.config_dir, self.phrases)
             yield
@@ -127,6 +132,11 @@ class Services:
             await self.pipeline.line.close()
         finally:
             await self.db.close()
+
+    async def config_refresh(self, app: web.Application) -> AsyncIterator[None]:
+        """What other workers (or `lotsa triage publish`) published, switched to within seconds."""
+        async with _background(self.live.poll_forever(), "config-refresh"):
+            yield
 
     async def outbox_relay(self, app: web.Application) -> AsyncIterator[None]:
         task = asyncio.create_task(self.relay.run(), name="outbox-relay")

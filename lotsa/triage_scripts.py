@@ -2,6 +2,8 @@
 started with (stored in the database, so it survives restarts and is the same on every worker)."""
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lotsa import audit
@@ -24,12 +26,16 @@ class TriageScripts:
     async def publish(self, db: Database) -> None:
         """Store every current version (idempotent) so conversations can pin it."""
         async with db.write() as session:
-            for script in self.current.values():
-                if await session.get(TriageScriptVersion, script.version) is None:
-                    session.add(TriageScriptVersion(version=script.version, name=script.name,
-                                                    content=script.content))
-                    audit.add(session, "system", "config.triage_script_published", f"script:{script.name}",
-                              version=script.version[:16])
+            await store_versions(session, self.current.values())
+
+    def use(self, scripts: dict[str, TriageScript]) -> None:
+        """Switch to newly published scripts (stored already: `store_versions`): conversations opened
+        from now on start with them; those under way keep the version they pinned."""
+        if self.default not in scripts:
+            raise ValueError(f"no triage script named {self.default!r}")
+        for script in scripts.values():
+            self._runners.setdefault(script.version, TriageRunner(script))
+        self.current = scripts
 
     def for_new_conversation(self) -> TriageRunner:
         return self._runners[self.current[self.default].version]
@@ -42,3 +48,13 @@ class TriageScripts:
                 raise LookupError(f"triage script version {version} is not stored")
             runner = self._runners[version] = TriageRunner(TriageScript.from_content(row.content))
         return runner
+
+
+async def store_versions(session: AsyncSession, scripts: Iterable[TriageScript]) -> None:
+    """Store each script version not stored yet, in the caller's transaction, so a conversation can
+    pin it (by its hash) before any worker runs it."""
+    for script in scripts:
+        if await session.get(TriageScriptVersion, script.version) is None:
+            session.add(TriageScriptVersion(version=script.version, name=script.name, content=script.content))
+            audit.add(session, "system", "config.triage_script_published", f"script:{script.name}",
+                      version=script.version[:16])

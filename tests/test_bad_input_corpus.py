@@ -29,6 +29,7 @@ from twilio.request_validator import RequestValidator
 from lotsa import appkeys
 from lotsa.db import upgrade
 from lotsa.models import Message
+from lotsa.settings import default_config_dir
 from lotsa_testing.clients import ConsoleClient
 from lotsa_testing.every_channel import PUBLIC, SECRET_HEADER, TELEGRAM_SECRET, ProviderRig, provider_server
 from lotsa_testing.server import PASSWORD, POSTGRES_URL, create_postgres_database, drop_postgres_database
@@ -41,6 +42,11 @@ BIDI = "\u202egnp.exe\u202c \u2066isolated\u2069 \u200f"
 CONTROL = "\u0007bell \u001b[31mred\u001b[0m \u0008\u007f"
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"
+PUBLISH = "/api/admin/documents/triage_script/default/publish"
+DEFAULT_SCRIPT = (default_config_dir() / "triage" / "default.yaml").read_text(encoding="utf-8")
+LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + n)}: &{chr(98 + n)} [{', '.join([f'*{chr(97 + n)}'] * 10)}]\n" for n in range(8))
+"""Nine levels of ten aliases each: a billion strings if anything expanded it."""
 UPGRADE = {"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
 
@@ -69,7 +75,7 @@ class Http:
     """bytes/str as they are; a dict or list as JSON, or as a form when `content_type` is a form."""
     content_type: str | None = None
     who: str | None = None
-    """None (anonymous), `counsellor` or `supervisor`."""
+    """None (anonymous), `counsellor`, `supervisor` or `admin`."""
     csrf: str = "valid"
     """valid | missing | wrong | foreign (a valid token of another session)."""
     origin: str | None = "self"
@@ -399,6 +405,63 @@ CASES: dict[str, Frame | Http] = {
     "statistics/an unknown format": Http("GET", "/admin/statistics?format=xlsx", 400, who="supervisor"),
     "statistics/markup in the date is not echoed": Http(
         "GET", "/admin/statistics?from=%3Cscript%3Ex&to=2026-02-01", 400, who="supervisor", lacks="<script>x"),
+
+    # -- admin routes ----------------------------------------------------------------------------
+    "admin/publish with the content as a list": Http("POST", PUBLISH, 400, {
+        "content": ["name: default"], "comment": "c", "base_version": 1}, JSON, who="admin", error="bad_content"),
+    "admin/publish based on version true": Http("POST", PUBLISH, 400, {
+        "content": "x", "comment": "c", "base_version": True}, JSON, who="admin", error="bad_base_version"),
+    "admin/publish based on version 1e400": Http("POST", PUBLISH, 400, '{"content": "x", "comment": "c", '
+                                                 '"base_version": 1e400}', JSON, who="admin",
+                                                 error="bad_base_version"),
+    "admin/publish what is not YAML": Http("POST", PUBLISH, 422, {"content": "steps: {{{", "comment": "c",
+                                                                  "base_version": 1}, JSON, who="admin",
+                                           error="invalid"),
+    "admin/publish YAML that is a list": Http("POST", PUBLISH, 422, {"content": "- a\n- b", "comment": "c",
+                                                                     "base_version": 1}, JSON, who="admin",
+                                              error="invalid"),
+    "admin/publish without a comment": Http("POST", PUBLISH, 400, {"content": "name: default", "comment": "",
+                                                                   "base_version": 1}, JSON, who="admin",
+                                            error="refused"),
+    "admin/publish nested 5000 deep": Http("POST", PUBLISH, 400, DEEP, JSON, who="admin", error="bad_json"),
+    "admin/publish with CSRF missing": Http("POST", PUBLISH, 403, {"content": "x", "comment": "c",
+                                                                   "base_version": 1}, JSON, who="admin",
+                                            csrf="missing", error="csrf"),
+    "admin/publish as a supervisor": Http("POST", PUBLISH, 403, {"content": "x", "comment": "c", "base_version": 1},
+                                          JSON, who="supervisor", error="role"),
+    "admin/publish a document of no such kind": Http("POST", "/api/admin/documents/nope/x/publish", 404,
+                                                     {"content": "x"}, JSON, who="admin", error="not_found"),
+    "admin/publish a document named with markup": Http(
+        "POST", "/api/admin/documents/texts/%3Cscript%3E/publish", 404, {"content": "x"}, JSON, who="admin",
+        error="not_found"),
+    "admin/check a billion-laughs YAML": Http("POST", "/api/admin/documents/phrases/suicide/check", 200,
+                                              {"content": LAUGHS}, JSON, who="admin", contains='"ok": false'),
+    "admin/check a YAML with a python tag": Http("POST", "/api/admin/documents/queues/queues/check", 200, {
+        "content": "!!python/object/apply:os.system ['true']"}, JSON, who="admin", contains='"ok": false'),
+    "admin/simulate with a forged state": Http("POST", "/api/admin/simulate", 400, {
+        "content": DEFAULT_SCRIPT, "state": {"step": "nowhere", "fields": {}, "language": "en"}, "text": "hej"},
+        JSON, who="admin", error="bad_state"),
+    "admin/simulate with the state as a list": Http("POST", "/api/admin/simulate", 400, {
+        "content": DEFAULT_SCRIPT, "state": [1], "text": "hej"}, JSON, who="admin", error="bad_state"),
+    "admin/simulate with a choice as a number": Http("POST", "/api/admin/simulate", 400, {
+        "content": DEFAULT_SCRIPT, "state": {"step": "who", "fields": {}, "language": "en"}, "choice": 2},
+        JSON, who="admin", error="bad_choice"),
+    "admin/simulate a script that does not validate": Http("POST", "/api/admin/simulate", 422, {
+        "content": "name: default", "state": None}, JSON, who="admin", error="invalid"),
+    "admin/sample with the messages as a text": Http("POST", "/api/admin/sample", 400, {
+        "kind": "triage_script", "name": "default", "content": DEFAULT_SCRIPT, "messages": "hej"}, JSON,
+        who="admin", error="bad_messages"),
+    "admin/sample of the texts": Http("POST", "/api/admin/sample", 400, {
+        "kind": "texts", "name": "sv", "content": "x", "messages": ["hej"]}, JSON, who="admin", error="bad_kind"),
+    "admin/diff from a version in superscript digits": Http(
+        "GET", "/api/admin/documents/queues/queues/diff?from=%C2%B2&to=1", 400, who="admin", error="bad_from"),
+    "admin/a version in full-width digits": Http(
+        "GET", "/api/admin/documents/queues/queues/versions/%EF%BC%91", 400, who="admin", error="bad_version"),
+    "admin/roll back to version 0": Http("POST", "/api/admin/documents/queues/queues/rollback", 400,
+                                         {"version": 0}, JSON, who="admin", error="bad_version"),
+    "admin/roll back to a version that does not exist": Http(
+        "POST", "/api/admin/documents/queues/queues/rollback", 400, {"version": 999}, JSON, who="admin",
+        error="refused"),
 }
 
 
@@ -461,11 +524,14 @@ async def corpus(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         await rig.server.add_staff("kai", "counsellor")
         await rig.server.add_staff("sam", "supervisor")
         await rig.server.add_staff("siv", "counsellor", languages=["sv"])
-        staff = {"counsellor": ConsoleClient(rig.url), "supervisor": ConsoleClient(rig.url)}
+        await rig.server.add_staff("ana", "admin")
+        staff = {"counsellor": ConsoleClient(rig.url), "supervisor": ConsoleClient(rig.url),
+                 "admin": ConsoleClient(rig.url)}
         other = ConsoleClient(rig.url)
         try:
             await staff["counsellor"].login("kim", PASSWORD)
             await staff["supervisor"].login("sam", PASSWORD)
+            await staff["admin"].login("ana", PASSWORD)
             await other.login("kai", PASSWORD)
             held = await _queued(rig, "+46700000501")
             assert await staff["counsellor"].claim(held) == 200

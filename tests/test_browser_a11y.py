@@ -124,3 +124,41 @@ async def test_the_console_passes_axe(server: RunningServer, browser: object, ax
     found += await audit(sara, axe_source, "supervisor (sv), conversation open")
     assert not found, report(found)
     assert not [e for e in errors if "Content Security Policy" in e or "Uncaught" in e], errors
+
+
+async def test_the_admin_pages_pass_axe(server: RunningServer, browser: object, axe_source: str) -> None:  # noqa: F811
+    """The index, a list of documents and a script's page with a problem, the simulator, the sample
+    table and a diff shown, in both languages."""
+    from playwright.async_api import expect
+
+    await server.add_staff("ada", "admin")
+    errors: list[str] = []
+    page = await (await browser.new_context(viewport=LAPTOP, locale="en-GB")).new_page()
+    collect_errors(page, errors)
+    await console_login(page, server.url, "ada")
+    found: list[str] = []
+    for lang in ("en", "sv"):
+        await page.goto(f"{server.url}/admin?lang={lang}")
+        found += await audit(page, axe_source, f"admin index ({lang})")
+        await page.goto(f"{server.url}/admin/documents/texts?lang={lang}")
+        found += await audit(page, axe_source, f"admin texts ({lang})")
+    await page.goto(f"{server.url}/admin/documents/triage_script/default?lang=en")
+    draft = await page.input_value("#draft")
+    await page.fill("#draft", draft.replace("start: language", "start: nowhere"))
+    await expect(page.locator("#problems .problem-jump")).to_have_count(1)
+    found += await audit(page, axe_source, "admin script, a problem shown")
+    await page.fill("#draft", draft)
+    await page.click("#sim-start")
+    await page.click("#sim-choices .choice[data-choice=en]")
+    await page.click("#sim-choices .choice[data-choice=sells]")
+    await page.fill("#sim-input", "he keeps my passport")
+    await page.press("#sim-input", "Enter")
+    await expect(page.locator("#sim-end")).not_to_be_empty()
+    await page.fill("#sample-input", "jag säljer sex\nI pay for sex")
+    await page.click("#sample-run")
+    await expect(page.locator("#sample-rows tr")).to_have_count(2)
+    await page.click("#diff-show")
+    await expect(page.locator("#diff-view")).to_be_visible()
+    found += await audit(page, axe_source, "admin script, simulator, sample table and diff")
+    assert not found, report(found)
+    assert not [e for e in errors if "Content Security Policy" in e or "Uncaught" in e], errors

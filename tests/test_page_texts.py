@@ -25,8 +25,9 @@ from triage.explain import REASONS
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGUE = Catalogue.load(ROOT / "config" / "texts")
 TEMPLATES = [*(ROOT / "bot" / "templates").glob("*.html"), *(ROOT / "handoff" / "templates").glob("*.html"),
-             *(ROOT / "lotsa" / "templates").glob("*.html")]
-SCRIPTS = {"chat": ROOT / "bot" / "static" / "chat.js", "console": ROOT / "handoff" / "static" / "console.js"}
+             *(ROOT / "lotsa" / "templates").glob("*.html"), *(ROOT / "lotsa" / "admin" / "templates").glob("*.html")]
+SCRIPTS = {"chat": ROOT / "bot" / "static" / "chat.js", "console": ROOT / "handoff" / "static" / "console.js",
+           "admin": ROOT / "lotsa" / "admin" / "static" / "admin.js"}
 
 TEMPLATE_KEY = re.compile(r"""\bt\(\s*'([A-Za-z0-9_.]+)'\s*\)""")
 DATA_I18N = re.compile(r"""data-i18n(?:-placeholder|-label)?="([^"]+)\"""")

@@ -19,8 +19,8 @@ Access kinds, for the reader of the table:
 - staff: counsellors, supervisors and admins; anonymous gets 401 `login_required` (JSON API) or the
   log-in page (the console page itself shows the log-in form to anyone not logged in);
 - supervisor: supervisors and admins; counsellors get 403 `role`;
-- admin: admins only; supervisors and counsellors get 403 `role` (no such route exists today: the
-  helper is here so the first one is added with the right row).
+- admin: admins only; supervisors and counsellors get 403 `role` (everything that changes the
+  configuration; the admin area's pages and reads are `supervisor`: supervisors look, read-only).
 Some staff routes answer per conversation: a counsellor may open, annotate, transfer and close only
 conversations they hold (or that wait in the queue), a supervisor any: those rows are tested on a
 conversation held by someone else ("other") as well as on one's own ("mine").
@@ -40,6 +40,7 @@ from sqlalchemy import select, update
 
 from lotsa import appkeys
 from lotsa.models import Contact, Conversation, OutboxItem, OutboxState
+from lotsa.settings import default_config_dir
 from lotsa_testing.clients import ConsoleClient
 from lotsa_testing.every_channel import SECRET_HEADER, TELEGRAM_SECRET, ProviderRig, provider_server
 from lotsa_testing.server import PASSWORD
@@ -121,9 +122,19 @@ def _webhook(path: str) -> Probe:
     return Probe("webhook", everyone(Want(403)), path, body=form, form=True, note=UNSIGNED)
 
 
-PAGES = {"/console", "/admin/audit", "/admin/statistics"}
+PAGES = {"/console", "/admin/audit", "/admin/statistics", "/admin", "/admin/documents/{kind}", "/admin/documents/{kind}/{name}"}
 """Staff pages: anonymous gets the log-in form (/console) or is sent to it, not a JSON 401."""
 WAIT_FREE = {"outcome": "supported", "referrals": [], "needs": []}
+CONFIG = default_config_dir()
+SCRIPT = (CONFIG / "triage" / "default.yaml").read_text(encoding="utf-8")
+CANNED = (CONFIG / "canned_replies.yaml").read_text(encoding="utf-8")
+QUEUES = (CONFIG / "queues.yaml").read_text(encoding="utf-8")
+
+
+def _admin_page(has: str, **per_role: Want) -> dict[str, Want]:
+    """An admin-area page: anonymous is sent to the log-in, counsellors refused."""
+    return {ANON: Want(303, location="/console"), COUNSELLOR: ROLE, SUPERVISOR: page(has=has),
+            ADMIN: page(has=has)} | per_role
 MATRIX: dict[tuple[str, str], list[Probe]] = {
     # -- public by design ------------------------------------------------------------------------
     ("GET", "/"): [Probe("public", everyone(Want(302, location="/chat")), "/")],
@@ -259,7 +270,37 @@ MATRIX: dict[tuple[str, str], list[Probe]] = {
     ("POST", "/api/console/conversations/{id}/unblock"): [Probe(
         "supervisor", supervisors(Want(200, has="blocked_until")), "/api/console/conversations/{id}/unblock",
         target="queued")],
-    # -- admins: no admin-only route exists yet; add its row with admins(...) ---------------------
+    # -- the admin area: supervisors read, admins change ----------------------------------------
+    ("GET", "/admin"): [Probe("supervisor", _admin_page("admin-nav"), "/admin")],
+    ("GET", "/admin/documents/{kind}"): [Probe("supervisor", _admin_page('id="documents"'),
+                                               "/admin/documents/triage_script")],
+    ("GET", "/admin/documents/{kind}/{name}"): [Probe(
+        "supervisor", _admin_page('id="draft"', supervisor=page(has='id="draft"', lacks='id="publish"'),
+                                  admin=page(has='id="publish"')),
+        "/admin/documents/triage_script/default", note="supervisors see the editor read-only, no publish")],
+    ("GET", "/api/admin/documents/{kind}/{name}"): [Probe(
+        "supervisor", supervisors(Want(200, has="active")), "/api/admin/documents/queues/queues")],
+    ("GET", "/api/admin/documents/{kind}/{name}/versions/{version}"): [Probe(
+        "supervisor", supervisors(Want(200, has="content")), "/api/admin/documents/queues/queues/versions/1")],
+    ("GET", "/api/admin/documents/{kind}/{name}/diff"): [Probe(
+        "supervisor", supervisors(Want(200, has="diff")), "/api/admin/documents/queues/queues/diff?from=1&to=1")],
+    ("POST", "/api/admin/documents/{kind}/{name}/check"): [Probe(
+        "admin", admins(Want(200, has="problems")), "/api/admin/documents/triage_script/default/check",
+        body={"content": "name: default"})],
+    ("POST", "/api/admin/documents/{kind}/{name}/publish"): [Probe(
+        "admin", admins(Want(201, has="version")), "/api/admin/documents/canned_replies/canned_replies/publish",
+        body={"content": CANNED + "# edited in the role matrix\n", "comment": "matrix", "base_version": 1})],
+    ("POST", "/api/admin/documents/{kind}/{name}/rollback"): [Probe(
+        "admin", admins(Want(201, has="version")), "/api/admin/documents/canned_replies/canned_replies/rollback",
+        body={"version": 1}, note="after the publish row above: version 1 again, as version 3")],
+    ("POST", "/api/admin/simulate"): [Probe("admin", admins(Want(200, has="replies")), "/api/admin/simulate",
+                                            body={"content": SCRIPT, "state": None, "lang": "en"})],
+    ("POST", "/api/admin/sample"): [Probe("admin", admins(Want(200, has="rows")), "/api/admin/sample", body={
+        "kind": "queues", "name": "queues", "content": QUEUES, "messages": ["jag säljer sex"]})],
+    ("POST", "/api/admin/queues/preview"): [Probe("admin", admins(Want(200, has="rows")),
+                                                  "/api/admin/queues/preview", body={"content": QUEUES})],
+    ("GET", "/static/admin"): [Probe("public", everyone(page(has="sim-start")), "/static/admin/admin.js",
+                                     note="the admin pages' code is public; their data is not")],
 }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Sequence
+from copy import copy
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,6 +109,14 @@ class Assessor:
     def rules_only(cls, phrases: PhraseBook) -> Assessor:
         """Rules and language detection without a trained model (before `lotsa triage train`)."""
         return cls(spacy.blank("xx"), phrases=phrases)
+
+    def with_phrases(self, phrases: PhraseBook) -> Assessor:
+        """The same model and language detection with another phrase book (newly published, or an
+        admin's draft): nothing is loaded again."""
+        other = copy(self)
+        other.phrases = phrases
+        other.features = Featurizer(self.nlp, phrases)
+        return other
 
     def assess(self, text: str) -> Assessment:
         return self.assess_many([text])[0]

@@ -144,7 +144,25 @@ class ScriptSpec(BaseModel):
             self._check_step(step_id, step, every)
         for where, texts in self.all_texts():
             _check_variants(where, texts, self.languages)
+            _check_declared(where, texts, every)
+        self._check_reachable()
         return self
+
+    def _check_reachable(self) -> None:
+        """Every step can be reached from `start`: a step nobody reaches is a mistake (a renamed
+        `next`), never a feature."""
+        seen, todo = {self.start}, [self.start]
+        while todo:
+            step = self.steps[todo.pop()]
+            targets = [c.next for c in step.choices] + [r.next for r in step.branch]
+            targets += [t for t in (step.free_text.next if step.free_text else None, step.otherwise) if t]
+            for target in targets:
+                if target not in seen:
+                    seen.add(target)
+                    todo.append(target)
+        for step_id in self.steps:
+            if step_id not in seen:
+                raise ValueError(f"steps.{step_id}: unreachable (no step leads to it from {self.start!r})")
 
     def all_texts(self) -> list[tuple[str, Texts]]:
         """Every text mapping of the script, with its key (`steps.who.choices.sells.label`)."""
@@ -204,6 +222,16 @@ def _check_variants(where: str, texts: Texts, complete: list[str]) -> None:
         for lang in sorted(languages - set(value)):
             raise ValueError(f"{where}.{key}: no text for language {lang!r} (the {key} would fall back to "
                              f"a text written for another channel)")
+
+
+def _check_declared(where: str, texts: Texts, declared: list[str]) -> None:
+    """A text in a language the script does not declare is a language half-translated: it is listed
+    in neither `languages` (complete) nor `partial_languages` (falling back), so nobody could choose it."""
+    for table in [plain(texts), *(v for v in texts.values() if isinstance(v, dict))]:
+        for lang in table:
+            if lang not in declared:
+                raise ValueError(f"{where}.{lang}: language {lang!r} is half-translated: it is in neither "
+                                 f"languages nor partial_languages (declare it, or translate every text)")
 
 
 class TriageScript:
