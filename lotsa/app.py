@@ -11,7 +11,7 @@ import jinja2
 from aiohttp import WSCloseCode, web
 
 from bot import webchat
-from handoff import audit_view, blocks, console, deadletters
+from handoff import acute_hold, audit_view, blocks, console, deadletters, staff_admin
 from lotsa import appkeys, logs, pages
 from lotsa.channels import Channel
 from lotsa.errors import Refused
@@ -123,7 +123,8 @@ def create_app(settings: Settings, *, channels: Iterable[type[Channel]] = (), re
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/neutral", neutral)
     app.router.add_get("/favicon.ico", favicon)
-    for routes in (console.setup, deadletters.setup, blocks.setup, audit_view.setup):
+    for routes in (console.setup, deadletters.setup, blocks.setup, audit_view.setup, staff_admin.setup,
+                   acute_hold.setup):
         routes(app)
     return app
 

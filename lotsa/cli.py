@@ -43,7 +43,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from lotsa.db import upgrade
 
     settings = _settings(args)
-    upgrade(settings.effective_database_url)
+    upgrade(settings.effective_database_url, settings.secret_bytes() if settings.secret_key is not None else None)
     print("database is up to date")
     return 0
 
@@ -72,17 +72,20 @@ def _check_queues(settings: Settings, queues: list[str]) -> None:
 
 def cmd_user_add(args: argparse.Namespace) -> int:
     from lotsa.auth import AuthError, add_user
+    from lotsa.crypto import Keyring
     from lotsa.db import Database
 
     settings = _settings(args)
     _check_queues(settings, _csv(args.queues))
+    keyring = Keyring(settings.secret_bytes()) if args.phone else None
     password = _read_password()
 
     async def run() -> None:
         db = Database(settings.effective_database_url)
         try:
             await add_user(db, args.name, password, args.role, languages=_csv(args.languages),
-                           queues=_csv(args.queues), max_chats=args.max_chats, phone=args.phone)
+                           queues=_csv(args.queues), max_chats=args.max_chats, phone=args.phone,
+                           keyring=keyring)
         finally:
             await db.close()
 

@@ -26,7 +26,7 @@ from handoff.queue_state import QueueSnapshots
 from handoff.queues import QueueDirectory
 from handoff.service import Handoff
 from handoff.waits import WaitInfo
-from lotsa.auth import SessionTimes
+from lotsa.auth import SessionTimes, end_sessions_of_other_keys
 from lotsa.channels import Channel, registered
 from lotsa.conversations import Conversations
 from lotsa.crypto import Keyring
@@ -104,7 +104,8 @@ class Services:
     @property
     def session_times(self) -> SessionTimes:
         return SessionTimes(idle=timedelta(minutes=self.settings.session_idle_minutes),
-                            absolute=timedelta(hours=self.settings.session_max_hours))
+                            absolute=timedelta(hours=self.settings.session_max_hours),
+                            key_tag=self.conversations.outgoing.keyring.session_tag)
 
     def queue_snapshots(self) -> QueueSnapshots:
         return QueueSnapshots(self.db, self.conversations.events)
@@ -120,6 +121,8 @@ class Services:
                 raise ConfigError(f"the database schema is at {revision or 'nothing'}, this version needs "
                                   f"{head_revision()}: run `lotsa db upgrade`")
             await self.pipeline.scripts.publish(self.db)
+            await end_sessions_of_other_keys(self.db, self.conversations.outgoing.keyring.session_tag,
+                                             self.conversations.events)
             self.pipeline.assessor = await asyncio.get_running_loop().run_in_executor(
                 None, load_assessor, self.settings.config_dir, self.phrases)
             yield
