@@ -98,6 +98,12 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_user_switch(args: argparse.Namespace) -> int:
+    from lotsa.user_cli import run
+
+    return run(_settings(args), args.user_command, args.name)
+
+
 def cmd_purge(args: argparse.Namespace) -> int:
     from lotsa.db import Database
     from lotsa.retention import purge
@@ -184,6 +190,11 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("--max-chats", type=int, default=3, help="most simultaneous chats (default: 3)")
     add.add_argument("--phone", help="where calls this counsellor takes are put through (E.164, e.g. +46701234567)")
     add.set_defaults(func=cmd_user_add)
+    for action, text in (("disable", "disable an account: its sessions end, its chats go back to the queue"),
+                         ("enable", "enable a disabled account again")):
+        switch = with_config(user.add_parser(action, help=text))
+        switch.add_argument("name")
+        switch.set_defaults(func=cmd_user_switch)
     from lotsa.triage_cli import add_commands
 
     _add_benchmarks(sub, add_commands(sub))
