@@ -17,8 +17,7 @@ Access kinds, for the reader of the table:
 - staff: counsellors, supervisors and admins; anonymous gets 401 `login_required` (JSON API) or the
   log-in page (the console page itself shows the log-in form to anyone not logged in);
 - supervisor: supervisors and admins; counsellors get 403 `role`;
-- admin: admins only; supervisors and counsellors get 403 `role` (no such route exists today: the
-  helper is here so the first one is added with the right row).
+- admin: admins only; supervisors and counsellors get 403 `role`.
 Some staff routes answer per conversation: a counsellor may open, annotate, transfer and close only
 conversations they hold (or that wait in the queue), a supervisor any: those rows are tested on a
 conversation held by someone else ("other") as well as on one's own ("mine").
@@ -37,7 +36,7 @@ import pytest_asyncio
 from sqlalchemy import select, update
 
 from lotsa import appkeys
-from lotsa.models import Contact, Conversation, OutboxItem, OutboxState
+from lotsa.models import Contact, Conversation, OutboxItem, OutboxState, StaffUser
 from lotsa_testing.clients import ConsoleClient
 from lotsa_testing.every_channel import SECRET_HEADER, TELEGRAM_SECRET, ProviderRig, provider_server
 from lotsa_testing.server import PASSWORD
@@ -93,7 +92,7 @@ class Probe:
     """The concrete path; `{id}` is filled in from `target`."""
     target: str | None = None
     """What `{id}` is: `queued` (a waiting conversation), `mine` (held by the role), `other` (held by
-    another counsellor), `dead` (a dead letter)."""
+    another counsellor), `dead` (a dead letter), `account` (a fresh counsellor's staff account)."""
     body: Any = None
     """A JSON body; a dict of strings with `form=True`."""
     form: bool = False
@@ -119,8 +118,10 @@ def _webhook(path: str) -> Probe:
     return Probe("webhook", everyone(Want(403)), path, body=form, form=True, note=UNSIGNED)
 
 
-PAGES = {"/console", "/admin/audit"}
-"""Staff pages: anonymous gets the log-in form (/console) or is sent to it, not a JSON 401."""
+PAGES = {"/console", "/admin/audit", "/admin/staff"}
+"""Staff pages (GET): anonymous gets the log-in form (/console) or is sent to it, not a JSON 401.
+Their forms' POSTs answer anonymous with the JSON 401 like any other route."""
+STAFF_DONE = "/admin/staff?lang=sv&done="
 WAIT_FREE = {"outcome": "supported", "referrals": [], "needs": []}
 MATRIX: dict[tuple[str, str], list[Probe]] = {
     # -- public by design ------------------------------------------------------------------------
@@ -134,6 +135,25 @@ MATRIX: dict[tuple[str, str], list[Probe]] = {
     ("GET", "/admin/audit"): [Probe("admin", {ANON: Want(303, location="/console"), COUNSELLOR: ROLE,
                                               SUPERVISOR: ROLE, ADMIN: page(has="audit-table")},
                                     "/admin/audit")],
+    ("GET", "/admin/staff"): [Probe(
+        "supervisor", {ANON: Want(303, location="/console"), COUNSELLOR: ROLE,
+                       SUPERVISOR: page(has="staff-table", lacks="<form"), ADMIN: page(has='id="create-form"')},
+        "/admin/staff", note="supervisors read the staff list; only admins get its forms")],
+    ("POST", "/admin/staff"): [Probe(
+        "admin", admins(page(has='id="new-password"')), "/admin/staff", form=True,
+        body={"name": "newcomer", "role": "counsellor", "max_chats": "3"},
+        note="the generated password is in this answer only")],
+    ("POST", "/admin/staff/{id}"): [Probe(
+        "admin", admins(Want(303, location=STAFF_DONE + "changed")), "/admin/staff/{id}", target="account",
+        form=True, body={"role": "counsellor", "languages": "sv", "max_chats": "4"})],
+    ("POST", "/admin/staff/{id}/disable"): [Probe(
+        "admin", admins(Want(303, location=STAFF_DONE + "disabled")), "/admin/staff/{id}/disable",
+        target="account")],
+    ("POST", "/admin/staff/{id}/enable"): [Probe(
+        "admin", admins(Want(303, location=STAFF_DONE + "enabled")), "/admin/staff/{id}/enable",
+        target="account")],
+    ("POST", "/admin/staff/{id}/password"): [Probe(
+        "admin", admins(page(has='id="new-password"')), "/admin/staff/{id}/password", target="account")],
     ("GET", "/chat"): [Probe("public", everyone(page(has="data-quick-exit")), "/chat")],
     ("GET", "/chat/ws"): [
         Probe("public", everyone(Want(101, has="token")), "/chat/ws", ws=True, head=dict.fromkeys(ROLES, 400)),
@@ -243,7 +263,9 @@ MATRIX: dict[tuple[str, str], list[Probe]] = {
     ("POST", "/api/console/conversations/{id}/unblock"): [Probe(
         "supervisor", supervisors(Want(200, has="blocked_until")), "/api/console/conversations/{id}/unblock",
         target="queued")],
-    # -- admins: no admin-only route exists yet; add its row with admins(...) ---------------------
+    ("POST", "/api/console/acute-hold"): [Probe(
+        "supervisor", supervisors(Want(200, has="held")), "/api/console/acute-hold", body={"hold": False},
+        note="during a surge: hold (or release) the acute lane for those who answered a second question")],
 }
 
 
@@ -288,6 +310,13 @@ class World:
         assert await client.claim(conversation_id) == 200
         return conversation_id
 
+    async def account(self) -> int:
+        """A fresh counsellor's account, for the admin's forms to change."""
+        name = f"acct{next(self.addresses)}"
+        await self.rig.server.add_staff(name)
+        async with self.rig.server.app[appkeys.DB].read() as session:
+            return (await session.execute(select(StaffUser.id).where(StaffUser.name == name))).scalar_one()
+
     async def dead_letter(self) -> int:
         """A message the provider refused: one of a fresh conversation's outbox items, marked dead."""
         conversation_id = await self.queued()
@@ -325,9 +354,10 @@ async def test_the_matrix_is_consistent() -> None:
     for (method, route), probes in MATRIX.items():
         for probe in probes:
             assert set(probe.expect) == set(ROLES), route
-            if probe.access in ("staff", "supervisor", "admin") and not probe.ws and route not in PAGES:
+            page_view = method == "GET" and route in PAGES
+            if probe.access in ("staff", "supervisor", "admin") and not probe.ws and not page_view:
                 assert probe.expect[ANON] == LOGIN_REQUIRED, (method, route)
-            if route in PAGES and route != "/console":
+            if page_view and route != "/console":
                 assert probe.expect[ANON] == Want(303, location="/console"), (method, route)
             if probe.access in ("supervisor", "admin"):
                 assert probe.expect[COUNSELLOR] == ROLE, (method, route)
@@ -364,6 +394,8 @@ async def _target_path(world: World, probe: Probe, role: str) -> tuple[str, int 
         ident = await world.held_by(world.holder)
     elif probe.target == "dead":
         ident = await world.dead_letter()
+    elif probe.target == "account":
+        ident = await world.account()
     else:
         raise AssertionError(probe.target)
     return probe.path.replace("{id}", str(ident)), ident
@@ -377,6 +409,9 @@ async def _snapshot(world: World, probe: Probe, ident: int | None) -> tuple[Any,
     async with world.rig.server.app[appkeys.DB].read() as session:
         if probe.target == "dead":
             return (await session.get(OutboxItem, ident)).state,
+        if probe.target == "account":
+            account = await session.get(StaffUser, ident)
+            return account.active, account.role, account.max_chats, account.password_hash
         conversation = await session.get(Conversation, ident)
         contact = await session.get(Contact, conversation.contact_id)
         return conversation.state, conversation.counsellor_id, conversation.queue, contact.blocked_until
