@@ -68,13 +68,17 @@ class Skills:
                       self.max_chats, phone)
 
 
+def checked_name(name: str) -> str:
+    try:
+        return check_name(name)
+    except AuthError:
+        raise Refused("bad_name", "A name is 1-64 letters, digits, '.', '-' or '_'.") from None
+
+
 async def create(conversations: Conversations, keyring: Keyring, actor: StaffUser, name: str,
                  skills: Skills) -> tuple[StaffUser, str]:
     """A new account with a generated password (returned to be shown once)."""
-    try:
-        check_name(name)
-    except AuthError:
-        raise Refused("bad_name", "A name is 1-64 letters, digits, '.', '-' or '_'.") from None
+    checked_name(name)
     password = new_password()
     try:
         user = await add_user(conversations.db, name, password, skills.role, languages=list(skills.languages),

@@ -134,7 +134,7 @@ async def _answer(request: web.Request, action: Any) -> web.StreamResponse:
 
 async def create_post(request: web.Request) -> web.StreamResponse:
     async def create(user: StaffUser, form: Any) -> tuple[str, Any]:
-        name = _text(form, "name", 64)
+        name = staff_accounts.checked_name(_text(form, "name", 64))
         _, password = await staff_accounts.create(request.app[appkeys.CONVERSATIONS], request.app[appkeys.KEYRING],
                                                   user, name, _skills(request, form))
         return "created", {"name": name, "password": password}
