@@ -277,3 +277,31 @@ async def test_sessions_of_a_rotated_secret_key_end(tmp_path: Path, database_url
         if new_server is not None:
             await new_server.close()
         await old_server.close()
+
+
+def test_the_migration_encrypts_phone_numbers_stored_in_plain_text(tmp_path: Path) -> None:
+    """Upgrading a database whose counsellors' numbers are plain text seals them with the secret key
+    (and refuses without one rather than keep or lose them)."""
+    import sqlite3
+
+    from alembic import command
+
+    from lotsa.crypto import Keyring
+    from lotsa.db import alembic_config, upgrade
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+    command.upgrade(alembic_config(url), "0004_audit")
+    with sqlite3.connect(tmp_path / "old.db") as db:
+        db.execute("INSERT INTO staff_users (name, password_hash, role, phone, active, failed_logins, created_at, "
+                   "languages, queues, max_chats, presence) VALUES ('anna', 'x', 'counsellor', ?, 1, 0, "
+                   "'2026-01-01 00:00:00', '[]', '[]', 3, 'away')", (PHONE,))
+    with pytest.raises(RuntimeError, match="LOTSA_SECRET_KEY"):
+        upgrade(url)
+    secret = b"a-secret-key-of-enough-bytes"
+    upgrade(url, secret)
+    with sqlite3.connect(tmp_path / "old.db") as db:
+        sealed, = db.execute("SELECT phone_sealed FROM staff_users WHERE name = 'anna'").fetchone()
+        columns = {row[1] for row in db.execute("PRAGMA table_info(staff_users)")}
+    assert Keyring(secret).open_phone(sealed) == PHONE
+    assert not columns & {"phone", "failed_logins", "locked_until"}
+    assert PHONE.encode() not in (tmp_path / "old.db").read_bytes()

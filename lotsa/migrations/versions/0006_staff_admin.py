@@ -19,28 +19,30 @@ branch_labels = None
 depends_on = None
 
 
-def _seal_existing_phones() -> None:
+def _sealed_phones() -> list[tuple[int, bytes]]:
+    """The plain-text numbers, encrypted; checked before any schema change (SQLite's DDL is not
+    rolled back), so a refusal leaves the database as it was."""
     from lotsa.crypto import Keyring
 
-    bind = op.get_bind()
-    rows = bind.execute(sa.text("SELECT id, phone FROM staff_users WHERE phone IS NOT NULL")).all()
+    rows = op.get_bind().execute(sa.text("SELECT id, phone FROM staff_users WHERE phone IS NOT NULL")).all()
     if not rows:
-        return
+        return []
     config = op.get_context().config
     secret = config.attributes.get("secret_key") if config is not None else None
     if not secret:
         raise RuntimeError("staff phone numbers are stored in plain text and must be encrypted: "
                            "set LOTSA_SECRET_KEY and run `lotsa db upgrade` again")
     keyring = Keyring(secret)
-    for user_id, phone in rows:
-        bind.execute(sa.text("UPDATE staff_users SET phone_sealed = :sealed WHERE id = :id"),
-                     {"sealed": keyring.seal_phone(phone), "id": user_id})
+    return [(user_id, keyring.seal_phone(phone)) for user_id, phone in rows]
 
 
 def upgrade() -> None:
+    sealed = _sealed_phones()
     with op.batch_alter_table("staff_users") as batch:
         batch.add_column(sa.Column("phone_sealed", sa.LargeBinary(), nullable=True))
-    _seal_existing_phones()
+    for user_id, phone in sealed:
+        op.get_bind().execute(sa.text("UPDATE staff_users SET phone_sealed = :sealed WHERE id = :id"),
+                              {"sealed": phone, "id": user_id})
     with op.batch_alter_table("staff_users") as batch:
         batch.drop_column("phone")
         batch.drop_column("failed_logins")
