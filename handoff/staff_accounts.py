@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lotsa import audit
@@ -190,11 +190,6 @@ def _changes(user: StaffUser, skills: Skills, old_phone: str | None) -> dict[str
 
 def _yes(value: bool) -> str:
     return "yes" if value else "no"
-
-
-async def active_admins(session: AsyncSession) -> int:
-    return int(await session.scalar(select(func.count(StaffUser.id)).where(
-        StaffUser.role == Role.ADMIN, StaffUser.active.is_(True))) or 0)
 
 
 async def find(session: AsyncSession, name: str) -> StaffUser | None:
