@@ -377,7 +377,9 @@ class VoiceChannel(Channel):
             return None
         async with self.pipeline.db.read() as session:
             staff = await session.get(StaffUser, conversation.counsellor_id)
-        return staff.phone if staff is not None else None
+        if staff is None or staff.phone_sealed is None:
+            return None
+        return self.pipeline.keyring.open_phone(staff.phone_sealed)
 
     @staticmethod
     def _to_wait() -> VoiceResponse:

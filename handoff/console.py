@@ -389,7 +389,8 @@ class ConsoleConnection:
             app = self.request.app
             frame["supervisor"] = {
                 **overview_of(snapshot.staff.values(), snapshot.active, self.queues, self.lang, online_after),
-                "surge": app[appkeys.PIPELINE].flood.surging(), "login_burst": app[appkeys.LOGIN_THROTTLE].burst()}
+                "surge": app[appkeys.PIPELINE].flood.surging(), "acute_held": app[appkeys.PIPELINE].flood.acute_held,
+                "login_burst": app[appkeys.LOGIN_THROTTLE].burst()}
         return frame
 
     def follow(self, event: Event) -> None:

@@ -11,7 +11,7 @@ import jinja2
 from aiohttp import WSCloseCode, web
 
 from bot import webchat
-from handoff import audit_view, blocks, console, deadletters, statistics_page
+from handoff import acute_hold, audit_view, blocks, console, deadletters, staff_admin, statistics_page
 from lotsa import appkeys, logs, pages
 from lotsa.admin import pages as admin_pages
 from lotsa.channels import Channel
@@ -130,7 +130,8 @@ def create_app(settings: Settings, *, channels: Iterable[type[Channel]] = (), re
     app.router.add_get("/metrics", metrics.handle)
     app.router.add_get("/neutral", neutral)
     app.router.add_get("/favicon.ico", favicon)
-    for routes in (console.setup, deadletters.setup, blocks.setup, audit_view.setup, statistics_page.setup):
+    for routes in (console.setup, deadletters.setup, blocks.setup, audit_view.setup, statistics_page.setup,
+                   staff_admin.setup, acute_hold.setup):
         routes(app)
     admin_pages.setup(app, services.live)
     return app

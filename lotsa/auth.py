@@ -17,6 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 
 from lotsa import audit
+from lotsa.crypto import Keyring
 from lotsa.db import Database
 from lotsa.events import SESSION_TOPIC, Event, EventPublisher
 from lotsa.login_throttle import LoginThrottle
@@ -39,6 +40,9 @@ class AuthError(Exception):
 class SessionTimes:
     idle: timedelta
     absolute: timedelta
+    key_tag: str = ""
+    """The current secret key's session tag (lotsa.crypto.Keyring.session_tag): a session stamped
+    with another one was made before the key was rotated, and has ended."""
 
 
 def hash_password(password: str) -> str:
@@ -47,31 +51,57 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+async def hash_password_off_loop(password: str) -> str:
+    """`hash_password` in the password thread pool, never on the event loop."""
+    return await _in_pool(hash_password, password)
+
+
+def check_phone(phone: str) -> str:
+    """The number in E.164 form (spaces and dashes dropped), or AuthError."""
+    phone = phone.replace(" ", "").replace("-", "")
+    if not (phone.startswith("+") and phone[1:].isascii() and phone[1:].isdigit() and 8 <= len(phone) <= 16):
+        raise AuthError("a phone number is in E.164 form, e.g. +46701234567")
+    return phone
+
+
+def check_name(name: str) -> str:
+    if not name or len(name) > 64 or not name.isascii() \
+            or not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
+        raise AuthError("a name is 1-64 letters, digits, '.', '-' or '_'")
+    return name
+
+
 def _session_id(cookie: str) -> str:
     return hashlib.sha256(cookie.encode()).hexdigest()
 
 
 async def add_user(db: Database, name: str, password: str, role: str, *, languages: list[str] | None = None,
-                   queues: list[str] | None = None, max_chats: int = 3, phone: str | None = None) -> StaffUser:
+                   queues: list[str] | None = None, max_chats: int = 3, phone: str | None = None,
+                   keyring: Keyring | None = None, actor: StaffUser | str = "cli") -> StaffUser:
     """A staff account; `languages` and `queues` (empty: any) and `max_chats` are counsellor skills;
-    `phone` (E.164) is where calls this counsellor takes are put through."""
+    `phone` (E.164) is where calls this counsellor takes are put through, stored sealed by `keyring`."""
     if not 1 <= max_chats <= 50:
         raise AuthError("max chats is between 1 and 50")
-    if phone is not None and not (phone.startswith("+") and phone[1:].isdigit() and 8 <= len(phone) <= 16):
-        raise AuthError("a phone number is in E.164 form, e.g. +46701234567")
+    sealed = None
+    if phone is not None:
+        if keyring is None:
+            raise AuthError("a phone number is stored encrypted: the secret key is needed")
+        sealed = keyring.seal_phone(check_phone(phone))
     if role not in set(Role):
         raise AuthError(f"role must be one of {', '.join(Role)}")
-    if not name or len(name) > 64 or not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
-        raise AuthError("a name is 1-64 letters, digits, '.', '-' or '_'")
+    check_name(name)
+    password_hash = await hash_password_off_loop(password)
     async with db.write() as session:
         if (await session.execute(select(StaffUser).where(StaffUser.name == name))).scalar():
             raise AuthError(f"a user named {name!r} exists already")
-        user = StaffUser(name=name, password_hash=hash_password(password), role=role,
+        user = StaffUser(name=name, password_hash=password_hash, role=role,
                          languages=list(languages or []), queues=list(queues or []), max_chats=max_chats,
-                         phone=phone)
+                         phone_sealed=sealed)
         session.add(user)
         await session.flush()
-        audit.add(session, "cli", "staff.added", f"staff:{user.id}", name=name, role=role)
+        audit.add(session, actor, "staff.added", f"staff:{user.id}", name=name, role=role,
+                  languages=",".join(user.languages), queues=",".join(user.queues), max_chats=max_chats,
+                  phone="set" if sealed else None)
     return user
 
 
@@ -104,7 +134,8 @@ async def login(db: Database, name: str, password: str, times: SessionTimes, *,
             fresh = await session.get(StaffUser, user.id)
             if fresh is not None:
                 fresh.password_hash = rehashed
-        session.add(StaffSession(id=_session_id(cookie), user_id=user.id, expires_at=utcnow() + times.absolute))
+        session.add(StaffSession(id=_session_id(cookie), user_id=user.id, expires_at=utcnow() + times.absolute,
+                                 key_tag=times.key_tag))
     return cookie, user
 
 
@@ -127,7 +158,7 @@ def _verify(password_hash: str, password: str) -> bool:
 
 def _expired(staff_session: StaffSession, user: StaffUser, times: SessionTimes, now: datetime) -> bool:
     return (not user.active or staff_session.expires_at <= now
-            or staff_session.last_seen_at + times.idle <= now)
+            or staff_session.last_seen_at + times.idle <= now or staff_session.key_tag != times.key_tag)
 
 
 async def authenticate(db: Database, cookie: str, times: SessionTimes,
@@ -175,6 +206,36 @@ async def end_session(db: Database, sid: str, events: EventPublisher | None = No
         await session.execute(delete(StaffSession).where(StaffSession.id == sid))
     if events is not None:
         events.publish(SESSION_TOPIC, Event("session_ended", 0, {"session": sid}))
+
+
+async def end_sessions(db: Database, sids: list[str], events: EventPublisher | None = None) -> None:
+    """Delete these sessions and announce each (their console sockets close, on any worker)."""
+    if not sids:
+        return
+    async with db.write() as session:
+        await session.execute(delete(StaffSession).where(StaffSession.id.in_(sids)))
+    if events is not None:
+        for sid in sids:
+            events.publish(SESSION_TOPIC, Event("session_ended", 0, {"session": sid}))
+
+
+async def end_user_sessions(db: Database, user_id: int, events: EventPublisher | None = None) -> int:
+    """End every session of one account (disabled, password reset); how many there were."""
+    async with db.read() as session:
+        sids = list((await session.execute(
+            select(StaffSession.id).where(StaffSession.user_id == user_id))).scalars())
+    await end_sessions(db, sids, events)
+    return len(sids)
+
+
+async def end_sessions_of_other_keys(db: Database, key_tag: str, events: EventPublisher | None = None) -> int:
+    """At start: the sessions made under a secret key that is no longer the current one (it was
+    rotated) end, and are announced so sockets held by workers still on the old key close too."""
+    async with db.read() as session:
+        sids = list((await session.execute(
+            select(StaffSession.id).where(StaffSession.key_tag != key_tag))).scalars())
+    await end_sessions(db, sids, events)
+    return len(sids)
 
 
 async def logout(db: Database, cookie: str, events: EventPublisher | None = None) -> None:

@@ -45,7 +45,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     settings = _settings(args)
     from lotsa.admin.documents import import_configuration
 
-    upgrade(settings.effective_database_url)
+    upgrade(settings.effective_database_url, settings.secret_bytes() if settings.secret_key is not None else None)
     imported = asyncio.run(import_configuration(settings.effective_database_url, settings.config_dir))
     print("database is up to date" + (f"; {len(imported)} configuration documents imported" if imported else ""))
     return 0
@@ -75,17 +75,20 @@ def _check_queues(settings: Settings, queues: list[str]) -> None:
 
 def cmd_user_add(args: argparse.Namespace) -> int:
     from lotsa.auth import AuthError, add_user
+    from lotsa.crypto import Keyring
     from lotsa.db import Database
 
     settings = _settings(args)
     _check_queues(settings, _csv(args.queues))
+    keyring = Keyring(settings.secret_bytes()) if args.phone else None
     password = _read_password()
 
     async def run() -> None:
         db = Database(settings.effective_database_url)
         try:
             await add_user(db, args.name, password, args.role, languages=_csv(args.languages),
-                           queues=_csv(args.queues), max_chats=args.max_chats, phone=args.phone)
+                           queues=_csv(args.queues), max_chats=args.max_chats, phone=args.phone,
+                           keyring=keyring)
         finally:
             await db.close()
 
@@ -96,6 +99,12 @@ def cmd_user_add(args: argparse.Namespace) -> int:
         return 2
     print(f"added {args.role} {args.name}")
     return 0
+
+
+def cmd_user_switch(args: argparse.Namespace) -> int:
+    from lotsa.user_cli import run
+
+    return run(_settings(args), args.user_command, args.name)
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
@@ -210,6 +219,11 @@ def _add_user(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--max-chats", type=int, default=3, help="most simultaneous chats (default: 3)")
     add.add_argument("--phone", help="where calls this counsellor takes are put through (E.164, e.g. +46701234567)")
     add.set_defaults(func=cmd_user_add)
+    for action, text in (("disable", "disable an account: its sessions end, its chats go back to the queue"),
+                         ("enable", "enable a disabled account again")):
+        switch = with_config(user.add_parser(action, help=text))
+        switch.add_argument("name")
+        switch.set_defaults(func=cmd_user_switch)
 
 
 def _add_simulate(sub: argparse._SubParsersAction) -> None:

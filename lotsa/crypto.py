@@ -28,6 +28,9 @@ class Keyring:
         self._contact = _derive(secret, b"contact-key")
         self._csrf = _derive(secret, b"csrf")
         self._fernet = Fernet(base64.urlsafe_b64encode(_derive(secret, b"reply-address")))
+        self._phones = Fernet(base64.urlsafe_b64encode(_derive(secret, b"staff-phone")))
+        self.session_tag = hmac.new(_derive(secret, b"session"), b"staff sessions", hashlib.sha256).hexdigest()[:16]
+        """Stamped on every staff session: a session made under another secret key has ended."""
 
     def __repr__(self) -> str:
         return "Keyring(<hidden>)"
@@ -47,6 +50,24 @@ class Keyring:
             return self._fernet.decrypt(token).decode()
         except InvalidToken:
             return None
+
+
+    def seal_phone(self, phone: str) -> bytes:
+        """A counsellor's phone number (where calls are put through), encrypted for storage."""
+        return self._phones.encrypt(phone.encode())
+
+    def open_phone(self, sealed: bytes) -> str | None:
+        try:
+            return self._phones.decrypt(sealed).decode()
+        except InvalidToken:
+            return None
+
+
+def masked_phone(phone: str | None) -> str:
+    """What staff pages show of a phone number: its first four and last two characters."""
+    if not phone:
+        return ""
+    return phone[:4] + "\u2022" * max(0, len(phone) - 6) + phone[-2:]
 
 
 def pseudonym(contact_key: str) -> str:

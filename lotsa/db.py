@@ -107,10 +107,13 @@ class Database:
         await self.engine.dispose()
 
 
-def alembic_config(url: str) -> Config:
+def alembic_config(url: str, secret: bytes | None = None) -> Config:
+    """`secret`: the secret key, for a migration that encrypts what was stored in plain text."""
     cfg = Config()
     cfg.set_main_option("script_location", str(resources.files("lotsa") / "migrations"))
     cfg.attributes["database_url"] = url
+    if secret is not None:
+        cfg.attributes["secret_key"] = secret
     return cfg
 
 
@@ -120,7 +123,7 @@ def head_revision() -> str:
     return head
 
 
-def upgrade(url: str) -> None:
+def upgrade(url: str, secret: bytes | None = None) -> None:
     """Apply every migration (blocking; call from a thread inside an event loop)."""
     _ensure_sqlite_folder(url)
-    command.upgrade(alembic_config(url), "head")
+    command.upgrade(alembic_config(url, secret), "head")

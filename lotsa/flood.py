@@ -5,7 +5,9 @@ and across the service, in memory only, over the last minute. A newcomer beyond 
 still taken: they are told that many are writing right now and go in line *behind* everyone who
 came before them, whatever their risk (`LINE_SURGE`), so a flood of fake acute contacts cannot
 push a real person down the line. While that happens the service is in a "surge" that
-supervisors see.
+supervisors see, and where one of them can *hold the acute lane* (`acute_held`): conversations
+opened meanwhile that are flagged acute before they answered a second question are ranked with
+routine ones until they answer it (lotsa.pipeline), so the acute lane is kept for those who did.
 """
 from __future__ import annotations
 
@@ -30,6 +32,8 @@ class NewConversations:
         self._last_surge = float("-inf")
         self.surged = 0
         """Newcomers put behind so far (tests and diagnostics)."""
+        self.acute_held = False
+        """A supervisor holds the acute lane (in this process's memory, like the counts)."""
 
     def admit(self, address: str | None, now: float | None = None) -> bool:
         """Count a new conversation; False when it is beyond a limit (a surge newcomer). Only the

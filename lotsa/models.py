@@ -198,11 +198,10 @@ class StaffUser(Base):
     name: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16))
-    phone: Mapped[str | None] = mapped_column(String(32), default=None)
-    """Where a call is put through when this counsellor takes a voice conversation (E.164)."""
+    phone_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    """Where a call is put through when this counsellor takes a voice conversation (E.164),
+    encrypted like a reply address (lotsa.crypto.Keyring.seal_phone); staff see it masked."""
     active: Mapped[bool] = mapped_column(default=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     languages: Mapped[list[Any]] = mapped_column(default=list)
     """Languages (ISO 639-1) this person counsels in; empty: any."""
@@ -223,6 +222,9 @@ class StaffSession(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
+    key_tag: Mapped[str] = mapped_column(String(16), default="")
+    """A digest of the secret key the session was made under (Keyring.session_tag): after the key
+    is rotated, the sessions of the old one end."""
 
 
 class Conversation(Base):

@@ -50,6 +50,8 @@ from triage.vocabulary import risk_for
 log = logging.getLogger(__name__)
 
 VOICE_CHANNEL = "voice"
+HOLD = "acute_hold"
+"""The triage state's record of a conversation opened while the acute lane is held (lotsa.flood)."""
 GROUP_CONFIDENCE = 0.5
 """How sure the classifier must be of a group the person did not choose themselves."""
 
@@ -186,6 +188,8 @@ class Pipeline:
         runner = self.scripts.for_new_conversation()
         greeting = runner.start(msg.language or (assessment.language if assessment else None),
                                 {"source": msg.source} if msg.source else None, channel=msg.channel)
+        if self.flood.acute_held:
+            greeting.state[HOLD] = {"answers": 0}
         surge = not self.flood.admit(msg.client)
         conversation = await change.open(contact.id, msg.channel, runner.script.version, greeting.state,
                                          greeting.state["language"], surge=surge)
@@ -223,6 +227,7 @@ class Pipeline:
         conversation.last_message_at = utcnow()
         if await change.outgoing.release_held(session, conversation):
             change.outbox_written = True
+        self._answered_hold(change, conversation)
         self._take_assessment(change, conversation, assessment)
         if conversation.state == ConversationState.TRIAGE:
             self._triage_step(change, conversation, runner, msg, text,
@@ -233,6 +238,7 @@ class Pipeline:
                      text: str, *, answers_greeting: bool) -> None:
         """The script's next step: a question, the queue, or the end."""
         turn: Turn | None = None
+        held = self._count_for_hold(conversation, answers_greeting)
         if conversation.risk == "acute":
             turn = runner.hand_off_now(conversation.triage_state, "acute")
         elif answers_greeting:
@@ -244,9 +250,57 @@ class Pipeline:
         change.answer(conversation, turn.state, turn.state["language"])
         if turn.result is not None:
             self._enqueue(change, conversation, turn)
+            if held and conversation.risk == "acute":
+                self._hold_in_line(change, conversation)
             self._out_of_hours_message(change, conversation)
         elif turn.closed:
             change.close(conversation)
+
+    # -- the held acute lane (lotsa.flood) ----------------------------------------------------------
+
+    @staticmethod
+    def _count_for_hold(conversation: Conversation, answers: bool) -> bool:
+        """Count the person's answers in a conversation opened while the acute lane is held; True
+        while they have answered fewer than two questions (this message included)."""
+        hold = conversation.triage_state.get(HOLD)
+        if not isinstance(hold, dict):
+            return False
+        count = int(hold.get("answers", 0)) + (1 if answers else 0)
+        conversation.triage_state = {**conversation.triage_state, HOLD: {**hold, "answers": count}}
+        return count < 2
+
+    def _hold_in_line(self, change: Change, conversation: Conversation) -> None:
+        """Flagged acute before a second answer while the lane is held: in line among the routine
+        ones (still shown acute, in the acute queue), asked one more question."""
+        conversation.risk_rank = RISK_RANK["routine"]
+        conversation.triage_state = {**conversation.triage_state, HOLD: {"asked": True}}
+        change.say(conversation, Author.BOT, self.texts.text("acute_hold.question", conversation.language))
+        log.info("acute conversation held in line until it answers", extra={"conversation": conversation.id})
+
+    def _answered_hold(self, change: Change, conversation: Conversation) -> None:
+        """A held conversation's person answered the second question: it takes its acute place."""
+        hold = conversation.triage_state.get(HOLD)
+        if conversation.state != ConversationState.QUEUED or not isinstance(hold, dict) or not hold.get("asked"):
+            return
+        conversation.triage_state = {**conversation.triage_state, HOLD: {"answered": True}}
+        if conversation.risk_rank != RISK_RANK[conversation.risk]:
+            conversation.risk_rank = RISK_RANK[conversation.risk]
+            change.requeue(conversation, conversation.queue or "")
+
+    async def hold_acute(self, on: bool) -> int:
+        """Hold or free the acute lane; freeing it puts every conversation still held back in its
+        acute place (how many)."""
+        self.flood.acute_held = on
+        if on:
+            return 0
+        async with self.conversations.change() as change:
+            held = (await change.session.execute(select(Conversation).where(
+                Conversation.state == ConversationState.QUEUED, Conversation.risk == "acute",
+                Conversation.risk_rank != RISK_RANK["acute"]).with_for_update())).scalars().all()
+            for conversation in held:
+                conversation.risk_rank = RISK_RANK["acute"]
+                change.requeue(conversation, conversation.queue or "")
+        return len(held)
 
     async def _check_contact_may_write(self, session: AsyncSession, contact: Contact) -> None:
         """A blocked contact is refused; so is a flood (more than `messages_per_minute`)."""
@@ -271,7 +325,7 @@ class Pipeline:
         triage = conversation.triage = merged(conversation.triage or TriageRecord(), assessment)
         self._regroup(change, conversation, triage, triage.get("detected"))
         risk = risk_for(triage["flags"])
-        if RISK_RANK[risk] >= conversation.risk_rank:
+        if RISK_RANK[risk] >= RISK_RANK[conversation.risk]:
             return
         conversation.risk, conversation.risk_rank = risk, RISK_RANK[risk]
         triage["risk"] = risk

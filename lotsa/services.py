@@ -27,7 +27,7 @@ from handoff.queues import QueueDirectory
 from handoff.service import Handoff
 from handoff.waits import WaitInfo
 from lotsa.admin.live import LiveConfig, swap_assessor
-from lotsa.auth import SessionTimes
+from lotsa.auth import SessionTimes, end_sessions_of_other_keys
 from lotsa.channels import Channel, registered
 from lotsa.conversations import Conversations
 from lotsa.crypto import Keyring
@@ -108,7 +108,8 @@ class Services:
     @property
     def session_times(self) -> SessionTimes:
         return SessionTimes(idle=timedelta(minutes=self.settings.session_idle_minutes),
-                            absolute=timedelta(hours=self.settings.session_max_hours))
+                            absolute=timedelta(hours=self.settings.session_max_hours),
+                            key_tag=self.conversations.outgoing.keyring.session_tag)
 
     def queue_snapshots(self) -> QueueSnapshots:
         return QueueSnapshots(self.db, self.conversations.events)
@@ -125,6 +126,8 @@ class Services:
                                   f"{head_revision()}: run `lotsa db upgrade`")
             await self.live.start()
             self.phrases = self.live.phrases
+            await end_sessions_of_other_keys(self.db, self.conversations.outgoing.keyring.session_tag,
+                                             self.conversations.events)
             self.pipeline.assessor = await asyncio.get_running_loop().run_in_executor(
                 None, load_assessor, self.settings.config_dir, self.phrases)
             yield

@@ -111,8 +111,8 @@ class RunningServer:
     settings: Settings
 
     async def add_staff(self, name: str, role: str = "counsellor", **skills: Any) -> None:
-        """`skills`: languages, queues, max_chats (see lotsa.auth.add_user)."""
-        await add_user(self.app[appkeys.DB], name, PASSWORD, role, **skills)
+        """`skills`: languages, queues, max_chats, phone (sealed; see lotsa.auth.add_user)."""
+        await add_user(self.app[appkeys.DB], name, PASSWORD, role, keyring=self.app[appkeys.KEYRING], **skills)
 
 
 async def start_server(settings: Settings) -> tuple[TestServer, RunningServer]:

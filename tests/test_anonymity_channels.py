@@ -28,6 +28,8 @@ PHONES = ["+46731234567", "+40721999888"]
 CALLER = "+359881234567"
 IPS = ["203.0.113.77", "198.51.100.23"]
 OUR_NUMBER = "+46766860000"
+COUNSELLOR_PHONE = "+46709990000"
+"""Where calls are put through: stored encrypted, never in the database file in plain text."""
 
 
 async def test_no_identifier_reaches_database_logs_or_staff_pages(tmp_path: Path, database_url: str,
@@ -49,7 +51,8 @@ async def test_no_identifier_reaches_database_logs_or_staff_pages(tmp_path: Path
         await server.add_staff("anna", max_chats=20)
         await server.add_staff("sara", role="supervisor")
         async with server.app[appkeys.DB].write() as db:
-            await db.execute(update(StaffUser).values(phone="+46709990000"))
+            await db.execute(update(StaffUser).values(
+                phone_sealed=server.app[appkeys.KEYRING].seal_phone(COUNSELLOR_PHONE)))
 
         async def telegram_says(chat: int, text: str, n: list[int] = [1]) -> None:  # noqa: B006
             n[0] += 1
@@ -119,7 +122,7 @@ async def test_no_identifier_reaches_database_logs_or_staff_pages(tmp_path: Path
     database = Path(make_url(settings.effective_database_url).database)
     stored = b"".join(p.read_bytes() for p in database.parent.glob(database.name + "*"))
     identifiers = ([str(c) for c in CHAT_IDS] + PHONES + [p.lstrip("+") for p in PHONES] + [p[3:] for p in PHONES]
-                   + [CALLER, CALLER.lstrip("+"), token, *IPS, "127.0.0.1"])
+                   + [CALLER, CALLER.lstrip("+"), token, *IPS, "127.0.0.1", COUNSELLOR_PHONE])
     logs = caplog.text
     for identifier in identifiers:
         assert identifier.encode() not in stored, f"{identifier} is in the database file"

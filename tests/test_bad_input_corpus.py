@@ -121,6 +121,9 @@ def call(sid: str, **extra: str) -> dict[str, str]:
 TG, SMS_HOOK, VOICE = "/hooks/telegram", "/hooks/twilio/sms", "/hooks/twilio/voice"
 SEND, NOTE = "/api/console/conversations/{held}/messages", "/api/console/conversations/{held}/notes"
 BLOCK = "/api/console/conversations/{queued}/block"
+HOLD, STAFF = "/api/console/acute-hold", "/admin/staff"
+NEW = {"name": "newbie", "role": "counsellor", "max_chats": "3", "languages": "sv", "queues": "general"}
+"""An account the admin's form would create: each case spoils one field (none is created)."""
 
 CASES: dict[str, Frame | Http] = {
     # -- web chat: the first frame ---------------------------------------------------------------
@@ -462,6 +465,68 @@ CASES: dict[str, Frame | Http] = {
     "admin/roll back to a version that does not exist": Http(
         "POST", "/api/admin/documents/queues/queues/rollback", 400, {"version": 999}, JSON, who="admin",
         error="refused"),
+
+    "supervisor/acute-hold as a string": Http("POST", HOLD, 400, {"hold": "yes"}, JSON, who="supervisor",
+                                              error="bad_hold"),
+    "supervisor/acute-hold as null": Http("POST", HOLD, 400, {"hold": None}, JSON, who="supervisor",
+                                          error="bad_hold"),
+    "supervisor/acute-hold nested 5000 deep": Http("POST", HOLD, 400, DEEP, JSON, who="supervisor",
+                                                   error="bad_json"),
+    "supervisor/acute-hold with a form body": Http("POST", HOLD, 415, {"hold": "true"}, FORM, who="supervisor",
+                                                   error="json_expected"),
+    "supervisor/acute-hold with CSRF missing": Http("POST", HOLD, 403, {"hold": True}, JSON, who="supervisor",
+                                                    csrf="missing", error="csrf"),
+    # -- the admin's Staff page forms (a refused form shows the page again, its code in data-error) --
+    "admin/create named with markup": Http("POST", STAFF, 400, {**NEW, "name": SCRIPT}, FORM, who="admin",
+                                           contains='data-error="bad_name"', lacks=SCRIPT),
+    "admin/create named with a null byte": Http("POST", STAFF, 400, {**NEW, "name": "kim\u0000"}, FORM, who="admin",
+                                                contains='data-error="bad_form"'),
+    "admin/create named with bidi overrides": Http("POST", STAFF, 400, {**NEW, "name": "\u202eanna"}, FORM,
+                                                   who="admin", contains='data-error="bad_name"'),
+    "admin/create named with full-width letters": Http("POST", STAFF, 400, {**NEW, "name": "ａｎｎａ"}, FORM,
+                                                       who="admin", contains='data-error="bad_name"'),
+    "admin/create with a name of 65 characters": Http("POST", STAFF, 400, {**NEW, "name": "a" * 65}, FORM,
+                                                      who="admin", contains='data-error="bad_form"'),
+    "admin/create with an existing name": Http("POST", STAFF, 409, {**NEW, "name": "kim"}, FORM, who="admin",
+                                               contains='data-error="name_taken"'),
+    "admin/create with the role root": Http("POST", STAFF, 400, {**NEW, "role": "root"}, FORM, who="admin",
+                                            contains='data-error="bad_role"'),
+    "admin/create with most chats 1e400": Http("POST", STAFF, 400, {**NEW, "max_chats": "1e400"}, FORM,
+                                               who="admin", contains='data-error="bad_form"'),
+    "admin/create with most chats in superscript digits": Http("POST", STAFF, 400, {**NEW, "max_chats": "²"}, FORM,
+                                                               who="admin", contains='data-error="bad_max_chats"'),
+    "admin/create with most chats 0": Http("POST", STAFF, 400, {**NEW, "max_chats": "0"}, FORM, who="admin",
+                                           contains='data-error="bad_max_chats"'),
+    "admin/create with a phone of letters": Http("POST", STAFF, 400, {**NEW, "phone": "+46abcdefgh"}, FORM,
+                                                 who="admin", contains='data-error="bad_phone"'),
+    "admin/create with a phone in full-width digits": Http("POST", STAFF, 400, {**NEW, "phone": "+４６７０１２３４５６７"},
+                                                           FORM, who="admin", contains='data-error="bad_phone"'),
+    "admin/create with markup as languages": Http("POST", STAFF, 400, {**NEW, "languages": IMG}, FORM, who="admin",
+                                                  contains='data-error="bad_languages"', lacks=IMG),
+    "admin/create with a language that is not a code": Http("POST", STAFF, 400, {**NEW, "languages": "svenska"},
+                                                            FORM, who="admin", contains='data-error="bad_languages"'),
+    "admin/create with an unknown queue": Http("POST", STAFF, 400, {**NEW, "queues": "../etc"}, FORM, who="admin",
+                                               contains='data-error="bad_queues"'),
+    "admin/create with invalid UTF-8": Http("POST", STAFF, 400, b"name=\xff\xfe&role=counsellor", FORM,
+                                            who="admin", error="bad_form"),
+    "admin/create with a JSON body": Http("POST", STAFF, 400, NEW, JSON, who="admin",
+                                          contains='data-error="bad_name"'),
+    "admin/create with CSRF missing": Http("POST", STAFF, 403, NEW, FORM, who="admin", csrf="missing",
+                                           error="csrf"),
+    "admin/create with the CSRF of another session": Http("POST", STAFF, 403, NEW, FORM, who="admin",
+                                                          csrf="foreign", error="csrf"),
+    "admin/create from another site": Http("POST", STAFF, 403, NEW, FORM, who="admin",
+                                           origin="https://evil.example", error="cross_site"),
+    "admin/create as a supervisor": Http("POST", STAFF, 403, NEW, FORM, who="supervisor", error="role"),
+    "admin/create anonymously": Http("POST", STAFF, 401, NEW, FORM, error="login_required"),
+    "admin/change an account id in superscript digits": Http("POST", STAFF + "/%C2%B2", 404, NEW, FORM,
+                                                             who="admin", contains='data-error="not_found"'),
+    "admin/disable an unknown account": Http("POST", STAFF + "/999999/disable", 404, {}, FORM, who="admin",
+                                             contains='data-error="not_found"'),
+    "admin/reset the password of an account id of 13 digits": Http(
+        "POST", STAFF + "/1234567890123/password", 404, {}, FORM, who="admin", contains='data-error="not_found"'),
+    "admin/enable an account id with a sign": Http("POST", STAFF + "/-1/enable", 404, {}, FORM, who="admin",
+                                                   contains='data-error="not_found"'),
 }
 
 
@@ -525,6 +590,8 @@ async def corpus(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         await rig.server.add_staff("sam", "supervisor")
         await rig.server.add_staff("siv", "counsellor", languages=["sv"])
         await rig.server.add_staff("ana", "admin")
+
+        await rig.server.add_staff("ada", "admin")
         staff = {"counsellor": ConsoleClient(rig.url), "supervisor": ConsoleClient(rig.url),
                  "admin": ConsoleClient(rig.url)}
         other = ConsoleClient(rig.url)
@@ -532,6 +599,8 @@ async def corpus(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
             await staff["counsellor"].login("kim", PASSWORD)
             await staff["supervisor"].login("sam", PASSWORD)
             await staff["admin"].login("ana", PASSWORD)
+
+            await staff["admin"].login("ada", PASSWORD)
             await other.login("kai", PASSWORD)
             held = await _queued(rig, "+46700000501")
             assert await staff["counsellor"].claim(held) == 200

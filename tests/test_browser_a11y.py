@@ -162,3 +162,28 @@ async def test_the_admin_pages_pass_axe(server: RunningServer, browser: object, 
     found += await audit(page, axe_source, "admin script, simulator, sample table and diff")
     assert not found, report(found)
     assert not [e for e in errors if "Content Security Policy" in e or "Uncaught" in e], errors
+
+
+async def test_the_staff_page_passes_axe(server: RunningServer, browser: object, axe_source: str) -> None:  # noqa: F811
+    from playwright.async_api import expect
+
+    await server.add_staff("ada", "admin")
+    await server.add_staff("anna", phone="+46709876543")
+    await server.add_staff("sara", "supervisor")
+    ada = await (await browser.new_context(viewport=LAPTOP, locale="en-GB")).new_page()
+    await console_login(ada, server.url, "ada")
+    await ada.goto(f"{server.url}/admin/staff")
+    await ada.click("summary:has-text('Change anna')")
+    found = await audit(ada, axe_source, "staff page (en), a change form open")
+    await ada.fill("#create-name", "nora")
+    await ada.press("#create-name", "Enter")
+    await expect(ada.locator("#new-password")).to_be_visible()
+    found += await audit(ada, axe_source, "staff page, a password shown")
+    await ada.click("button[aria-label='Disable ada']")
+    await expect(ada.locator("[data-error=last_admin]")).to_be_visible()
+    found += await audit(ada, axe_source, "staff page, a refused form")
+    sara = await (await browser.new_context(viewport=LAPTOP, locale="sv-SE")).new_page()
+    await console_login(sara, server.url, "sara")
+    await sara.goto(f"{server.url}/admin/staff")
+    found += await audit(sara, axe_source, "staff page (sv), read-only")
+    assert not found, report(found)

@@ -6,11 +6,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from lotsa import appkeys
 from lotsa.client_address import address_key
 from lotsa.flood import NewConversations
-from lotsa.models import Conversation
+from lotsa.models import AuditEntry, Conversation
 from lotsa_testing.clients import ChatClient, ConsoleClient
 from lotsa_testing.queue import queue_position
 from lotsa_testing.server import PASSWORD, RunningServer, make_settings, start_server
@@ -81,6 +82,57 @@ async def test_the_web_chat_counts_the_address_behind_a_trusted_proxy(limited: R
     finally:
         for chat in chats:
             await chat.close()
+
+
+async def _conversation(server: RunningServer, conversation_id: int) -> Conversation:
+    async with server.app[appkeys.DB].read() as session:
+        conversation = await session.get(Conversation, conversation_id)
+        assert conversation is not None
+        return conversation
+
+
+async def test_a_held_acute_lane_ranks_acute_newcomers_with_routine_ones_until_they_answer_again(
+        limited: RunningServer) -> None:
+    memory = limited.memory
+    await limited.add_staff("sara", role="supervisor")
+    await limited.add_staff("cara")
+    sara, cara = ConsoleClient(limited.url), ConsoleClient(limited.url)
+    try:
+        await sara.login("sara", PASSWORD)
+        await cara.login("cara", PASSWORD)
+        assert (await cara.post("/api/console/acute-hold", {"hold": True}))[0] == 403
+        status, answer = await sara.post("/api/console/acute-hold", {"hold": "yes"})
+        assert (status, answer["error"]) == (400, "bad_hold")
+        assert await sara.post("/api/console/acute-hold", {"hold": True}) == (200, {"held": True, "released": 0})
+        frame = await sara.connect()
+        assert frame["supervisor"]["acute_held"] is True
+
+        bot = (await memory.write("+46700000901", ACUTE, client=address_key("203.0.113.70"))).conversation_id
+        real_address, real_client = "+46700000902", address_key("198.51.100.70")
+        for text in ("hej", "2"):                        # the greeting's question, then a second one
+            await memory.write(real_address, text, client=real_client)
+        real = (await memory.write(real_address, ACUTE, client=real_client)).conversation_id
+        held = await _conversation(limited, bot)
+        assert (held.state, held.risk, held.queue) == ("queued", "acute", "acute")   # still shown acute
+        assert await _position(limited, real) == 1 and await _position(limited, bot) == 2
+        asked = await sara.conversation(bot)
+        assert any("Write in a few words" in m["text"] or "Skriv med några ord" in m["text"]
+                   for m in asked["messages"])
+
+        await memory.write("+46700000901", "han står utanför dörren")   # the second answer
+        assert await _position(limited, bot) == 1 and await _position(limited, real) == 2
+
+        later = (await memory.write("+46700000903", ACUTE, client=address_key("203.0.113.71"))).conversation_id
+        assert await _position(limited, later) == 3 and (await _conversation(limited, later)).risk_rank == 2
+        assert await sara.post("/api/console/acute-hold", {"hold": False}) == (200, {"held": False, "released": 1})
+        assert (await _conversation(limited, later)).risk_rank == 0   # released: its acute place again
+        async with limited.app[appkeys.DB].read() as session:
+            actions = (await session.execute(select(AuditEntry.action, AuditEntry.detail)
+                                             .where(AuditEntry.action == "surge.acute_hold"))).all()
+        assert [d["held"] for _, d in actions] == ["no → yes", "yes → no"]
+    finally:
+        await sara.close()
+        await cara.close()
 
 
 def test_limits_per_address_and_overall() -> None:

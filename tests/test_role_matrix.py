@@ -39,7 +39,7 @@ import pytest_asyncio
 from sqlalchemy import select, update
 
 from lotsa import appkeys
-from lotsa.models import Contact, Conversation, OutboxItem, OutboxState
+from lotsa.models import Contact, Conversation, OutboxItem, OutboxState, StaffUser
 from lotsa.settings import default_config_dir
 from lotsa_testing.clients import ConsoleClient
 from lotsa_testing.every_channel import SECRET_HEADER, TELEGRAM_SECRET, ProviderRig, provider_server
@@ -96,7 +96,7 @@ class Probe:
     """The concrete path; `{id}` is filled in from `target`."""
     target: str | None = None
     """What `{id}` is: `queued` (a waiting conversation), `mine` (held by the role), `other` (held by
-    another counsellor), `dead` (a dead letter)."""
+    another counsellor), `dead` (a dead letter), `account` (a fresh counsellor's staff account)."""
     body: Any = None
     """A JSON body; a dict of strings with `form=True`."""
     form: bool = False
@@ -122,8 +122,10 @@ def _webhook(path: str) -> Probe:
     return Probe("webhook", everyone(Want(403)), path, body=form, form=True, note=UNSIGNED)
 
 
-PAGES = {"/console", "/admin/audit", "/admin/statistics", "/admin", "/admin/documents/{kind}", "/admin/documents/{kind}/{name}"}
-"""Staff pages: anonymous gets the log-in form (/console) or is sent to it, not a JSON 401."""
+PAGES = {"/console", "/admin/audit", "/admin/statistics", "/admin/staff", "/admin", "/admin/documents/{kind}", "/admin/documents/{kind}/{name}"}
+"""Staff pages (GET): anonymous gets the log-in form (/console) or is sent to it, not a JSON 401.
+Their forms' POSTs answer anonymous with the JSON 401 like any other route."""
+STAFF_DONE = "/admin/staff?lang=sv&done="
 WAIT_FREE = {"outcome": "supported", "referrals": [], "needs": []}
 CONFIG = default_config_dir()
 SCRIPT = (CONFIG / "triage" / "default.yaml").read_text(encoding="utf-8")
@@ -161,6 +163,25 @@ MATRIX: dict[tuple[str, str], list[Probe]] = {
         Probe("supervisor", {ANON: Want(303, location="/console"), COUNSELLOR: ROLE,
                              SUPERVISOR: page(has="table,dimension_1"), ADMIN: page(has="table,dimension_1")},
               "/admin/statistics?format=csv", note="the same figures as `lotsa report`, as a download")],
+    ("GET", "/admin/staff"): [Probe(
+        "supervisor", {ANON: Want(303, location="/console"), COUNSELLOR: ROLE,
+                       SUPERVISOR: page(has="staff-table", lacks="<form"), ADMIN: page(has='id="create-form"')},
+        "/admin/staff", note="supervisors read the staff list; only admins get its forms")],
+    ("POST", "/admin/staff"): [Probe(
+        "admin", admins(page(has='id="new-password"')), "/admin/staff", form=True,
+        body={"name": "newcomer", "role": "counsellor", "max_chats": "3"},
+        note="the generated password is in this answer only")],
+    ("POST", "/admin/staff/{id}"): [Probe(
+        "admin", admins(Want(303, location=STAFF_DONE + "changed")), "/admin/staff/{id}", target="account",
+        form=True, body={"role": "counsellor", "languages": "sv", "max_chats": "4"})],
+    ("POST", "/admin/staff/{id}/disable"): [Probe(
+        "admin", admins(Want(303, location=STAFF_DONE + "disabled")), "/admin/staff/{id}/disable",
+        target="account")],
+    ("POST", "/admin/staff/{id}/enable"): [Probe(
+        "admin", admins(Want(303, location=STAFF_DONE + "enabled")), "/admin/staff/{id}/enable",
+        target="account")],
+    ("POST", "/admin/staff/{id}/password"): [Probe(
+        "admin", admins(page(has='id="new-password"')), "/admin/staff/{id}/password", target="account")],
     ("GET", "/chat"): [Probe("public", everyone(page(has="data-quick-exit")), "/chat")],
     ("GET", "/chat/ws"): [
         Probe("public", everyone(Want(101, has="token")), "/chat/ws", ws=True, head=dict.fromkeys(ROLES, 400)),
@@ -301,6 +322,9 @@ MATRIX: dict[tuple[str, str], list[Probe]] = {
                                                   "/api/admin/queues/preview", body={"content": QUEUES})],
     ("GET", "/static/admin"): [Probe("public", everyone(page(has="sim-start")), "/static/admin/admin.js",
                                      note="the admin pages' code is public; their data is not")],
+    ("POST", "/api/console/acute-hold"): [Probe(
+        "supervisor", supervisors(Want(200, has="held")), "/api/console/acute-hold", body={"hold": False},
+        note="during a surge: hold (or release) the acute lane for those who answered a second question")],
 }
 
 
@@ -345,6 +369,13 @@ class World:
         assert await client.claim(conversation_id) == 200
         return conversation_id
 
+    async def account(self) -> int:
+        """A fresh counsellor's account, for the admin's forms to change."""
+        name = f"acct{next(self.addresses)}"
+        await self.rig.server.add_staff(name)
+        async with self.rig.server.app[appkeys.DB].read() as session:
+            return (await session.execute(select(StaffUser.id).where(StaffUser.name == name))).scalar_one()
+
     async def dead_letter(self) -> int:
         """A message the provider refused: one of a fresh conversation's outbox items, marked dead."""
         conversation_id = await self.queued()
@@ -382,9 +413,10 @@ async def test_the_matrix_is_consistent() -> None:
     for (method, route), probes in MATRIX.items():
         for probe in probes:
             assert set(probe.expect) == set(ROLES), route
-            if probe.access in ("staff", "supervisor", "admin") and not probe.ws and route not in PAGES:
+            page_view = method == "GET" and route in PAGES
+            if probe.access in ("staff", "supervisor", "admin") and not probe.ws and not page_view:
                 assert probe.expect[ANON] == LOGIN_REQUIRED, (method, route)
-            if route in PAGES and route != "/console":
+            if page_view and route != "/console":
                 assert probe.expect[ANON] == Want(303, location="/console"), (method, route)
             if probe.access in ("supervisor", "admin"):
                 assert probe.expect[COUNSELLOR] == ROLE, (method, route)
@@ -423,6 +455,8 @@ async def _target_path(world: World, probe: Probe, role: str) -> tuple[str, int 
         ident = await world.held_by(world.holder)
     elif probe.target == "dead":
         ident = await world.dead_letter()
+    elif probe.target == "account":
+        ident = await world.account()
     else:
         raise AssertionError(probe.target)
     return probe.path.replace("{id}", str(ident)), ident
@@ -436,6 +470,9 @@ async def _snapshot(world: World, probe: Probe, ident: int | None) -> tuple[Any,
     async with world.rig.server.app[appkeys.DB].read() as session:
         if probe.target == "dead":
             return (await session.get(OutboxItem, ident)).state,
+        if probe.target == "account":
+            account = await session.get(StaffUser, ident)
+            return account.active, account.role, account.max_chats, account.password_hash
         conversation = await session.get(Conversation, ident)
         contact = await session.get(Contact, conversation.contact_id)
         return conversation.state, conversation.counsellor_id, conversation.queue, contact.blocked_until

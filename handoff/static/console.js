@@ -138,6 +138,9 @@ function checkAlerts() {
   if (supervisor && late.length) lines.push(t("alert_wait", { n: late.length }));
   if (supervisor && state.queue.supervisor && state.queue.supervisor.surge) lines.push(t("alert_surge"));
   if (supervisor && state.queue.supervisor && state.queue.supervisor.login_burst) lines.push(t("alert_logins"));
+  const held = Boolean(supervisor && state.queue.supervisor && state.queue.supervisor.acute_held);
+  if (held) lines.push(t("acute_held"));
+  showAcuteHold(held);
   const newAcute = acute.filter((c) => !knownAcute.has(c.id));
   const newLate = supervisor ? late.filter((c) => !knownLate.has(c.id)) : [];
   acute.forEach((c) => knownAcute.add(c.id));
@@ -148,6 +151,16 @@ function checkAlerts() {
   if (newAcute.length || newLate.length) beep();
   if (newAcute.length) notify(lines[0]);
   if (!acute.length && titleBlink) stopBlink();
+}
+
+// The supervisor's one click during a surge: hold (or release) the acute lane.
+function showAcuteHold(held) {
+  const button = document.getElementById("acute-hold");
+  const surge = Boolean(state.queue.supervisor && state.queue.supervisor.surge);
+  button.hidden = !(supervisor && (surge || held));
+  button.textContent = t(held ? "release_acute" : "hold_acute");
+  button.setAttribute("aria-pressed", held ? "true" : "false");
+  button.onclick = () => api("POST", "/api/console/acute-hold", { hold: !held });
 }
 
 // -- queue lists -----------------------------------------------------------------------------

@@ -31,6 +31,7 @@ SECTIONS: list[Section] = [
     Section("/admin/documents/canned_replies/canned_replies", "admin.nav.canned_replies",
             "admin.nav.canned_replies_about"),
     Section("/admin/documents/referrals/referrals", "admin.nav.referrals", "admin.nav.referrals_about"),
+    Section("/admin/staff", "staff_admin.title", "staff_admin.nav_about"),
     Section("/admin/statistics", "statistics.title", "statistics.nav_about"),
     Section("/admin/audit", "admin.nav.audit", "admin.nav.audit_about", ADMINS),
 ]

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_statistics"
-down_revision = "0005_config_documents"
+down_revision = "0006_staff_admin"
 branch_labels = None
 depends_on = None
 
