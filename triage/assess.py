@@ -151,7 +151,8 @@ class Assessor:
     def _model_flags(self, found: Flags, cats: dict[str, float], may_flag: bool) -> set[str]:
         """Adds to `found` the flags the classifier sees with evidence a counsellor can see: words that
         back the flag in the message, or a score sure enough alone (SURE_THRESHOLDS). Returns the flags
-        it sees without either: only possible. A message about a topic gets possible flags only. A minor the
+        it sees without either: only possible. A message about a topic gets possible flags only, and so does a
+        flag whose words the message has but that do not count (negated, over, an everyday use). A minor the
         rules found backs `trafficking` (any exploitation of a child is trafficking, and the risk is acute
         already)."""
         possible: set[str] = set()
@@ -162,7 +163,7 @@ class Assessor:
             backing = found.support.get(flag, [])
             if flag == "trafficking" and "minor" in found.flags:
                 backing = [s for e in found.evidence if e.flag == "minor" for s in e.spans] + backing
-            if found.topic or (flag == "trafficking" and found.reassured):
+            if found.topic or flag in found.denied or (flag == "trafficking" and found.reassured):
                 possible.add(flag)
             elif flag in RAISED_ALONE and not backing and score < self.sure_thresholds.get(flag, 2.0):
                 found.add(flag, f"({flag}: classifier)", "classifier_safety")
