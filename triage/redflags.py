@@ -77,7 +77,8 @@ PERSON_NOUNS = frozenset({
     "patienten", "girls", "boys", "kids", "teens", "youth", "client", "klient", "klienten", "brukare", "elever",
     "eleverna", "barn", "barnen", "momiche", "момичета", "момчета", "fete", "fetele", "gabar", "wiil", "graders",
     "племяннице", "племянница", "дочери", "дочке", "сыну", "внучке", "bratanica", "siostrzenica", "sobrina", "sobrino",
-    "племінниці", "доньці", "niece's", "nepotica",
+    "племінниці", "доньці", "niece's", "nepotica", "barnbarn", "barnbarnet", "grandchild", "granddaughter", "grandson",
+    "nepoata mea", "внучка", "внучку", "wnuczka", "nieta", "nieto",
 })
 PAST_MARKERS = frozenset({
     "started", "borjade", "since", "sedan", "sen", "from", "began", "when", "nar", "cand", "когато", "cuando",
@@ -393,7 +394,7 @@ class RedFlagRules:
                 continue
             if any(t in PAST_MARKERS for t in before[-3:]):
                 continue
-            if len(before) >= 2 and before[-1] in PAST_VERBS and before[-2] in FIRST_PERSON:
+            if len(before) >= 2 and before[-1] in PAST_VERBS and before[-2] in FIRST_PERSON and not _reported(before):
                 continue
             if _duration(before, after) or (len(rest) > 1 and rest[1] in AGO_AFTER):
                 continue
@@ -402,13 +403,25 @@ class RedFlagRules:
             if not 6 <= age <= limit:
                 continue
             unit = explicit or after in AGE_UNITS or (after == "år" or after.startswith("ani"))
-            lead = (tuple(before[-2:]) in LEADS or tuple(before[-1:]) in LEADS
+            lead = (tuple(before[-2:]) in LEADS or tuple(before[-1:]) in LEADS or _reported(before)
+                    or (bool(before) and before[-1].endswith(THAI_AGE))
                     or any(t in PERSON_NOUNS for t in before) or (before and before[-1] in GUESS_LEADS)
                     or (after and after.isdigit() and len(after) <= 2))
             if unit or lead or future:
                 context = " ".join(lowered[max(0, i - 2):min(n, i + 2)])
                 ages.append((i, context))
         return ages
+
+
+REPORTED = frozenset({"att", "that", "sa", "said", "says", "sager", "uppgav", "claimed", "told"})
+THIRD_SINGULAR = frozenset({"hon", "han", "she", "he"})
+THAI_AGE = "อาย"
+"""Thai อายุ ("age") as folded (its vowel mark is a combining mark): the number after it is an age."""
+
+
+def _reported(before: list[str]) -> bool:
+    """"said that she was 16": an age told in reported speech is the person's age now."""
+    return len(before) >= 3 and before[-1] in PAST_VERBS and before[-2] in THIRD_SINGULAR and before[-3] in REPORTED
 
 
 AGO_AFTER = frozenset({"ago", "sen", "sedan", "назад", "temu", "tidigare", "earlier"})
