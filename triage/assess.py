@@ -55,6 +55,13 @@ def enough_words(text: str) -> bool:
     return len(words) >= MODEL_MIN_WORDS or sum(c.isalpha() for c in text) >= MODEL_MIN_LETTERS
 
 
+def someones_trade(found: Flags) -> bool:
+    """Control by others found by the rules in a message that is not about a topic: the writer is in it or
+    close to it, so never `other` (greetings, tests, spam, general curiosity). Not the exchange words: they
+    include everyday ones ("swish", "presentkort") that spam has too."""
+    return not found.topic and "trafficking" in found.flags
+
+
 def blend(cats: dict[str, float], cues: dict[str, int], weight: float) -> dict[str, float]:
     """The model's group scores, pulled towards the groups whose cue phrases the message has."""
     total = sum(cues.values())
@@ -134,7 +141,8 @@ class Assessor:
                 needs.add("interpreter")
             if has_model:
                 scores = blend(cats, found.cues, self.cue_weight)
-                group = max(GROUPS, key=lambda g: scores[g])
+                candidates = GROUPS if not someones_trade(found) else tuple(g for g in GROUPS if g != "other")
+                group = max(candidates, key=lambda g: scores[g])
                 confidence = scores[group]
             else:
                 group, confidence = "other", 0.0

@@ -29,6 +29,7 @@ class Featurizer:
         self.cues = PhraseSet(nlp, phrases.cues)
         self.needs = PhraseSet(nlp, phrases.needs)
         self.need_substrings = phrases.need_substrings
+        self.cue_substrings = phrases.cue_substrings
 
     def __call__(self, texts: Sequence[str], languages: Sequence[str | None]) -> Iterable[tuple[Flags, Doc]]:
         for text, language in zip(texts, languages, strict=True):
@@ -41,6 +42,10 @@ class Featurizer:
             flags.needs.update(need for need, _, _ in self.needs(doc, lowered))
             if not doc.text.isascii():
                 flags.needs.update(n for n, subs in self.need_substrings.items() if any(x in doc.text for x in subs))
+                for group, subs in self.cue_substrings.items():
+                    hits = sum(x in doc.text for x in subs)
+                    if hits:
+                        flags.cues[group] = flags.cues.get(group, 0) + hits
             extra = sorted(f"zzcue_{group}" for group in flags.cues)
             extra += [f"zzp_{w[:PREFIX]}" for w in words if len(w) > PREFIX + 1 and w.isalpha()]
             first = sum(w in FIRST_PERSON for w in words)

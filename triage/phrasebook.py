@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, cast
 
@@ -124,6 +124,8 @@ class ListFile(_File):
 
 class CuesFile(_File):
     groups: dict[GroupKey, Phrases]
+    substrings: dict[GroupKey, Phrases] = {}
+    """Per group: matched inside the text, for scripts written without spaces (Thai); never ASCII text."""
 
 
 CONTEXT_KINDS = ("topic", "subject", "reassuring", "over", "class", "incidental")
@@ -188,6 +190,7 @@ class PhraseBook:
     needs: Mapping[str, tuple[str, ...]]
     """Per need, all languages."""
     need_substrings: Mapping[str, tuple[str, ...]]
+    cue_substrings: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def flag_phrases(self, flag: str) -> list[str]:
         """Every phrase of a flag, all languages together (people mix languages)."""
@@ -255,7 +258,8 @@ def _build(folder: Path) -> PhraseBook:
         support={flag: _joined(f.support) for flag, f in flags.items()},
         context=_context(cast(ContextFile, files["context"])),
         needs={need: _joined(by_language) for need, by_language in cast(NeedsFile, files["needs"]).needs.items()},
-        need_substrings=_tuples(cast(NeedsFile, files["needs"]).substrings))
+        need_substrings=_tuples(cast(NeedsFile, files["needs"]).substrings),
+        cue_substrings=_tuples(cast(CuesFile, files["cues"]).substrings))
 
 
 def _joined(by_language: Mapping[str, list[str]]) -> tuple[str, ...]:
