@@ -35,11 +35,13 @@ SURE_THRESHOLDS: dict[str, float] = {"trafficking": 0.9}
 each is the lowest score whose out-of-fold precision alone is at least 0.9 on at least ten messages
 (`benchmarks/triage_crossval.py`: trafficking 0.909 on 11 at 0.9; suicide reaches 1.0 only on 4, at 0.6).
 A flag with none is never raised by the classifier alone. Below, its flag is only "possible"."""
-RAISED_ALONE = frozenset({"suicide", "immediate_danger"})
-"""Flags the classifier raises alone, above their FLAG_THRESHOLDS, for safety: a missed person in danger
-costs more than a false alarm. On the second blind set (tests/data/triage_holdout.jsonl, 278 messages)
-leaving them "possible" routed only 42 of 51 people in danger or at risk of suicide acute, against 49 of
-51 when they count; the false acute share on messages with no flag went from 7/147 to 11/147."""
+RAISED_ALONE = {"suicide": 0.3, "immediate_danger": 0.4}
+"""Flags the classifier raises alone, from these scores, for safety: a missed person in danger costs more
+than a false alarm. On the second blind set (tests/data/triage_holdout.jsonl, 278 messages) leaving them
+"possible" routed only 42 of 51 people in danger or at risk of suicide acute, against 49 of 51 when they
+count. Each score is the lowest at which the model alone is right at least as often as wrong out of fold
+(`benchmarks/triage_crossval.py`, on at least ten messages: suicide 0.50 on 28 at 0.3, immediate danger
+0.50 on 24 at 0.4); below it (and above FLAG_THRESHOLDS) the flag is only possible."""
 PUNCTUATION = string.punctuation + "…¿¡«»“”„’"
 MODEL_MIN_WORDS = 4
 MODEL_MIN_LETTERS = 24
@@ -174,7 +176,10 @@ class Assessor:
             if found.topic or flag in found.denied or (flag == "trafficking" and found.reassured):
                 possible.add(flag)
             elif flag in RAISED_ALONE and not backing and score < self.sure_thresholds.get(flag, 2.0):
-                found.add(flag, f"({flag}: classifier)", "classifier_safety")
+                if score >= RAISED_ALONE[flag]:
+                    found.add(flag, f"({flag}: classifier)", "classifier_safety")
+                else:
+                    possible.add(flag)
             elif backing:
                 found.add(flag, f"({flag}: classifier + words)", "classifier_with_words", tuple(backing[:2]))
             elif score >= self.sure_thresholds.get(flag, 2.0):
