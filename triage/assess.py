@@ -51,10 +51,20 @@ NEED_THRESHOLD = 0.5
 HOTLINE_LANGUAGES = ("sv", "en")
 
 
+UNSPACED = ((0x0E00, 0x0EFF), (0x1000, 0x109F), (0x1780, 0x17FF), (0x3040, 0x30FF), (0x4E00, 0x9FFF))
+"""Thai, Lao, Myanmar, Khmer, Japanese kana and CJK: scripts written without spaces between words."""
+
+
+def _unspaced(word: str) -> bool:
+    return any(low <= ord(word[0]) <= high for low, high in UNSPACED)
+
+
 def enough_words(text: str) -> bool:
-    """Whether a message says enough for the model's own say on a red flag (MODEL_MIN_WORDS)."""
+    """Whether a message says enough for the model's own say on a red flag (MODEL_MIN_WORDS). Text in a
+    script written without spaces does not count: the model sees a few long tokens it never learnt, and
+    its flag scores there are noise (the phrase book's substrings read it instead)."""
     words = [w for w in (t.strip(PUNCTUATION) for t in text.split()) if w.isalpha()]
-    return len(words) >= MODEL_MIN_WORDS or sum(c.isalpha() for c in text) >= MODEL_MIN_LETTERS
+    return len(words) >= MODEL_MIN_WORDS or sum(c.isalpha() and not _unspaced(c) for c in text) >= MODEL_MIN_LETTERS
 
 
 def someones_trade(found: Flags) -> bool:

@@ -13,7 +13,10 @@ from triage.phrases import PhraseSet
 from triage.redflags import Flags, RedFlagRules
 
 SHORT = 2
-"""A message of this many words or fewer is marked short: greetings and tests mostly."""
+SHORT_LETTERS = 24
+"""A message of this many words or fewer, and no longer than SHORT_LETTERS characters, is marked short:
+greetings and tests mostly. The length matters for scripts written without spaces (Thai), where a whole
+message is one or two words."""
 PREFIX = 5
 """Longer words also count by their first letters, so inflections and typos share evidence."""
 FIRST_PERSON = frozenset({"jag", "mig", "mej", "min", "mitt", "mina", "i", "im", "i'm", "me", "my", "myself", "eu", "ma",
@@ -53,6 +56,6 @@ class Featurizer:
             if first or third:
                 extra.append("zzself" if first > third else "zzother" if third > first else "zzboth")
             extra += [f"zzrule_{f}" for f in sorted(flags.flags)]
-            if sum(1 for w in words if w.isalpha()) <= SHORT:
+            if sum(1 for w in words if w.isalpha()) <= SHORT and len(doc.text) <= SHORT_LETTERS:
                 extra.append("zzshort")
             yield flags, Doc(self.nlp.vocab, words=words + extra)

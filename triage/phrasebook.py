@@ -118,6 +118,11 @@ class ByLanguageFile(_File):
     phrases: dict[LanguageKey, Phrases]
 
 
+class ExchangeFile(ByLanguageFile):
+    substrings: Phrases = []
+    """Matched inside the text, for scripts written without spaces (Thai); never ASCII text."""
+
+
 class ListFile(_File):
     phrases: Phrases
 
@@ -156,7 +161,7 @@ class NeedsFile(_File):
 
 
 SCHEMAS: dict[str, type[_File]] = {"suicide": SuicideFile, "immediate_danger": DangerFile, "trafficking": FlagFile,
-                                   "minor": FlagFile, "exchange": ByLanguageFile, "idioms": ListFile, "cues": CuesFile,
+                                   "minor": FlagFile, "exchange": ExchangeFile, "idioms": ListFile, "cues": CuesFile,
                                    "context": ContextFile, "needs": NeedsFile}
 
 
@@ -181,6 +186,7 @@ class PhraseBook:
     threat: tuple[str, ...]
     """Urgency and a threat in one message raise immediate danger."""
     exchange: Mapping[str, tuple[str, ...]]
+    exchange_substrings: tuple[str, ...]
     idioms: tuple[str, ...]
     cues: Mapping[str, tuple[str, ...]]
     support: Mapping[str, tuple[str, ...]]
@@ -247,13 +253,14 @@ def _build(folder: Path) -> PhraseBook:
     files = _read_folder(folder)
     flags = {flag: cast(FlagFile, files[flag]) for flag in FLAG_FILES}
     suicide, danger = cast(SuicideFile, files["suicide"]), cast(DangerFile, files["immediate_danger"])
-    exchange, idioms = cast(ByLanguageFile, files["exchange"]), cast(ListFile, files["idioms"])
+    exchange, idioms = cast(ExchangeFile, files["exchange"]), cast(ListFile, files["idioms"])
     return PhraseBook(
         folder=folder, digest=digest_of(files),
         flags={flag: _tuples(f.phrases) for flag, f in flags.items()},
         substrings={flag: tuple(f.substrings) for flag, f in flags.items()},
         signs=tuple(suicide.signs), weak=tuple(suicide.weak), means=tuple(suicide.means), taken=tuple(suicide.taken),
         urgent=tuple(danger.urgent), threat=tuple(danger.threat), exchange=_tuples(exchange.phrases),
+        exchange_substrings=tuple(exchange.substrings),
         idioms=tuple(idioms.phrases), cues=_tuples(cast(CuesFile, files["cues"]).groups),
         support={flag: _joined(f.support) for flag, f in flags.items()},
         context=_context(cast(ContextFile, files["context"])),

@@ -289,6 +289,7 @@ class RedFlagRules:
         exchange = [p for ps in phrases.exchange.values() for p in ps]
         labelled["suicide"] = labelled["suicide"] + list(phrases.signs)
         self.substrings = phrases.substrings
+        self.exchange_substrings = phrases.exchange_substrings
         context = {f"ctx_{kind}": list(found) for kind, found in phrases.context.items()}
         context[f"ctx_{ROLE}"] = list(phrases.cues.get("professional", ()))
         support = {f"support_{flag}": list(found) for flag, found in phrases.support.items()}
@@ -362,6 +363,11 @@ class RedFlagRules:
                 at = text.find(sub)
                 if at >= 0:
                     found.add(flag, sub, REASON_OF[flag], ((at, at + len(sub)),))
+        for sub in self.exchange_substrings:
+            at = text.find(sub)
+            if at >= 0:
+                found.exchange.append(sub)
+                found.exchange_spans.append((at, at + len(sub)))
 
     @staticmethod
     def _negated(lowered: list[str], start: int, negators: frozenset[str]) -> bool:
