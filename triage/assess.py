@@ -149,6 +149,8 @@ class Assessor:
             needs = found.needs | {n for n in NEEDS if cats.get(f"need:{n}", 0.0) >= NEED_THRESHOLD}
             if any(e.reason == "overdose_taken" for e in found.evidence):
                 needs.add("health")  # an overdose taken needs care now, whatever else is said
+            if any(e.reason == "paid_meetings" for e in found.evidence):
+                needs.add("legal")  # a child paid for sex is a crime against the child: the way to report it
             if language is not None and language not in HOTLINE_LANGUAGES:
                 needs.add("interpreter")
             if has_model:
