@@ -141,7 +141,7 @@ class ContextFile(_File):
     novel); then `subject` words (that name the subject: "trafficking", "year 8") raise no flag.
     `reassuring`: a trafficking phrase in the same sentence does not count ("has her own passport").
     `over`: danger that is over ("moved abroad", "safe now") cancels danger phrases unless something
-    happens now. `class`: a flag phrase in the same sentence after it is said of people in general
+    happens now, and a trafficking phrase in its own sentence ("in jail for pimping"). `class`: a flag phrase in the same sentence after it is said of people in general
     ("women who"). `incidental`: a flag phrase inside one is an everyday use ("passport office")."""
 
     topic: dict[LanguageKey, Phrases] = {}
