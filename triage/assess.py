@@ -25,23 +25,25 @@ from triage.vocabulary import FLAGS, GROUPS, NEEDS
 
 CUE_WEIGHT = 0.25
 """How far group cue phrases pull the model's scores (chosen by cross-validation on the training split)."""
-FLAG_THRESHOLDS = {"minor": 0.6, "immediate_danger": 0.3, "suicide": 0.25, "trafficking": 0.3}
+FLAG_THRESHOLDS = {"minor": 0.6, "immediate_danger": 0.4, "suicide": 0.4, "trafficking": 0.4}
 """The model's say on a red flag counts from these scores: missing a flag costs more than a false alarm.
 Chosen by `benchmarks/triage_crossval.py` (4-fold cross-validation on the training split): each is the
-highest score whose out-of-fold recall is within 0.02 of the recall at 0.2. For `minor` the model
-adds nothing to the rules' recall, so it only counts when it is sure."""
-SURE_THRESHOLDS: dict[str, float] = {"trafficking": 0.9}
+highest score whose out-of-fold recall is within 0.02 of the recall at 0.2 (with the model of 2026-12-04:
+danger 0.839 against 0.843, suicide 0.874 against 0.889, trafficking 0.838 against 0.851). For `minor`
+the model adds nothing to the rules' recall, so it only counts when it is sure."""
+SURE_THRESHOLDS: dict[str, float] = {}
 """The classifier alone, without words in the message that back it, raises a flag only from these scores:
 each is the lowest score whose out-of-fold precision alone is at least 0.9 on at least ten messages
-(`benchmarks/triage_crossval.py`: trafficking 0.909 on 11 at 0.9; suicide reaches 1.0 only on 4, at 0.6).
-A flag with none is never raised by the classifier alone. Below, its flag is only "possible"."""
-RAISED_ALONE = {"suicide": 0.3, "immediate_danger": 0.4}
+(`benchmarks/triage_crossval.py`). With the model of 2026-12-04 no flag gets there (trafficking: 0.786 on
+14 at 0.9, 0.667 on 6 at 0.95; the model before reached 0.909 on 11 at 0.9). A flag with none is never
+raised by the classifier alone (but see RAISED_ALONE). Below, its flag is only "possible"."""
+RAISED_ALONE = {"suicide": 0.4, "immediate_danger": 0.4}
 """Flags the classifier raises alone, from these scores, for safety: a missed person in danger costs more
 than a false alarm. On the second blind set (tests/data/triage_holdout.jsonl, 278 messages) leaving them
 "possible" routed only 42 of 51 people in danger or at risk of suicide acute, against 49 of 51 when they
 count. Each score is the lowest at which the model alone is right at least as often as wrong out of fold
-(`benchmarks/triage_crossval.py`, on at least ten messages: suicide 0.50 on 28 at 0.3, immediate danger
-0.50 on 24 at 0.4); below it (and above FLAG_THRESHOLDS) the flag is only possible."""
+(`benchmarks/triage_crossval.py`, on at least ten messages: suicide 0.52 on 25 at 0.3, immediate danger
+0.50 on 24 at 0.4), and no lower than FLAG_THRESHOLDS; below it the flag is only possible."""
 PUNCTUATION = string.punctuation + "…¿¡«»“”„’"
 MODEL_MIN_WORDS = 4
 MODEL_MIN_LETTERS = 24
