@@ -197,3 +197,19 @@ def test_group_cues_in_more_languages_and_without_spaces(text: str, group: str) 
 def test_control_by_others_is_never_group_other(assessor: Assessor) -> None:
     result = assessor.assess("Нас перевозят из города в город")
     assert "trafficking" in result.flags and result.group != "other"
+
+
+@pytest.mark.parametrize("text, flag", [
+    ("الرجل الآن خارج الباب ويهددني", "immediate_danger"),
+    ("Mam myśli samobójcze od tygodnia", "suicide"),
+    ("Azt mondja, nem akar élni", "suicide"),
+    ("Ella dice que no quiere vivir", "suicide"),
+    ("Ніхто не знає, у мене думки про самогубство", "suicide"),
+])
+def test_danger_and_suicide_in_more_languages(text: str, flag: str) -> None:
+    assert flag in flags(text)
+
+
+def test_a_child_paid_for_sex_needs_the_legal_route(assessor: Assessor) -> None:
+    result = assessor.assess("Min dotter är 15 och en vuxen man ger henne pengar för sex")
+    assert {"minor", "trafficking"} <= set(result.flags) and "legal" in result.needs
