@@ -91,6 +91,7 @@ def test_a_subject_asked_about_from_a_work_role_is_no_indicator(text: str) -> No
 
 @pytest.mark.parametrize("text, flag", [
     ("Är jag ett offer för människohandel? De har mitt pass", "trafficking"),
+    ("Är det här människohandel? Ska jag gå till polisen?", "trafficking"),
     ("I'm in year 9 and a man pays me to meet him", "minor"),
     ("Jag är socialsekreterare. En klient, 15 år, säljer sex", "minor"),
 ])

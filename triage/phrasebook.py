@@ -133,7 +133,7 @@ class CuesFile(_File):
     """Per group: matched inside the text, for scripts written without spaces (Thai); never ASCII text."""
 
 
-CONTEXT_KINDS = ("topic", "subject", "reassuring", "over", "class", "incidental")
+CONTEXT_KINDS = ("topic", "subject", "reassuring", "over", "class", "incidental", "role")
 
 
 class ContextFile(_File):
@@ -142,7 +142,8 @@ class ContextFile(_File):
     `reassuring`: a trafficking phrase in the same sentence does not count ("has her own passport").
     `over`: danger that is over ("moved abroad", "safe now") cancels danger phrases unless something
     happens now, and a trafficking phrase in its own sentence ("in jail for pimping"). `class`: a flag phrase in the same sentence after it is said of people in general
-    ("women who"). `incidental`: a flag phrase inside one is an everyday use ("passport office")."""
+    ("women who"). `incidental`: a flag phrase inside one is an everyday use ("passport office"). `role`:
+    the writer states a work role; a `subject` word in a question is then asked about."""
 
     topic: dict[LanguageKey, Phrases] = {}
     subject: dict[LanguageKey, Phrases] = {}
@@ -150,6 +151,7 @@ class ContextFile(_File):
     over: dict[LanguageKey, Phrases] = {}
     class_: dict[LanguageKey, Phrases] = Field(default={}, alias="class")
     incidental: dict[LanguageKey, Phrases] = {}
+    role: dict[LanguageKey, Phrases] = {}
 
 
 class NeedsFile(_File):

@@ -147,8 +147,8 @@ FLAG_LABELS = frozenset(FLAG_FILES)
 DENIES = {**{flag: (flag,) for flag in FLAG_FILES}, "taken": ("suicide", "immediate_danger")}
 """The flags a match that does not count speaks against."""
 ROLE = "role"
-"""A work role the writer states (the phrase book's `professional` cues): with it, a `subject` word
-("människohandel", "åk 9") in a question is a subject asked about, not an indicator."""
+"""A work role the writer states (context `role`): with it, a `subject` word ("människohandel", "åk 9")
+in a question is a subject asked about, not an indicator."""
 REASON_OF = {"minor": "minor_stated", "trafficking": "control_by_others", "immediate_danger": "danger_words",
              "suicide": "suicide_words"}
 """The reason key of a flag raised by one of its phrases."""
@@ -191,7 +191,7 @@ class Context:
     def of(cls, matches: list[tuple[str, int, int]], lowered: list[str], negated: Callable[[int], bool]) -> Context:
         """The context spans among a message's matches; reassurance or an end of danger that is itself
         negated ("nu am pașaportul meu", "I'm not safe now") does not count."""
-        spans: dict[str, list[tuple[int, int]]] = {kind: [] for kind in (*CONTEXT_KINDS, ROLE)}
+        spans: dict[str, list[tuple[int, int]]] = {kind: [] for kind in CONTEXT_KINDS}
         for label, start, end in matches:
             kind = label.removeprefix("ctx_")
             if label.startswith("ctx_") and not (kind in ("reassuring", "over") and negated(start)):
@@ -291,7 +291,6 @@ class RedFlagRules:
         self.substrings = phrases.substrings
         self.exchange_substrings = phrases.exchange_substrings
         context = {f"ctx_{kind}": list(found) for kind, found in phrases.context.items()}
-        context[f"ctx_{ROLE}"] = list(phrases.cues.get("professional", ()))
         support = {f"support_{flag}": list(found) for flag, found in phrases.support.items()}
         self.matcher = PhraseSet(nlp, {**labelled, "urgent": phrases.urgent, "threat": phrases.threat,
                                        "exchange": exchange, "idiom": phrases.idioms, "weak": phrases.weak,
