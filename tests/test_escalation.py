@@ -113,7 +113,7 @@ async def test_the_counsellor_sees_why_in_the_persons_own_words(server: RunningS
 async def test_a_possible_flag_changes_neither_risk_nor_queue(server: RunningServer) -> None:
     """The classifier alone, with no words in the message to back it, only makes a flag possible."""
     await _triaged(server, "+46700000107")
-    await server.memory.write("+46700000107", "need help getting out")
+    await server.memory.write("+46700000107", "they watch me all the time")
     [conversation] = await _conversations(server)
     assert conversation.risk == "routine" and conversation.queue != "acute"
     assert conversation.triage["flags"] == [] and conversation.triage["possible_flags"] == ["trafficking"]

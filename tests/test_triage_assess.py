@@ -20,10 +20,16 @@ def assessor() -> Assessor:
 @pytest.mark.parametrize(("text", "enough"), [
     ("hey whats up", False), ("olá, boa tarde", False), ("contact 12 round 3 a1b2c3", False), ("test 123", False),
     ("pls stop messaging this number", True), ("har inget ställe att sova inatt", True),
-    ("เจ้าของร้านเก็บพาสปอร์ตไว้ ไม่ให้ออกไปไหนเลย", True),
+    ("เจ้าของร้านเก็บพาสปอร์ตไว้ ไม่ให้ออกไปไหนเลย", False), ("ร้านนวด massage shop owner has my passport", True),
 ])
 def test_enough_words(text: str, enough: bool) -> None:
+    """Text in a script written without spaces (Thai) does not count: the model never learnt its long tokens,
+    and the phrase book's substrings read it instead."""
     assert enough_words(text) is enough
+
+
+def test_thai_control_by_others_is_read_by_the_substrings(assessor: Assessor) -> None:
+    assert "trafficking" in assessor.assess("เจ้าของร้านเก็บพาสปอร์ตไว้ ไม่ให้ออกไปไหนเลย").flags
 
 
 def test_greetings_and_numbered_chatter_raise_no_flag(assessor: Assessor) -> None:

@@ -26,21 +26,25 @@ from triage.vocabulary import FLAGS, GROUPS, NEEDS
 
 CUE_WEIGHT = 0.25
 """How far group cue phrases pull the model's scores (chosen by cross-validation on the training split)."""
-FLAG_THRESHOLDS = {"minor": 0.6, "immediate_danger": 0.3, "suicide": 0.25, "trafficking": 0.3}
+FLAG_THRESHOLDS = {"minor": 0.6, "immediate_danger": 0.4, "suicide": 0.4, "trafficking": 0.4}
 """The model's say on a red flag counts from these scores: missing a flag costs more than a false alarm.
 Chosen by `benchmarks/triage_crossval.py` (4-fold cross-validation on the training split): each is the
-highest score whose out-of-fold recall is within 0.02 of the recall at 0.2. For `minor` the model
-adds nothing to the rules' recall, so it only counts when it is sure."""
-SURE_THRESHOLDS: dict[str, float] = {"trafficking": 0.9}
+highest score whose out-of-fold recall is within 0.02 of the recall at 0.2 (with the model of 2026-12-04:
+danger 0.839 against 0.843, suicide 0.874 against 0.889, trafficking 0.838 against 0.851). For `minor`
+the model adds nothing to the rules' recall, so it only counts when it is sure."""
+SURE_THRESHOLDS: dict[str, float] = {}
 """The classifier alone, without words in the message that back it, raises a flag only from these scores:
 each is the lowest score whose out-of-fold precision alone is at least 0.9 on at least ten messages
-(`benchmarks/triage_crossval.py`: trafficking 0.909 on 11 at 0.9; suicide reaches 1.0 only on 4, at 0.6).
-A flag with none is never raised by the classifier alone. Below, its flag is only "possible"."""
-RAISED_ALONE = frozenset({"suicide", "immediate_danger"})
-"""Flags the classifier raises alone, above their FLAG_THRESHOLDS, for safety: a missed person in danger
-costs more than a false alarm. On the second blind set (tests/data/triage_holdout.jsonl, 278 messages)
-leaving them "possible" routed only 42 of 51 people in danger or at risk of suicide acute, against 49 of
-51 when they count; the false acute share on messages with no flag went from 7/147 to 11/147."""
+(`benchmarks/triage_crossval.py`). With the model of 2026-12-04 no flag gets there (trafficking: 0.786 on
+14 at 0.9, 0.667 on 6 at 0.95; the model before reached 0.909 on 11 at 0.9). A flag with none is never
+raised by the classifier alone (but see RAISED_ALONE). Below, its flag is only "possible"."""
+RAISED_ALONE = {"suicide": 0.4, "immediate_danger": 0.4}
+"""Flags the classifier raises alone, from these scores, for safety: a missed person in danger costs more
+than a false alarm. On the second blind set (tests/data/triage_holdout.jsonl, 278 messages) leaving them
+"possible" routed only 42 of 51 people in danger or at risk of suicide acute, against 49 of 51 when they
+count. Each score is the lowest at which the model alone is right at least as often as wrong out of fold
+(`benchmarks/triage_crossval.py`, on at least ten messages: suicide 0.52 on 25 at 0.3, immediate danger
+0.50 on 24 at 0.4), and no lower than FLAG_THRESHOLDS; below it the flag is only possible."""
 PUNCTUATION = string.punctuation + "…¿¡«»“”„’"
 MODEL_MIN_WORDS = 4
 MODEL_MIN_LETTERS = 24
@@ -50,10 +54,27 @@ NEED_THRESHOLD = 0.5
 HOTLINE_LANGUAGES = ("sv", "en")
 
 
+UNSPACED = ((0x0E00, 0x0EFF), (0x1000, 0x109F), (0x1780, 0x17FF), (0x3040, 0x30FF), (0x4E00, 0x9FFF))
+"""Thai, Lao, Myanmar, Khmer, Japanese kana and CJK: scripts written without spaces between words."""
+
+
+def _unspaced(word: str) -> bool:
+    return any(low <= ord(word[0]) <= high for low, high in UNSPACED)
+
+
 def enough_words(text: str) -> bool:
-    """Whether a message says enough for the model's own say on a red flag (MODEL_MIN_WORDS)."""
+    """Whether a message says enough for the model's own say on a red flag (MODEL_MIN_WORDS). Text in a
+    script written without spaces does not count: the model sees a few long tokens it never learnt, and
+    its flag scores there are noise (the phrase book's substrings read it instead)."""
     words = [w for w in (t.strip(PUNCTUATION) for t in text.split()) if w.isalpha()]
-    return len(words) >= MODEL_MIN_WORDS or sum(c.isalpha() for c in text) >= MODEL_MIN_LETTERS
+    return len(words) >= MODEL_MIN_WORDS or sum(c.isalpha() and not _unspaced(c) for c in text) >= MODEL_MIN_LETTERS
+
+
+def someones_trade(found: Flags) -> bool:
+    """Control by others found by the rules in a message that is not about a topic: the writer is in it or
+    close to it, so never `other` (greetings, tests, spam, general curiosity). Not the exchange words: they
+    include everyday ones ("swish", "presentkort") that spam has too."""
+    return not found.topic and "trafficking" in found.flags
 
 
 def blend(cats: dict[str, float], cues: dict[str, int], weight: float) -> dict[str, float]:
@@ -139,11 +160,14 @@ class Assessor:
             needs = found.needs | {n for n in NEEDS if cats.get(f"need:{n}", 0.0) >= NEED_THRESHOLD}
             if any(e.reason == "overdose_taken" for e in found.evidence):
                 needs.add("health")  # an overdose taken needs care now, whatever else is said
+            if any(e.reason == "paid_meetings" for e in found.evidence):
+                needs.add("legal")  # a child paid for sex is a crime against the child: the way to report it
             if language is not None and language not in HOTLINE_LANGUAGES:
                 needs.add("interpreter")
             if has_model:
                 scores = blend(cats, found.cues, self.cue_weight)
-                group = max(GROUPS, key=lambda g: scores[g])
+                candidates = GROUPS if not someones_trade(found) else tuple(g for g in GROUPS if g != "other")
+                group = max(candidates, key=lambda g: scores[g])
                 confidence = scores[group]
             else:
                 group, confidence = "other", 0.0
@@ -160,7 +184,8 @@ class Assessor:
     def _model_flags(self, found: Flags, cats: dict[str, float], may_flag: bool) -> set[str]:
         """Adds to `found` the flags the classifier sees with evidence a counsellor can see: words that
         back the flag in the message, or a score sure enough alone (SURE_THRESHOLDS). Returns the flags
-        it sees without either: only possible. A message about a topic gets possible flags only. A minor the
+        it sees without either: only possible. A message about a topic gets possible flags only, and so does a
+        flag whose words the message has but that do not count (negated, over, an everyday use). A minor the
         rules found backs `trafficking` (any exploitation of a child is trafficking, and the risk is acute
         already)."""
         possible: set[str] = set()
@@ -171,10 +196,13 @@ class Assessor:
             backing = found.support.get(flag, [])
             if flag == "trafficking" and "minor" in found.flags:
                 backing = [s for e in found.evidence if e.flag == "minor" for s in e.spans] + backing
-            if found.topic or (flag == "trafficking" and found.reassured):
+            if found.topic or flag in found.denied or (flag == "trafficking" and found.reassured):
                 possible.add(flag)
             elif flag in RAISED_ALONE and not backing and score < self.sure_thresholds.get(flag, 2.0):
-                found.add(flag, f"({flag}: classifier)", "classifier_safety")
+                if score >= RAISED_ALONE[flag]:
+                    found.add(flag, f"({flag}: classifier)", "classifier_safety")
+                else:
+                    possible.add(flag)
             elif backing:
                 found.add(flag, f"({flag}: classifier + words)", "classifier_with_words", tuple(backing[:2]))
             elif score >= self.sure_thresholds.get(flag, 2.0):

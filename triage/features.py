@@ -13,7 +13,10 @@ from triage.phrases import PhraseSet
 from triage.redflags import Flags, RedFlagRules
 
 SHORT = 2
-"""A message of this many words or fewer is marked short: greetings and tests mostly."""
+SHORT_LETTERS = 24
+"""A message of this many words or fewer, and no longer than SHORT_LETTERS characters, is marked short:
+greetings and tests mostly. The length matters for scripts written without spaces (Thai), where a whole
+message is one or two words."""
 PREFIX = 5
 """Longer words also count by their first letters, so inflections and typos share evidence."""
 FIRST_PERSON = frozenset({"jag", "mig", "mej", "min", "mitt", "mina", "i", "im", "i'm", "me", "my", "myself", "eu", "ma",
@@ -29,6 +32,7 @@ class Featurizer:
         self.cues = PhraseSet(nlp, phrases.cues)
         self.needs = PhraseSet(nlp, phrases.needs)
         self.need_substrings = phrases.need_substrings
+        self.cue_substrings = phrases.cue_substrings
 
     def __call__(self, texts: Sequence[str], languages: Sequence[str | None]) -> Iterable[tuple[Flags, Doc]]:
         for text, language in zip(texts, languages, strict=True):
@@ -41,6 +45,10 @@ class Featurizer:
             flags.needs.update(need for need, _, _ in self.needs(doc, lowered))
             if not doc.text.isascii():
                 flags.needs.update(n for n, subs in self.need_substrings.items() if any(x in doc.text for x in subs))
+                for group, subs in self.cue_substrings.items():
+                    hits = sum(x in doc.text for x in subs)
+                    if hits:
+                        flags.cues[group] = flags.cues.get(group, 0) + hits
             extra = sorted(f"zzcue_{group}" for group in flags.cues)
             extra += [f"zzp_{w[:PREFIX]}" for w in words if len(w) > PREFIX + 1 and w.isalpha()]
             first = sum(w in FIRST_PERSON for w in words)
@@ -48,6 +56,6 @@ class Featurizer:
             if first or third:
                 extra.append("zzself" if first > third else "zzother" if third > first else "zzboth")
             extra += [f"zzrule_{f}" for f in sorted(flags.flags)]
-            if sum(1 for w in words if w.isalpha()) <= SHORT:
+            if sum(1 for w in words if w.isalpha()) <= SHORT and len(doc.text) <= SHORT_LETTERS:
                 extra.append("zzshort")
             yield flags, Doc(self.nlp.vocab, words=words + extra)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, cast
 
@@ -118,15 +118,22 @@ class ByLanguageFile(_File):
     phrases: dict[LanguageKey, Phrases]
 
 
+class ExchangeFile(ByLanguageFile):
+    substrings: Phrases = []
+    """Matched inside the text, for scripts written without spaces (Thai); never ASCII text."""
+
+
 class ListFile(_File):
     phrases: Phrases
 
 
 class CuesFile(_File):
     groups: dict[GroupKey, Phrases]
+    substrings: dict[GroupKey, Phrases] = {}
+    """Per group: matched inside the text, for scripts written without spaces (Thai); never ASCII text."""
 
 
-CONTEXT_KINDS = ("topic", "subject", "reassuring", "over", "class", "incidental")
+CONTEXT_KINDS = ("topic", "subject", "reassuring", "over", "class", "incidental", "role")
 
 
 class ContextFile(_File):
@@ -134,8 +141,9 @@ class ContextFile(_File):
     novel); then `subject` words (that name the subject: "trafficking", "year 8") raise no flag.
     `reassuring`: a trafficking phrase in the same sentence does not count ("has her own passport").
     `over`: danger that is over ("moved abroad", "safe now") cancels danger phrases unless something
-    happens now. `class`: a flag phrase in the same sentence after it is said of people in general
-    ("women who"). `incidental`: a flag phrase inside one is an everyday use ("passport office")."""
+    happens now, and a trafficking phrase in its own sentence ("in jail for pimping"). `class`: a flag phrase in the same sentence after it is said of people in general
+    ("women who"). `incidental`: a flag phrase inside one is an everyday use ("passport office"). `role`:
+    the writer states a work role; a `subject` word in a question is then asked about."""
 
     topic: dict[LanguageKey, Phrases] = {}
     subject: dict[LanguageKey, Phrases] = {}
@@ -143,6 +151,7 @@ class ContextFile(_File):
     over: dict[LanguageKey, Phrases] = {}
     class_: dict[LanguageKey, Phrases] = Field(default={}, alias="class")
     incidental: dict[LanguageKey, Phrases] = {}
+    role: dict[LanguageKey, Phrases] = {}
 
 
 class NeedsFile(_File):
@@ -154,7 +163,7 @@ class NeedsFile(_File):
 
 
 SCHEMAS: dict[str, type[_File]] = {"suicide": SuicideFile, "immediate_danger": DangerFile, "trafficking": FlagFile,
-                                   "minor": FlagFile, "exchange": ByLanguageFile, "idioms": ListFile, "cues": CuesFile,
+                                   "minor": FlagFile, "exchange": ExchangeFile, "idioms": ListFile, "cues": CuesFile,
                                    "context": ContextFile, "needs": NeedsFile}
 
 
@@ -179,6 +188,7 @@ class PhraseBook:
     threat: tuple[str, ...]
     """Urgency and a threat in one message raise immediate danger."""
     exchange: Mapping[str, tuple[str, ...]]
+    exchange_substrings: tuple[str, ...]
     idioms: tuple[str, ...]
     cues: Mapping[str, tuple[str, ...]]
     support: Mapping[str, tuple[str, ...]]
@@ -188,6 +198,7 @@ class PhraseBook:
     needs: Mapping[str, tuple[str, ...]]
     """Per need, all languages."""
     need_substrings: Mapping[str, tuple[str, ...]]
+    cue_substrings: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def flag_phrases(self, flag: str) -> list[str]:
         """Every phrase of a flag, all languages together (people mix languages)."""
@@ -244,18 +255,20 @@ def _build(folder: Path) -> PhraseBook:
     files = _read_folder(folder)
     flags = {flag: cast(FlagFile, files[flag]) for flag in FLAG_FILES}
     suicide, danger = cast(SuicideFile, files["suicide"]), cast(DangerFile, files["immediate_danger"])
-    exchange, idioms = cast(ByLanguageFile, files["exchange"]), cast(ListFile, files["idioms"])
+    exchange, idioms = cast(ExchangeFile, files["exchange"]), cast(ListFile, files["idioms"])
     return PhraseBook(
         folder=folder, digest=digest_of(files),
         flags={flag: _tuples(f.phrases) for flag, f in flags.items()},
         substrings={flag: tuple(f.substrings) for flag, f in flags.items()},
         signs=tuple(suicide.signs), weak=tuple(suicide.weak), means=tuple(suicide.means), taken=tuple(suicide.taken),
         urgent=tuple(danger.urgent), threat=tuple(danger.threat), exchange=_tuples(exchange.phrases),
+        exchange_substrings=tuple(exchange.substrings),
         idioms=tuple(idioms.phrases), cues=_tuples(cast(CuesFile, files["cues"]).groups),
         support={flag: _joined(f.support) for flag, f in flags.items()},
         context=_context(cast(ContextFile, files["context"])),
         needs={need: _joined(by_language) for need, by_language in cast(NeedsFile, files["needs"]).needs.items()},
-        need_substrings=_tuples(cast(NeedsFile, files["needs"]).substrings))
+        need_substrings=_tuples(cast(NeedsFile, files["needs"]).substrings),
+        cue_substrings=_tuples(cast(CuesFile, files["cues"]).substrings))
 
 
 def _joined(by_language: Mapping[str, list[str]]) -> tuple[str, ...]:

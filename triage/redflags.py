@@ -77,7 +77,8 @@ PERSON_NOUNS = frozenset({
     "patienten", "girls", "boys", "kids", "teens", "youth", "client", "klient", "klienten", "brukare", "elever",
     "eleverna", "barn", "barnen", "momiche", "момичета", "момчета", "fete", "fetele", "gabar", "wiil", "graders",
     "племяннице", "племянница", "дочери", "дочке", "сыну", "внучке", "bratanica", "siostrzenica", "sobrina", "sobrino",
-    "племінниці", "доньці", "niece's", "nepotica",
+    "племінниці", "доньці", "niece's", "nepotica", "barnbarn", "barnbarnet", "grandchild", "granddaughter", "grandson",
+    "nepoata mea", "внучка", "внучку", "wnuczka", "nieta", "nieto",
 })
 PAST_MARKERS = frozenset({
     "started", "borjade", "since", "sedan", "sen", "from", "began", "when", "nar", "cand", "когато", "cuando",
@@ -127,6 +128,9 @@ class Flags:
     """The message asks about a subject (context `topic`): the model's say is only "possible"."""
     reassured: bool = False
     """The message reassures about control by others (context `reassuring`)."""
+    denied: set[str] = field(default_factory=set)
+    """Flags whose words the message has but that do not count: negated ("I don't have thoughts of hurting
+    myself"), over, an everyday use, a subject asked about. The classifier's say on them is only "possible"."""
 
     def add(self, flag: str, words: str, reason: str = "", spans: tuple[Span, ...] = ()) -> None:
         self.flags.add(flag)
@@ -140,14 +144,20 @@ class Flags:
 
 
 FLAG_LABELS = frozenset(FLAG_FILES)
+DENIES = {**{flag: (flag,) for flag in FLAG_FILES}, "taken": ("suicide", "immediate_danger")}
+"""The flags a match that does not count speaks against."""
+ROLE = "role"
+"""A work role the writer states (context `role`): with it, a `subject` word ("människohandel", "åk 9")
+in a question is a subject asked about, not an indicator."""
 REASON_OF = {"minor": "minor_stated", "trafficking": "control_by_others", "immediate_danger": "danger_words",
              "suicide": "suicide_words"}
 """The reason key of a flag raised by one of its phrases."""
-SINGLE_PERSON = frozenset({"jag", "mig", "mej", "min", "mitt", "mina", "i", "me", "my", "im", "i'm", "hon", "henne",
+SINGLE_PERSON = frozenset({"jag", "mig", "mej", "min", "mitt", "mina", "me", "my", "im", "i'm", "hon", "henne",
                            "hennes", "han", "honom", "hans", "she", "her", "he", "him", "his", "eu", "ea", "el", "mea",
                            "meu", "аз", "тя", "той", "ми", "ме", "я", "она", "он", "yo", "ella", "ja", "ona", "moja"})
-"""Where one of these stands in the sentence, a phrase after "women who" is about someone in particular."""
-SELF_LEADS = frozenset({"i'm", "im", "i", "am", "jag", "ja", "eu", "sunt", "аз", "съм", "yo", "я", "ich"})
+"""Where one of these stands in the sentence, a phrase after "women who" is about someone in particular. Not
+"i": in Swedish and Romanian it is "in" ("offer för människohandel i Sverige")."""
+SELF_LEADS = frozenset({"i'm", "im", "am", "'m", "jag", "ja", "eu", "sunt", "аз", "съм", "yo", "я", "ich"})
 INCIDENTAL_REACH = 6
 """An everyday use ("gambling debt", "passport office") covers a flag phrase it overlaps or that follows
 within this many words in the same sentence ("skulder hos kronofogden ... betala av")."""
@@ -194,12 +204,28 @@ class Context:
         if any(_near(s, e, start, end) and _same_sentence(self.lowered, min(s, start), max(e, end) - 1)
                for s, e in self.spans["incidental"]):
             return True
-        if self.spans["topic"] and _inside(self.spans["subject"], start, end) and not self._own(label, start):
+        if _inside(self.spans["subject"], start, end) and not self._own(label, start) and (
+                self.spans["topic"] or (self.spans[ROLE] and self._question(end))):
             return True
         if label == "trafficking" and any(_same_sentence(self.lowered, s, start) for s, _ in self.spans["reassuring"]):
             return True
+        if label == "trafficking" and self._over_in_sentence(start, end):
+            return True
         return any(s < start and _same_sentence(self.lowered, s, start) and not self._someone(s, end)
                    for s, _ in self.spans["class"])
+
+    def _question(self, end: int) -> bool:
+        """Whether the sentence a match is in ends with a question mark ("Kan det vara människohandel?")."""
+        for token in self.lowered[end:]:
+            if token in SENTENCE_STOPS:
+                return "?" in token
+        return False
+
+    def _over_in_sentence(self, start: int, end: int) -> bool:
+        """Control by others told as over in its own sentence ("my ex who sold me has moved away", "in jail
+        for pimping"), with nothing in the sentence saying it goes on now."""
+        return any(_same_sentence(self.lowered, min(s, start), max(e, end) - 1) for s, e in self.spans["over"]) and \
+            self.over_now(start, end)
 
     def _own(self, label: str, start: int) -> bool:
         """A school year said of oneself ("I'm in year 9", "jag går i nian"): a minor writing, topic or not."""
@@ -263,6 +289,7 @@ class RedFlagRules:
         exchange = [p for ps in phrases.exchange.values() for p in ps]
         labelled["suicide"] = labelled["suicide"] + list(phrases.signs)
         self.substrings = phrases.substrings
+        self.exchange_substrings = phrases.exchange_substrings
         context = {f"ctx_{kind}": list(found) for kind, found in phrases.context.items()}
         support = {f"support_{flag}": list(found) for flag, found in phrases.support.items()}
         self.matcher = PhraseSet(nlp, {**labelled, "urgent": phrases.urgent, "threat": phrases.threat,
@@ -280,7 +307,11 @@ class RedFlagRules:
         found.topic, found.reassured = bool(context.spans["topic"]), bool(context.spans["reassuring"])
         signals: list[tuple[int, int, str]] = []
         for label, start, end in matches:
-            if label.startswith("ctx_") or not self._counts(label, start, end, lowered, negators, context, language):
+            if label.startswith("ctx_"):
+                continue
+            if not self._counts(label, start, end, lowered, negators, context, language):
+                if not (label == "trafficking" and self._negated(lowered, start, negators)):
+                    found.denied.update(DENIES.get(label, ()))  # "not my passport" is no reassurance
                 continue
             if label.startswith("support_"):
                 found.back(label.removeprefix("support_"), _chars(doc, start, end))
@@ -331,6 +362,11 @@ class RedFlagRules:
                 at = text.find(sub)
                 if at >= 0:
                     found.add(flag, sub, REASON_OF[flag], ((at, at + len(sub)),))
+        for sub in self.exchange_substrings:
+            at = text.find(sub)
+            if at >= 0:
+                found.exchange.append(sub)
+                found.exchange_spans.append((at, at + len(sub)))
 
     @staticmethod
     def _negated(lowered: list[str], start: int, negators: frozenset[str]) -> bool:
@@ -363,7 +399,7 @@ class RedFlagRules:
                 continue
             if any(t in PAST_MARKERS for t in before[-3:]):
                 continue
-            if len(before) >= 2 and before[-1] in PAST_VERBS and before[-2] in FIRST_PERSON:
+            if len(before) >= 2 and before[-1] in PAST_VERBS and before[-2] in FIRST_PERSON and not _reported(before):
                 continue
             if _duration(before, after) or (len(rest) > 1 and rest[1] in AGO_AFTER):
                 continue
@@ -372,13 +408,25 @@ class RedFlagRules:
             if not 6 <= age <= limit:
                 continue
             unit = explicit or after in AGE_UNITS or (after == "år" or after.startswith("ani"))
-            lead = (tuple(before[-2:]) in LEADS or tuple(before[-1:]) in LEADS
+            lead = (tuple(before[-2:]) in LEADS or tuple(before[-1:]) in LEADS or _reported(before)
+                    or (bool(before) and before[-1].endswith(THAI_AGE))
                     or any(t in PERSON_NOUNS for t in before) or (before and before[-1] in GUESS_LEADS)
                     or (after and after.isdigit() and len(after) <= 2))
             if unit or lead or future:
                 context = " ".join(lowered[max(0, i - 2):min(n, i + 2)])
                 ages.append((i, context))
         return ages
+
+
+REPORTED = frozenset({"att", "that", "sa", "said", "says", "sager", "uppgav", "claimed", "told"})
+THIRD_SINGULAR = frozenset({"hon", "han", "she", "he"})
+THAI_AGE = "อาย"
+"""Thai อายุ ("age") as folded (its vowel mark is a combining mark): the number after it is an age."""
+
+
+def _reported(before: list[str]) -> bool:
+    """"said that she was 16": an age told in reported speech is the person's age now."""
+    return len(before) >= 3 and before[-1] in PAST_VERBS and before[-2] in THIRD_SINGULAR and before[-3] in REPORTED
 
 
 AGO_AFTER = frozenset({"ago", "sen", "sedan", "назад", "temu", "tidigare", "earlier"})
