@@ -59,7 +59,8 @@ def _providers_process(twilio_port: int, telegram_port: int) -> None:
         await telegram.start()
         while True:
             # What was sent is not kept: the fakes answer, the benchmark does not read it back.
-            twilio.calls.clear(), twilio.times.clear(), telegram.calls.clear(), telegram.times.clear()
+            for recorded in (twilio.calls, twilio.times, telegram.calls, telegram.times):
+                recorded.clear()
             await asyncio.sleep(1)
 
     asyncio.run(serve())
