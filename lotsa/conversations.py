@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, select, update
+from sqlalchemy import bindparam, case, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lotsa.db import Database, affected
@@ -96,9 +96,13 @@ def message_json(message: Message, author_name: str | None = None) -> dict[str, 
     }
 
 
+_CONTACT_BY_KEY = select(Contact).where(Contact.key == bindparam("key"))
+"""Built once: building a statement costs more than SQLite takes to answer it."""
+
+
 async def contact_by_key(session: AsyncSession, contact_key: str) -> Contact | None:
     """The pseudonymous contact with this keyed-hash key, if any."""
-    return (await session.execute(select(Contact).where(Contact.key == contact_key))).scalar()
+    return (await session.execute(_CONTACT_BY_KEY, {"key": contact_key})).scalar()
 
 
 async def open_conversation(session: AsyncSession, contact_key: str, *, lock: bool = False) -> Conversation | None:
@@ -290,6 +294,40 @@ class Change:
         return await self.say_safely(conversation, Author.SYSTEM, text)
 
 
+class Together:
+    """Several changes in one transaction (group commit), each in a savepoint of its own: a change
+    whose block raises is undone alone, the others are committed together. Made by
+    `Conversations.together()`."""
+
+    def __init__(self, session: AsyncSession, outgoing: Outgoing) -> None:
+        self.session = session
+        self.outgoing = outgoing
+        self.changes: list[Change] = []
+        self.undone = False
+
+    @asynccontextmanager
+    async def change(self) -> AsyncIterator[Change]:
+        try:
+            async with self.session.begin_nested():
+                change = Change(self.session, self.outgoing)
+                yield change
+                await self.session.flush()
+        except BaseException:
+            self.undone = True
+            raise
+        self.changes.append(change)
+
+    async def settle(self) -> None:
+        """After a change was undone, its savepoint's rollback expired what it had changed: what
+        the changes kept will publish is read again first (never lazily, outside the session)."""
+        if not self.undone:
+            return
+        for change in self.changes:
+            for conversation, _, _ in change.touched():
+                if inspect(conversation).expired_attributes:
+                    await self.session.refresh(conversation)
+
+
 class Conversations:
     """Opens changes and publishes their events after the commit."""
 
@@ -310,6 +348,18 @@ class Conversations:
             await write_records(session, change.ended)
             await session.flush()
         self.publish(change)
+
+    @asynccontextmanager
+    async def together(self) -> AsyncIterator[Together]:
+        """One transaction for several changes (`Together.change()`); the events of those kept are
+        published, in order, once it committed."""
+        async with self.db.write() as session:
+            together = Together(session, self.outgoing)
+            yield together
+            await session.flush()
+            await together.settle()
+        for change in together.changes:
+            self.publish(change)
 
     def publish(self, change: Change) -> None:
         for conversation, messages, transition in change.touched():

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lotsa.crypto import Keyring
@@ -21,6 +21,15 @@ from lotsa.texts import Catalogue
 
 SAFE_CONTACT_CHANNELS = frozenset({"sms", "telegram"})
 """Channels that reach a phone someone else may read: the "is it safe to write now?" rule applies."""
+
+
+_RELEASE = (update(OutboxItem)
+            .where(OutboxItem.conversation_id == bindparam("held_in"),
+                   OutboxItem.state.in_([OutboxState.HELD, OutboxState.PENDING]))
+            .values(state=OutboxState.PENDING, next_attempt_at=bindparam("released_at"))
+            .execution_options(synchronize_session=False))
+"""Built once: it runs on every inbound SMS and Telegram message. Outbox items loaded in the session
+are not brought up to date (an ORM evaluation per message): no caller reads their state afterwards."""
 
 
 class Outgoing:
@@ -80,8 +89,5 @@ class Outgoing:
         """The person wrote: what waited for them to say it is safe to write goes out now."""
         if conversation.channel not in self.safe_contact_channels:
             return 0
-        result = await session.execute(
-            update(OutboxItem).where(OutboxItem.conversation_id == conversation.id,
-                                     OutboxItem.state.in_([OutboxState.HELD, OutboxState.PENDING]))
-            .values(state=OutboxState.PENDING, next_attempt_at=utcnow()))
+        result = await session.execute(_RELEASE, {"held_in": conversation.id, "released_at": utcnow()})
         return affected(result)

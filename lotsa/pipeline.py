@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,6 +26,7 @@ from lotsa.crypto import Keyring
 from lotsa.errors import Refused
 from lotsa.feedback import take_answer
 from lotsa.flood import NewConversations
+from lotsa.group_commit import GroupCommit
 from lotsa.models import (
     RISK_RANK,
     Author,
@@ -60,6 +61,18 @@ OutOfHoursAnswer = Callable[[str | None, str | None, bool, datetime], str | None
 WaitDescriber = Callable[[str, int | None, Sequence[datetime]], dict[str, Any]]
 """The wait frame a waiting person is shown, from their queue, place and the queue's recent claim
 times (handoff.waits)."""
+
+# The inbound path's statements, built once (building one costs more than SQLite takes to answer it).
+_DUPLICATE = select(Message.id, Message.conversation_id).where(
+    Message.channel == bindparam("channel"), Message.provider_message_id == bindparam("provider_id"))
+_OPEN_CONVERSATION = (select(Conversation)
+                      .where(Conversation.contact_id == bindparam("contact_id"),
+                             Conversation.state != ConversationState.CLOSED)
+                      .order_by(Conversation.id.desc()).limit(1).with_for_update())
+_RECENT_INBOUND = (select(func.count(Message.id)).join(Conversation, Message.conversation_id == Conversation.id)
+                   .where(Conversation.contact_id == bindparam("contact_id"), Message.direction == "in",
+                          Message.created_at > bindparam("since")))
+
 
 def _encodable(text: str) -> bool:
     """False for a lone surrogate ("\\ud800", which JSON can carry): it cannot be stored as UTF-8."""
@@ -131,6 +144,9 @@ class Pipeline:
         self.out_of_hours = out_of_hours
         self.wait_describer = wait_describer
         self.flood = NewConversations(new_per_address_per_minute, new_per_minute)
+        self.group = GroupCommit(conversations) if self.db.sqlite else None
+        """SQLite writes one transaction at a time: messages arriving meanwhile are stored together.
+        (PostgreSQL runs concurrent transactions, each message in its own.)"""
         self.line = WaitingLine(self.db, self.events)
         """The waiting order, read once per change for every waiting page of this process."""
 
@@ -153,6 +169,8 @@ class Pipeline:
             base = assessment or Assessment("other", 0.0, (), (), (), None)
             assessment = replace(base, flags=tuple(sorted(set(base.flags) | set(msg.flags))),
                                  flag_words=(*base.flag_words, text or msg.flags[0]))
+        if self.group is not None:
+            return cast(Accepted, await self.group.run(lambda change: self._accept(change, msg, text, assessment)))
         for attempt in range(3):
             try:
                 async with self.conversations.change() as change:
@@ -171,18 +189,15 @@ class Pipeline:
             await session.flush()
         await self._check_contact_may_write(session, contact)
         contact.last_seen_at = utcnow()
-        if msg.reply_address is not None:
+        if msg.reply_address is not None and contact.reply_address is None:
+            # The address is what the contact key was hashed from: it cannot differ from the one kept.
             contact.reply_address = self.keyring.encrypt_address(msg.reply_address)
         return contact
 
     async def _conversation(self, change: Change, contact: Contact, msg: InboundMessage,
                             assessment: Assessment | None) -> tuple[Conversation, TriageRunner, bool]:
         """The contact's open conversation, or a new one greeted by the current script."""
-        conversation = (await change.session.execute(
-            select(Conversation).where(Conversation.contact_id == contact.id,
-                                       Conversation.state != ConversationState.CLOSED)
-            .order_by(Conversation.id.desc()).limit(1).with_for_update()
-        )).scalar()
+        conversation = (await change.session.execute(_OPEN_CONVERSATION, {"contact_id": contact.id})).scalar()
         if conversation is not None:
             return conversation, await self.scripts.pinned(change.session, conversation.script_version), False
         runner = self.scripts.for_new_conversation()
@@ -202,9 +217,7 @@ class Pipeline:
                       ) -> Accepted:
         session = change.session
         existing = (await session.execute(
-            select(Message.id, Message.conversation_id).where(
-                Message.channel == msg.channel, Message.provider_message_id == msg.provider_message_id)
-        )).first()
+            _DUPLICATE, {"channel": msg.channel, "provider_id": msg.provider_message_id})).first()
         if existing is not None:
             return Accepted(existing.conversation_id, existing.id, duplicate=True)
         contact = await self._contact(session, msg)
@@ -309,10 +322,7 @@ class Pipeline:
             raise Refused("blocked", "")
         if contact.id is None:
             return
-        recent = await session.scalar(
-            select(func.count(Message.id)).join(Conversation, Message.conversation_id == Conversation.id)
-            .where(Conversation.contact_id == contact.id, Message.direction == "in",
-                   Message.created_at > now - timedelta(minutes=1)))
+        recent = await session.scalar(_RECENT_INBOUND, {"contact_id": contact.id, "since": now - timedelta(minutes=1)})
         if (recent or 0) >= self.messages_per_minute:
             log.warning("contact flooding; message refused", extra={"contact": contact.id})
             raise Refused("rate", "You are sending very fast. Wait a minute and write again.", 429)

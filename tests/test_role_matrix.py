@@ -27,6 +27,7 @@ conversation held by someone else ("other") as well as on one's own ("mine").
 """
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 from collections.abc import AsyncIterator
@@ -36,7 +37,7 @@ from typing import Any
 import aiohttp
 import pytest
 import pytest_asyncio
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from lotsa import appkeys
 from lotsa.models import Contact, Conversation, OutboxItem, OutboxState, StaffUser
@@ -380,6 +381,13 @@ class World:
         """A message the provider refused: one of a fresh conversation's outbox items, marked dead."""
         conversation_id = await self.queued()
         db = self.rig.server.app[appkeys.DB]
+        for _ in range(250):   # not while the relay is sending it: its "sent" would overwrite "dead"
+            async with db.read() as session:
+                sending = await session.scalar(select(func.count()).select_from(OutboxItem).where(
+                    OutboxItem.conversation_id == conversation_id, OutboxItem.state == OutboxState.PENDING))
+            if not sending:
+                break
+            await asyncio.sleep(0.02)
         async with db.write() as session:
             item = (await session.execute(select(OutboxItem).where(OutboxItem.conversation_id == conversation_id)
                                           .order_by(OutboxItem.id).limit(1))).scalar_one()
