@@ -108,7 +108,8 @@ async def test_an_admin_edits_simulates_publishes_and_rolls_back_a_triage_script
     await ada.press("#sim-input", "Enter")
     await expect(transcript.locator(".verdict")).to_contain_text("trafficking")
     await expect(transcript.locator(".verdict")).to_contain_text("“owe him”")
-    await expect(ada.locator("#sim-end")).to_contain_text("queue acute")
+    await expect(ada.locator("#sim-end")).to_contain_text("queue sells")    # trafficking alone: elevated
+    await expect(ada.locator("#sim-end")).to_contain_text("risk elevated")
     await ada.locator("#sim-heading").scroll_into_view_if_needed()
     await ada.screenshot(path=ARTIFACTS / "admin-simulator.png", full_page=True)
 
