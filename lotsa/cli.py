@@ -48,6 +48,19 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db_backup(args: argparse.Namespace) -> int:
+    from lotsa.backup import BackupRefused, backup
+
+    settings = _settings(args)
+    try:
+        size = backup(settings.effective_database_url, args.file)
+    except BackupRefused as e:
+        print(f"lotsa db backup: {e}", file=sys.stderr)
+        return 2
+    print(f"backup written to {args.file} ({size} bytes)")
+    return 0
+
+
 def _read_password() -> str:
     if not sys.stdin.isatty():
         return sys.stdin.readline().rstrip("\n")
@@ -171,6 +184,9 @@ def parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser("db", help="database tasks").add_subparsers(dest="db_command", required=True)
     with_config(db.add_parser("upgrade", help="apply migrations")).set_defaults(func=cmd_db_upgrade)
+    backup = with_config(db.add_parser("backup", help="copy the SQLite database to FILE, safe while serving"))
+    backup.add_argument("file", type=Path)
+    backup.set_defaults(func=cmd_db_backup)
 
     user = sub.add_parser("user", help="staff accounts").add_subparsers(dest="user_command", required=True)
     add = with_config(user.add_parser("add", help="create a staff account (password from stdin or asked)"))

@@ -314,3 +314,18 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(48))
     target: Mapped[str] = mapped_column(String(64), default="")
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+# -- scale-out (issue 15) ------------------------------------------------------------------------
+
+class SupervisorAlert(Base):
+    """A supervisor alert, raised once per waiting conversation and reason (an acute contact waits;
+    a wait passed its queue's limit) whichever worker noticed it: the unique key says so."""
+
+    __tablename__ = "supervisor_alerts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(String(16))
+    raised_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("conversation_id", "reason"),)
