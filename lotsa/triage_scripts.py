@@ -2,6 +2,7 @@
 started with (stored in the database, so it survives restarts and is the same on every worker)."""
 from __future__ import annotations
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lotsa import audit
@@ -22,7 +23,14 @@ class TriageScripts:
         self._runners = {s.version: TriageRunner(s) for s in scripts.values()}
 
     async def publish(self, db: Database) -> None:
-        """Store every current version (idempotent) so conversations can pin it."""
+        """Store every current version (idempotent) so conversations can pin it. Workers starting
+        together may store the same version at the same moment: the one that loses finds it stored."""
+        try:
+            await self._store(db)
+        except IntegrityError:
+            await self._store(db)
+
+    async def _store(self, db: Database) -> None:
         async with db.write() as session:
             for script in self.current.values():
                 if await session.get(TriageScriptVersion, script.version) is None:

@@ -8,28 +8,17 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from lotsa.db import Database, upgrade
+from lotsa.db import Database
 from lotsa.events import CONSOLE_TOPIC, QUEUE_TOPIC, Event, Subscription, conversation_topic
 from lotsa.leadership import Leadership
 from lotsa.pg_events import NOTIFY_LIMIT, PgEventBus, connect_kwargs
-from lotsa_testing.server import POSTGRES_URL, create_postgres_database, drop_postgres_database
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-async def pg_url() -> AsyncIterator[str]:
-    if not POSTGRES_URL:
-        pytest.skip("LOTSA_TEST_POSTGRES_URL is not set")
-    url, name = await create_postgres_database()
-    await asyncio.to_thread(upgrade, url)
-    yield url
-    await drop_postgres_database(name)
-
-
-@pytest.fixture
-async def two_workers(pg_url: str) -> AsyncIterator[tuple[PgEventBus, PgEventBus]]:
-    dbs = [Database(pg_url), Database(pg_url)]
+async def two_workers(postgres_url: str) -> AsyncIterator[tuple[PgEventBus, PgEventBus]]:
+    dbs = [Database(postgres_url), Database(postgres_url)]
     buses = [PgEventBus(db, max_backoff=0.2, keepalive=0.5) for db in dbs]
     for bus in buses:
         await bus.start()
@@ -77,10 +66,10 @@ async def test_a_message_too_long_for_notify_travels_as_its_id(two_workers: tupl
 
 
 async def test_a_lost_listening_connection_reconnects_and_makes_subscribers_reread(
-        two_workers: tuple[PgEventBus, PgEventBus], pg_url: str) -> None:
+        two_workers: tuple[PgEventBus, PgEventBus], postgres_url: str) -> None:
     a, b = two_workers
     async with b.subscribe(QUEUE_TOPIC) as on_b:
-        admin = await asyncpg.connect(**connect_kwargs(pg_url))
+        admin = await asyncpg.connect(**connect_kwargs(postgres_url))
         try:
             killed = await admin.fetchval(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
@@ -98,8 +87,8 @@ async def test_a_lost_listening_connection_reconnects_and_makes_subscribers_rere
         assert [e.kind for e in await drain(on_b, 1)] == ["presence"]
 
 
-async def test_a_background_job_runs_on_one_worker_and_moves_when_it_dies(pg_url: str) -> None:
-    dbs = [Database(pg_url) for _ in range(3)]
+async def test_a_background_job_runs_on_one_worker_and_moves_when_it_dies(postgres_url: str) -> None:
+    dbs = [Database(postgres_url) for _ in range(3)]
     leaders = [Leadership(db, retry_every=0.1, check_every=0.1) for db in dbs]
     running: list[int] = []
 
