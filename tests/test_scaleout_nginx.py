@@ -9,7 +9,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 from sqlalchemy import select
+from yarl import URL
 
+from handoff.console import SESSION_ENDED
 from lotsa.auth import add_user
 from lotsa.db import Database
 from lotsa.models import LINE_SURGE, Conversation
@@ -74,11 +76,25 @@ async def test_a_chat_and_a_console_through_nginx_in_front_of_two_workers(tmp_pa
                 assert reply["text"] == "welcome, through any worker"
             finally:
                 await anna.close()
+        await _logout_on_one_worker_closes_the_console_on_the_other(workers)
     finally:
         for chat in chats:
             await chat.close()
         await workers.stop()
     assert workers.errors() == []
+
+
+async def _logout_on_one_worker_closes_the_console_on_the_other(workers: Workers) -> None:
+    first, second = workers.workers
+    anna = ConsoleClient(first.url)
+    try:
+        await anna.login("anna", PASSWORD)
+        await anna.connect()
+        anna.base = URL(second.url)   # the same browser, its next request sent to the other worker
+        assert await anna.logout() == 303
+        assert await anna.socket_closed(5) == SESSION_ENDED
+    finally:
+        await anna.close()
 
 
 async def _line_ranks(url: str) -> dict[int, int]:
