@@ -7,8 +7,10 @@ For each set-up it makes a fresh database, starts the workers as real processes,
 web chats through triage and lets `--counsellors` consoles take them (both spread over the workers
 round-robin, as a proxy without sticky sessions would), then for `--seconds` every contact writes as
 fast as its socket allows (a burst, then 2 a second: bot/webchat.py) while the consoles receive.
-Inbound per second counts messages acknowledged (stored); the delivery time runs from a contact's
-send to the holder's console receiving it, wherever the two are connected. The load average is
+Inbound per second counts messages acknowledged (stored) in that saturated phase; the delivery
+time runs from a contact's send to the holder's console receiving it, wherever the two are
+connected. A second, paced phase (`--rate` messages a second from all contacts together) gives
+the delivery time below saturation. The load average is
 printed with each row: the machine may be shared.
 """
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import statistics
 import sys
 import tempfile
@@ -93,6 +96,17 @@ class Run:
             if k >= 15:
                 await asyncio.sleep(0.5)
 
+    async def paced(self, n: int, chat: ChatClient, every: float, until: float) -> None:
+        """One message every `every` seconds (from a random start): a steady load below saturation."""
+        await asyncio.sleep(random.uniform(0, every))
+        k = 0
+        while time.monotonic() < until:
+            text = f"paced-{n}-{k}"
+            self.sent[text] = time.monotonic()
+            await chat.say(text)
+            k += 1
+            await asyncio.sleep(every)
+
     async def measure(self) -> dict[str, float]:
         consoles = await bounded(5, [lambda n=n: self.console(n) for n in range(self.args.counsellors)])
         chats = await bounded(40, [lambda n=n: self.contact(n) for n in range(self.args.contacts)])
@@ -111,9 +125,18 @@ class Run:
             await asyncio.gather(*(self.write(n, chat, start + self.args.seconds) for n, chat in enumerate(chats)))
             elapsed = time.monotonic() - start
             await asyncio.sleep(2)   # the last deliveries
-            return {"inbound_per_s": self.acked / elapsed, "p50_ms": 1000 * statistics.median(self.delivered),
-                    "p99_ms": 1000 * percentile(self.delivered, 99), "delivered": len(self.delivered),
-                    "sent": self.acked}
+            figures = {"inbound_per_s": self.acked / elapsed, "p50_ms": 1000 * statistics.median(self.delivered),
+                       "p99_ms": 1000 * percentile(self.delivered, 99), "delivered": len(self.delivered),
+                       "sent": self.acked}
+            self.delivered.clear()
+            self.sent.clear()
+            every = len(chats) / self.args.rate
+            until = time.monotonic() + self.args.seconds
+            await asyncio.gather(*(self.paced(n, chat, every, until) for n, chat in enumerate(chats)))
+            await asyncio.sleep(2)
+            figures |= {"paced_p50_ms": 1000 * statistics.median(self.delivered),
+                        "paced_p99_ms": 1000 * percentile(self.delivered, 99), "paced_lost": len(self.sent)}
+            return figures
         finally:
             for chat in chats:
                 await chat.close()
@@ -153,14 +176,19 @@ async def main(args: argparse.Namespace) -> int:
         setups = setups[:1]
     print(f"{args.contacts} contacts, {args.counsellors} consoles, {args.seconds:.0f} s of writing per set-up; "
           f"{os.cpu_count()} cores")
-    print(f"{'set-up':<14}{'inbound/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'delivered':>11}  load average (1, 5 min)")
+    print(f"saturated: every contact writes as fast as its socket allows; paced: {args.rate:.0f} messages/s in all")
+    print(f"{'set-up':<14}{'inbound/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'delivered':>11}"
+          f"{'paced p50':>11}{'paced p99':>11}  load average (1, 5 min)")
     for engine, count in setups:
         with tempfile.TemporaryDirectory(prefix="lotsa-scaleout-") as folder:
             figures = await one_setup(args, engine, count, Path(folder))
         load = os.getloadavg()
         print(f"{engine + ' x' + str(count):<14}{figures['inbound_per_s']:>10.0f}{figures['p50_ms']:>9.0f}"
               f"{figures['p99_ms']:>9.0f}{int(figures['delivered']):>6}/{int(figures['sent']):<5}"
+              f"{figures['paced_p50_ms']:>11.0f}{figures['paced_p99_ms']:>11.0f}"
               f"  {load[0]:.1f}, {load[1]:.1f}", flush=True)
+        if figures["paced_lost"]:
+            print(f"  {figures['paced_lost']:.0f} paced messages never reached a console", flush=True)
     return 0
 
 
@@ -168,6 +196,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--contacts", type=int, default=150, help="simultaneous web chats (default 150)")
     parser.add_argument("--counsellors", type=int, default=15, help="consoles taking them (default 15)")
     parser.add_argument("--seconds", type=float, default=10.0, help="how long every contact writes (default 10)")
+    parser.add_argument("--rate", type=float, default=30.0,
+                        help="messages per second from all contacts together in the paced phase (default 30)")
 
 
 if __name__ == "__main__":
