@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp_jinja2
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 from sqlalchemy import select
 
 from lotsa import appkeys, coalesce, feedback
@@ -310,6 +310,10 @@ class ChatConnection:
             finally:
                 self.state = "gone"
                 self.follow_line()
+        if not self.ws.closed:
+            # The publisher ended the subscription (this page fell behind, or the worker lost its
+            # link to the others): the page reconnects and catches up from the database.
+            await self.ws.close(code=WSCloseCode.SERVICE_RESTART, message=b"reconnect")
 
     async def _pump(self) -> None:
         while not self.ws.closed:

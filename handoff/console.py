@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp_jinja2
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 from sqlalchemy import select, update
 
 from handoff import claims
@@ -409,6 +409,11 @@ class ConsoleConnection:
                 or event.data.get("counsellor") == self.user.id)
 
     async def on_event(self, event: Event) -> None:
+        if event.kind == "alert":
+            if self.sees_all:
+                await self.ws.send_json({"type": "alert", "conversation": event.conversation_id,
+                                         "reason": event.data["reason"]})
+            return
         if event.kind not in ("message", "typing", "note") or not self._visible(event):
             return
         if event.kind == "message":
@@ -461,6 +466,9 @@ class ConsoleConnection:
                     self.pushes.trigger()
                 else:
                     await self.on_event(event)
+        # The publisher ended the subscription (this console fell behind, or the worker lost its
+        # link to the others): the console reconnects and reads everything again.
+        await self.ws.close(code=WSCloseCode.SERVICE_RESTART, message=b"reconnect")
 
     async def on_frame(self, data: str) -> None:
         try:

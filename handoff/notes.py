@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from handoff.claims import note_json
 from handoff.skills import supervises
 from lotsa.db import Database
@@ -31,3 +34,10 @@ async def add_note(db: Database, events: EventPublisher, conversation_id: int, u
     # Only consoles listen on this topic; the contact's page never subscribes to it.
     events.publish(CONSOLE_TOPIC, Event("note", conversation_id, {"note": payload}))
     return payload
+
+
+async def read_note(session: AsyncSession, note_id: int) -> dict[str, Any] | None:
+    """A note as its event carries it, read again (another worker's note too long for NOTIFY)."""
+    row = (await session.execute(select(Note, StaffUser.name).outerjoin(
+        StaffUser, Note.author_id == StaffUser.id).where(Note.id == note_id))).first()
+    return note_json(row[0], row[1]) if row is not None else None

@@ -51,6 +51,19 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db_backup(args: argparse.Namespace) -> int:
+    from lotsa.backup import BackupRefused, backup
+
+    settings = _settings(args)
+    try:
+        size = backup(settings.effective_database_url, args.file)
+    except BackupRefused as e:
+        print(f"lotsa db backup: {e}", file=sys.stderr)
+        return 2
+    print(f"backup written to {args.file} ({size} bytes)")
+    return 0
+
+
 def _read_password() -> str:
     if not sys.stdin.isatty():
         return sys.stdin.readline().rstrip("\n")
@@ -198,6 +211,9 @@ def _add_service(sub: argparse._SubParsersAction) -> None:
     demo.set_defaults(func=cmd_demo)
     db = sub.add_parser("db", help="database tasks").add_subparsers(dest="db_command", required=True)
     with_config(db.add_parser("upgrade", help="apply migrations")).set_defaults(func=cmd_db_upgrade)
+    backup = with_config(db.add_parser("backup", help="copy the SQLite database to FILE, safe while serving"))
+    backup.add_argument("file", type=Path)
+    backup.set_defaults(func=cmd_db_backup)
 
 
 def _add_report(sub: argparse._SubParsersAction) -> None:

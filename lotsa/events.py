@@ -69,6 +69,14 @@ class EventPublisher(ABC):
     def close(self) -> None:
         """End every subscription (at shutdown)."""
 
+    @abstractmethod
+    async def start(self) -> None:
+        """Connect what reaches other workers, if anything (the service's start)."""
+
+    @abstractmethod
+    async def stop(self) -> None:
+        """Disconnect it, after `close` (the service's end)."""
+
 
 class EventBus(EventPublisher):
     """The in-process publisher: subscribers in this process get a bounded queue each."""
@@ -80,6 +88,12 @@ class EventBus(EventPublisher):
 
     def version(self, topic: str) -> int:
         return self._versions.get(topic, 0)
+
+    async def start(self) -> None:
+        """Nothing to connect: one process."""
+
+    async def stop(self) -> None:
+        """Nothing to disconnect."""
 
     @asynccontextmanager
     async def subscribe(self, *topics: str) -> AsyncIterator[Subscription]:

@@ -382,3 +382,18 @@ class StatisticsRecord(Base):
     reviewed_flags: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
     feedback_helped: Mapped[str | None] = mapped_column(String(8), default=None)
     feedback_again: Mapped[str | None] = mapped_column(String(8), default=None)
+
+
+# -- scale-out (issue 15) ------------------------------------------------------------------------
+
+class SupervisorAlert(Base):
+    """A supervisor alert, raised once per waiting conversation and reason (an acute contact waits;
+    a wait passed its queue's limit) whichever worker noticed it: the unique key says so."""
+
+    __tablename__ = "supervisor_alerts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(String(16))
+    raised_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("conversation_id", "reason"),)

@@ -21,10 +21,12 @@ from aiohttp import web
 import bot
 from handoff.directory import Directory
 from handoff.dropoff import sweep_forever
+from handoff.notes import read_note
 from handoff.out_of_hours import OutOfHours
 from handoff.queue_state import QueueSnapshots
 from handoff.queues import QueueDirectory
 from handoff.service import Handoff
+from handoff.wait_alerts import check_forever
 from handoff.waits import WaitInfo
 from lotsa.admin.live import LiveConfig, swap_assessor
 from lotsa.auth import SessionTimes, end_sessions_of_other_keys
@@ -33,8 +35,10 @@ from lotsa.conversations import Conversations
 from lotsa.crypto import Keyring
 from lotsa.db import Database, head_revision
 from lotsa.events import EventBus, EventPublisher
+from lotsa.leadership import Leadership
 from lotsa.outbox import OutboxRelay
 from lotsa.outgoing import Outgoing
+from lotsa.pg_events import publisher_for
 from lotsa.pipeline import Pipeline
 from lotsa.retention import run_periodically
 from lotsa.settings import ConfigError, Settings, config_folder
@@ -74,11 +78,13 @@ class Services:
     channels: dict[str, Channel]
     phrases: PhraseBook
     live: LiveConfig
+    leadership: Leadership
 
     @classmethod
     def build(cls, settings: Settings, extra_channels: Iterable[type[Channel]] = (),
               relay_poll: float = 1.0) -> Services:
-        conversations = build_conversations(settings, Database(settings.effective_database_url))
+        db = Database(settings.effective_database_url)
+        conversations = build_conversations(settings, db, publisher_for(db, {"note": read_note}))
         directory = Directory.load(settings.config_dir)
         queues = QueueDirectory.load(settings.config_dir / "queues.yaml", known_referrals=set(directory.referrals))
         handoff = Handoff(queues, directory, WaitInfo(queues), timedelta(seconds=settings.handoff_dropoff_seconds),
@@ -103,7 +109,8 @@ class Services:
         conversations.on_outbox = relay.wake
         live = LiveConfig(conversations.db, settings.config_dir, scripts, phrases, conversations.outgoing.texts,
                           directory, queues, swap_assessor(pipeline))
-        return cls(settings, conversations.db, conversations, pipeline, handoff, relay, channels, phrases, live)
+        return cls(settings, conversations.db, conversations, pipeline, handoff, relay, channels, phrases, live,
+                   Leadership(db))
 
     @property
     def session_times(self) -> SessionTimes:
@@ -130,8 +137,10 @@ class Services:
                                              self.conversations.events)
             self.pipeline.assessor = await asyncio.get_running_loop().run_in_executor(
                 None, load_assessor, self.settings.config_dir, self.phrases)
+            await self.conversations.events.start()
             yield
             self.conversations.events.close()
+            await self.conversations.events.stop()
             await self.pipeline.line.close()
         finally:
             await self.db.close()
@@ -150,16 +159,24 @@ class Services:
         except TimeoutError:
             log.warning("outbox relay did not finish its round in time")
 
+    # Retention, the drop-off sweep and the wait alerts run on one worker at a time (lotsa.leadership).
+
     async def retention(self, app: web.Application) -> AsyncIterator[None]:
         settings = self.settings
-        async with _background(run_periodically(
+        async with _background(self.leadership.run("retention", lambda: run_periodically(
                 self.conversations, timedelta(minutes=settings.purge_interval_minutes), settings.retention_days,
-                settings.reply_address_grace_hours), "retention"):
+                settings.reply_address_grace_hours)), "retention"):
             yield
 
     async def dropoff_sweep(self, app: web.Application) -> AsyncIterator[None]:
-        async with _background(sweep_forever(self.conversations, self.handoff.drop_after, self.handoff.sweep_every),
-                               "drop-off-sweep"):
+        async with _background(self.leadership.run("drop-off-sweep", lambda: sweep_forever(
+                self.conversations, self.handoff.drop_after, self.handoff.sweep_every)), "drop-off-sweep"):
+            yield
+
+    async def wait_alerts(self, app: web.Application) -> AsyncIterator[None]:
+        async with _background(self.leadership.run("wait-alerts", lambda: check_forever(
+                self.db, self.conversations.events, self.pipeline.queues, self.settings.alert_check_seconds)),
+                "wait-alerts"):
             yield
 
 

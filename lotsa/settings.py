@@ -54,6 +54,8 @@ class Settings(BaseModel):
     handoff_dropoff_seconds: int = Field(default=120, ge=5, le=3600)
     """A counsellor with no console open for this long gets their conversations put back in the queue."""
     handoff_sweep_seconds: float = Field(default=10.0, gt=0, le=600)
+    alert_check_seconds: float = Field(default=5.0, gt=0, le=600)
+    """How often the worker that leads the wait alerts looks for acute and long waits (scale-out)."""
     log_level: str = "INFO"
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lotsa import audit
@@ -24,7 +25,14 @@ class TriageScripts:
         self._runners = {s.version: TriageRunner(s) for s in scripts.values()}
 
     async def publish(self, db: Database) -> None:
-        """Store every current version (idempotent) so conversations can pin it."""
+        """Store every current version (idempotent) so conversations can pin it. Workers starting
+        together may store the same version at the same moment: the one that loses finds it stored."""
+        try:
+            await self._store(db)
+        except IntegrityError:
+            await self._store(db)
+
+    async def _store(self, db: Database) -> None:
         async with db.write() as session:
             await store_versions(session, self.current.values())
 

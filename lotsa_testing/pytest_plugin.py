@@ -4,6 +4,7 @@ can ask for them by name without importing anything.
 - `database_url`: a migrated SQLite database in the test's temporary folder.
 - `any_database_url`: the same, once on SQLite and once on PostgreSQL (when LOTSA_TEST_POSTGRES_URL
   is set; the PostgreSQL run is marked `postgres` and skipped otherwise).
+- `postgres_url`: a migrated PostgreSQL database alone (skipped without LOTSA_TEST_POSTGRES_URL).
 - `server` / `any_server`: the real server on those databases (a `RunningServer`).
 - `browser`: headless Debian chromium driven by Playwright (skipped where there is none).
 """
@@ -34,6 +35,17 @@ async def any_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> As
     if request.param == "sqlite":
         yield await sqlite_database(tmp_path)
         return
+    if not POSTGRES_URL:
+        pytest.skip("LOTSA_TEST_POSTGRES_URL is not set")
+    url, name = await create_postgres_database()
+    await asyncio.to_thread(upgrade, url)
+    yield url
+    await drop_postgres_database(name)
+
+
+@pytest.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    """A migrated, empty PostgreSQL database (the test is skipped without LOTSA_TEST_POSTGRES_URL)."""
     if not POSTGRES_URL:
         pytest.skip("LOTSA_TEST_POSTGRES_URL is not set")
     url, name = await create_postgres_database()

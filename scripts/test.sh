@@ -17,6 +17,13 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 export LOTSA_TEST_CHROMIUM=/usr/bin/chromium
 
+# Debian's nginx for the scale-out test (the sample site of deploy/ in front of two workers); the
+# test runs it as its own process on a free port, so the system's nginx service is never started.
+if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+  echo "installing Debian nginx for the reverse-proxy test"
+  apt_install nginx
+fi
+
 # PostgreSQL for the scale-out tests: installed and started when missing.
 if [ -z "${LOTSA_TEST_POSTGRES_URL:-}" ]; then
   if ! command -v pg_isready >/dev/null; then

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
 from handoff.directory import Directory
 from handoff.queues import QueueDirectory
 from lotsa.admin.bundle import PARTS, Loaded, load
@@ -50,7 +52,11 @@ class LiveConfig:
         self.seen_id = -1
 
     async def start(self) -> None:
-        imported = await self.store.import_files(file_documents(self.config_dir))
+        files = file_documents(self.config_dir)
+        try:
+            imported = await self.store.import_files(files)
+        except IntegrityError:   # workers starting together: another one imported the same version first
+            imported = await self.store.import_files(files)
         if imported:
             log.info("configuration files imported", extra={"documents": len(imported)})
         await self.refresh()
