@@ -1,0 +1,100 @@
+"""Rule behaviours added after reading the third blind set's misses (issue 12): suicide wished without
+the word, overdoses told by the amount and the medicine's name, and danger told as happening right now
+to someone else. Each in several languages, with the everyday wording next to it that must stay quiet."""
+from __future__ import annotations
+
+import pytest
+import spacy
+
+from lotsa.settings import default_config_dir
+from triage.normalize import fold
+from triage.phrasebook import load_phrasebook, phrases_folder
+from triage.redflags import RedFlagRules
+
+NLP = spacy.blank("xx")
+RULES = RedFlagRules(NLP, load_phrasebook(phrases_folder(default_config_dir() / "triage")))
+
+
+def flags(text: str) -> set[str]:
+    return RULES.find(NLP.make_doc(fold(text)), None).flags
+
+
+@pytest.mark.parametrize("text", [
+    "Jag ser ingen mening alls med att leva, allt är grått",
+    "Vill inte vakna mer på morgnarna",
+    "Honestly I see no point in living, every day is the same",
+    "I just don't want to ever wake up again",
+    "Нет никакого смысла жить, я устала",
+    "Не хочу взагалі прокидатися зранку",
+    "Nu mai vreau să mă trezesc dimineața",
+    "Не искам вече да се събуждам",
+    "Nie chcę się już obudzić",
+    "Ya no quiero despertar nunca más",
+    "تعبت من الحياة وما عندي أحد",
+])
+def test_a_wish_not_to_live_without_the_word_is_suicide(text: str) -> None:
+    assert "suicide" in flags(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Vill inte vakna tidigt imorgon, är ledig",
+    "I don't want to wake up the neighbours when I come home late",
+    "Не хочу рано просыпаться в субботу",
+    "No quiero despertar a mi hija, duerme",
+])
+def test_waking_someone_or_early_is_no_suicide(text: str) -> None:
+    assert "suicide" not in flags(text)
+
+
+@pytest.mark.parametrize("text", [
+    "svalde nästan hela burken med panodil för en stund sen",
+    "Jag har tagit massor av ipren och mår konstigt",
+    "swallowed a whole bottle of tylenol twenty minutes ago",
+    "I took a handful of my sleeping meds and feel dizzy",
+    "Я выпила целую пачку снотворного",
+    "Проковтнула всю упаковку ліків",
+    "Am înghițit toată folia de somnifere",
+    "Połknęłam całe opakowanie leków",
+    "Me tomé todo el frasco de ibuprofeno",
+    "بلعت كل الحبوب اللي عندي",
+])
+def test_an_overdose_told_by_amount_and_medicine_is_danger_and_suicide(text: str) -> None:
+    assert {"suicide", "immediate_danger"} <= flags(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Tog en alvedon mot huvudvärken igår",
+    "I took my meds this morning like the doctor said",
+    "Выпила таблетку от головы",
+    "Me tomé un ibuprofeno para el dolor",
+])
+def test_one_dose_of_a_medicine_raises_nothing(text: str) -> None:
+    assert not flags(text) & {"suicide", "immediate_danger"}
+
+
+@pytest.mark.parametrize("text", [
+    "min kompis blir slagen just nu i rummet bredvid",
+    "my friend texted that she is being beaten right now",
+    "Подругу сейчас бьют, я слышу через стену",
+    "Мою сестру зараз б'ють, що робити",
+    "El la está pegando ahora mismo",
+])
+def test_violence_happening_now_to_someone_else_is_danger(text: str) -> None:
+    assert "immediate_danger" in flags(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Hon blev slagen förra året men bor i skyddat boende nu",
+    "She was beaten years ago and is safe now",
+])
+def test_violence_told_as_past_is_no_danger(text: str) -> None:
+    assert "immediate_danger" not in flags(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Jag vill sluta leva såhär och hitta ett vanligt jobb",
+    "vill sluta leva dubbelliv, min sambo vet inget",
+    "I want to stop living a double life and tell my partner",
+])
+def test_stopping_a_way_of_life_is_no_suicide(text: str) -> None:
+    assert "suicide" not in flags(text)
