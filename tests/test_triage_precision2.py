@@ -98,3 +98,28 @@ def test_violence_told_as_past_is_no_danger(text: str) -> None:
 ])
 def test_stopping_a_way_of_life_is_no_suicide(text: str) -> None:
     assert "suicide" not in flags(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Min mamma vet inte att jag är 15 och att jag träffar honom",
+    "My dad doesn't know that I'm 16",
+    "Родители не знают, что мне 15",
+    "Mama nu știe că am 16 ani",
+])
+def test_a_negation_before_a_that_clause_does_not_deny_the_age(text: str) -> None:
+    assert "minor" in flags(text)
+
+
+@pytest.mark.parametrize("text", ["Jag är inte 16, jag är 26", "I'm not 15, I'm 25"])
+def test_a_denied_age_is_still_no_minor(text: str) -> None:
+    assert "minor" not in flags(text)
+
+
+@pytest.mark.parametrize("text", [
+    "بنت خالتي عمرها ١٥ وتطلع مع رجال كبار",
+    "عمري 17 وما أعرف أحد هنا",
+    "Ей 16, она живёт у какого-то мужчины",
+    "Йому 15 і він не ходить до школи",
+])
+def test_an_age_after_arabic_and_slavic_age_words_is_a_minor(text: str) -> None:
+    assert "minor" in flags(text)

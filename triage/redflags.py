@@ -37,6 +37,8 @@ AGAIN = frozenset({"igen", "again", "iar", "пак", "still", "fortfarande", "in
 """Next to a past time, these bring the matter back to now ("tried two years ago and will again tonight")."""
 LONG_AGO_STARTS = frozenset({"acum", "преди"})
 LONG_AGO_UNITS = frozenset({"ani", "години", "godini"})
+CLAUSE_OPENERS = frozenset({"att", "that", "ca", "ce", "че", "что", "що", "que", "ze", "że", "dass", "an", "ان", "إن"})
+"""Words that open a that-clause: a negation before one is about the verb it follows, not what comes after."""
 SENTENCE_END = frozenset({".", "!", "?", ";", ":", "\n", "..", "...", "!!", "??", ",", "-", "–"})
 JOKE_MARKERS = frozenset({"lol", "haha", "hahaha", "xd", "😂", "🤣", "jk", "skamt", "skojar"})
 """Where these stand, "he's gonna kill me" is a figure of speech: no danger flag from phrases."""
@@ -65,6 +67,7 @@ LEADS = frozenset({
     ("he's",), ("shes",), ("hes",), ("am",), ("aged",), ("age",), ("ålder",), ("alder",), ("на",), ("мне",),
     ("имам",), ("tengo",), ("mam",), ("ich", "bin"), ("sunt",), ("are",), ("e",), ("ar",), ("is",), ("was",),
     ("este",), ("е",), ("be",), ("съм",), ("ma",), ("na",), ("мені",), ("мне",), ("(",), (",",),
+    ("ему",), ("ей",), ("йому",), ("ій",), ("عمري",), ("عمره",), ("عمرها",), ("عمر",), ("بعمر",),
 })
 PERSON_NOUNS = frozenset({
     "dotter", "dottern", "son", "sonen", "syster", "systern", "lillasyster", "storasyster", "bror", "brorsan", "lillebror",
@@ -332,7 +335,7 @@ class RedFlagRules:
         if not all(w.isascii() for w in lowered):
             self._substrings(doc.text, found)
         for i, age_words in self._ages_under_18(lowered) + _born_under_18(lowered):
-            if not self._negated(lowered, i, negators) and not context.age_is_subject(i):
+            if not self._negated(lowered, i, negators, CLAUSE_OPENERS) and not context.age_is_subject(i):
                 found.add("minor", age_words, "age_under_18", (_chars(doc, max(0, i - 2), i + 1),))
         add_exploited_minor(found)
         return found
@@ -369,12 +372,15 @@ class RedFlagRules:
                 found.exchange_spans.append((at, at + len(sub)))
 
     @staticmethod
-    def _negated(lowered: list[str], start: int, negators: frozenset[str]) -> bool:
+    def _negated(lowered: list[str], start: int, negators: frozenset[str],
+                 clause: frozenset[str] = frozenset()) -> bool:
         """A negation among the few words before, within the same sentence; particles and verbs of
-        wanting do not count towards the few ("nu vreau să mă sinucid", "не мисля да се самоубивам")."""
+        wanting do not count towards the few ("nu vreau să mă sinucid", "не мисля да се самоубивам").
+        A word in `clause` ends the negation's reach: for an age, "they don't know that I am 14"
+        negates the knowing, not the age."""
         counted = 0
         for token in reversed(lowered[:start]):
-            if token in SENTENCE_END:
+            if token in SENTENCE_END or token in clause:
                 return False
             if token in negators:
                 return True
