@@ -123,3 +123,31 @@ def test_a_denied_age_is_still_no_minor(text: str) -> None:
 ])
 def test_an_age_after_arabic_and_slavic_age_words_is_a_minor(text: str) -> None:
     assert "minor" in flags(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Förra året tvingade min kille mig att sälja, men han har stuck och jag har kontaktförbud mot honom",
+    "Колишній змушував мене працювати, але поїхав за кордон, є заборона на контакт",
+    "Мой бывший заставлял меня, но он уехал обратно и есть запрет на контакт",
+])
+def test_control_by_others_that_is_over_raises_nothing_in_more_languages(text: str) -> None:
+    assert "trafficking" not in flags(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Моя подруга працює сама, паспорт у неї і гроші собі",
+    "Var kan jag förnya passet innan resan?",
+    "Jag har en skuld till min kompis för en bil",
+    "عندي ديون القمار وأحتاج مساعدة",
+])
+def test_reassurance_renewal_and_own_debts_raise_no_trafficking(text: str) -> None:
+    assert "trafficking" not in flags(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Vi vill utbilda personalen i att upptäcka människohandel, hur gör man?",
+    "I teach year 9 and I'm writing a unit on trafficking, any lesson plans?",
+    "Jag ska ha ett temaområde om sexuell exploatering för 15-åringar",
+])
+def test_a_subject_for_teaching_or_training_is_no_indicator(text: str) -> None:
+    assert not flags(text) & {"trafficking", "minor"}
