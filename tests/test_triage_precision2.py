@@ -151,3 +151,16 @@ def test_reassurance_renewal_and_own_debts_raise_no_trafficking(text: str) -> No
 ])
 def test_a_subject_for_teaching_or_training_is_no_indicator(text: str) -> None:
     assert not flags(text) & {"trafficking", "minor"}
+
+
+@pytest.mark.parametrize("text", [
+    "Har ni material som passar 14-åringar till en kurs om grooming?",
+    "Any lesson plans on exploitation that work for 15-year-olds?",
+])
+def test_an_age_group_in_a_topic_message_is_no_minor(text: str) -> None:
+    assert "minor" not in flags(text)
+
+
+@pytest.mark.parametrize("text", ["Jag träffar 14-åringar på nätet och betalar dem", "min syster är en 15-åring"])
+def test_age_groups_outside_a_topic_still_flag(text: str) -> None:
+    assert "minor" in flags(text)

@@ -92,6 +92,8 @@ FIRST_PERSON = frozenset({"jag", "ja", "i", "eu", "аз", "az", "yo", "я"})
 DURATION_LEADS = frozenset({"i", "in", "for", "pa", "sedan", "since", "od", "от", "за", "efter", "after", "inom",
                             "within", "over"})
 """Before a number of years these make a duration ("köpt sex i 10 år", "in sweden 6 years"), not an age."""
+PLURAL_AGE = re.compile(r"^\d{1,2}-?(aringar\w*|year-olds|yearolds|latkow|latki|latkami)$")
+"""An age group named in the plural ("14-åringar", "15-year-olds"): a class of people, not a person."""
 ORDINAL_AGE = re.compile(r"^(1[0-7])(th|e|:e|-arsdag\w*|arsdag\w*)$")
 AGE_RANGE = re.compile(r"^(1[0-7])[-–](1[0-7])$")
 GUESS_LEADS = frozenset({
@@ -210,6 +212,8 @@ class Context:
         if _inside(self.spans["subject"], start, end) and not self._own(label, start) and (
                 self.spans["topic"] or (self.spans[ROLE] and self._question(end))):
             return True
+        if label == "minor" and self.spans["topic"] and PLURAL_AGE.match(self.lowered[start]):
+            return True  # an age group in a message about a topic ("material som passar 14-åringar")
         if label == "trafficking" and any(_same_sentence(self.lowered, s, start) for s, _ in self.spans["reassuring"]):
             return True
         if label == "trafficking" and self._over_in_sentence(start, end):
@@ -247,9 +251,12 @@ class Context:
         return not any(t in URGENT_WORDS - {"nu", "now"} or t in PRESENT_PLACES for t in sentence)
 
     def age_is_subject(self, i: int) -> bool:
-        """In a message about a topic, an age followed by a subject word ("16-year-old character", "16 people")."""
-        return bool(self.spans["topic"]) and any(i - 4 <= s <= i + 3 and s != i
-                                                 for s, _ in self.spans["subject"] + self.spans["topic"])
+        """In a message about a topic, an age followed by a subject word ("16-year-old character", "16 people"),
+        or an age group in the plural ("material for 14-year-olds", "passar 14-åringar")."""
+        if not self.spans["topic"]:
+            return False
+        return bool(PLURAL_AGE.match(self.lowered[i])) or any(i - 4 <= s <= i + 3 and s != i
+                                                              for s, _ in self.spans["subject"] + self.spans["topic"])
 
 
 def _danger_now(found: Flags, doc: Doc, lowered: list[str], signals: list[tuple[int, int, str]],
