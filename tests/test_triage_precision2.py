@@ -7,12 +7,18 @@ import pytest
 import spacy
 
 from lotsa.settings import default_config_dir
+from triage.assess import Assessor
 from triage.normalize import fold
 from triage.phrasebook import load_phrasebook, phrases_folder
 from triage.redflags import RedFlagRules
 
 NLP = spacy.blank("xx")
 RULES = RedFlagRules(NLP, load_phrasebook(phrases_folder(default_config_dir() / "triage")))
+
+
+@pytest.fixture(scope="module")
+def assessor() -> Assessor:
+    return Assessor.load(default_config_dir() / "triage" / "model")
 
 
 def flags(text: str) -> set[str]:
@@ -164,3 +170,13 @@ def test_an_age_group_in_a_topic_message_is_no_minor(text: str) -> None:
 @pytest.mark.parametrize("text", ["Jag träffar 14-åringar på nätet och betalar dem", "min syster är en 15-åring"])
 def test_age_groups_outside_a_topic_still_flag(text: str) -> None:
     assert "minor" in flags(text)
+
+
+@pytest.mark.parametrize("text, group", [
+    ("Get 5000 real followers for your page today, cheap!", "other"),
+    ("Jag har hand om receptionen på ett konferenshotell, vad ska personalen titta efter?", "professional"),
+    ("He comprado sexo durante años y ya no quiero", "buys"),
+    ("Мій чоловік ходить до повій, я не знаю, що робити", "relative"),
+])
+def test_group_cues_for_spam_staff_buyers_and_relatives(assessor: Assessor, text: str, group: str) -> None:
+    assert assessor.assess_many([text])[0].group == group
