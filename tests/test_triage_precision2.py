@@ -180,3 +180,25 @@ def test_age_groups_outside_a_topic_still_flag(text: str) -> None:
 ])
 def test_group_cues_for_spam_staff_buyers_and_relatives(assessor: Assessor, text: str, group: str) -> None:
     assert assessor.assess_many([text])[0].group == group
+
+
+@pytest.mark.parametrize("text", [
+    "Han slår mig om jag inte drar in tillräckligt till honom",
+    "He says he'll hurt me if I don't bring in 3000 by morning",
+    "Той ме бие, ако не изкарам достатъчно",
+    "Он злится, если я не выйду к клиенту",
+    "Mă pune să merg cu clienți în fiecare seară",
+    "الرجل اللي يشغلني ما يعطيني شي",
+    "เจ้านายไม่ให้ออกไปไหนเลย",
+])
+def test_a_quota_or_clients_imposed_by_someone_is_trafficking(text: str) -> None:
+    assert "trafficking" in flags(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Jag drar in bra med pengar på mitt vanliga jobb",
+    "I bring in most of the money in our household",
+    "Om jag inte drar in mer i månaden kan jag inte betala hyran",
+])
+def test_earning_ones_own_money_is_no_trafficking(text: str) -> None:
+    assert "trafficking" not in flags(text)
