@@ -78,11 +78,18 @@ def misses(examples: Sequence[LabelledExample], found: Sequence[Assessment]) -> 
     return out
 
 
+def group_misses(examples: Sequence[LabelledExample], found: Sequence[Assessment]) -> list[str]:
+    """Messages whose group was wrong."""
+    return [f"  {e.id} [{e.lang}] {e.group} -> {p.group}\n      {e.text}"
+            for e, p in zip(examples, found, strict=True) if e.group != p.group]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("files", nargs="*", type=Path)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--misses", action="store_true", help="list the messages whose flags were wrong")
+    parser.add_argument("--group-misses", action="store_true", help="list the messages whose group was wrong")
     args = parser.parse_args(argv)
     files = args.files or sorted((ROOT / "tests" / "data").glob("triage_*.jsonl"))
     assessor = Assessor.load(ROOT / "config" / "triage" / "model")
@@ -93,6 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps({"set": path.name, **f}) if args.json else text(path.name, f))
         if args.misses:
             print("\n".join(misses(examples, found)))
+        if args.group_misses:
+            print("\n".join(group_misses(examples, found)))
     return 0
 
 

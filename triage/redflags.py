@@ -37,6 +37,8 @@ AGAIN = frozenset({"igen", "again", "iar", "пак", "still", "fortfarande", "in
 """Next to a past time, these bring the matter back to now ("tried two years ago and will again tonight")."""
 LONG_AGO_STARTS = frozenset({"acum", "преди"})
 LONG_AGO_UNITS = frozenset({"ani", "години", "godini"})
+CLAUSE_OPENERS = frozenset({"att", "that", "ca", "ce", "че", "что", "що", "que", "ze", "że", "dass", "an", "ان", "إن"})
+"""Words that open a that-clause: a negation before one is about the verb it follows, not what comes after."""
 SENTENCE_END = frozenset({".", "!", "?", ";", ":", "\n", "..", "...", "!!", "??", ",", "-", "–"})
 JOKE_MARKERS = frozenset({"lol", "haha", "hahaha", "xd", "😂", "🤣", "jk", "skamt", "skojar"})
 """Where these stand, "he's gonna kill me" is a figure of speech: no danger flag from phrases."""
@@ -65,6 +67,7 @@ LEADS = frozenset({
     ("he's",), ("shes",), ("hes",), ("am",), ("aged",), ("age",), ("ålder",), ("alder",), ("на",), ("мне",),
     ("имам",), ("tengo",), ("mam",), ("ich", "bin"), ("sunt",), ("are",), ("e",), ("ar",), ("is",), ("was",),
     ("este",), ("е",), ("be",), ("съм",), ("ma",), ("na",), ("мені",), ("мне",), ("(",), (",",),
+    ("ему",), ("ей",), ("йому",), ("ій",), ("عمري",), ("عمره",), ("عمرها",), ("عمر",), ("بعمر",),
 })
 PERSON_NOUNS = frozenset({
     "dotter", "dottern", "son", "sonen", "syster", "systern", "lillasyster", "storasyster", "bror", "brorsan", "lillebror",
@@ -89,6 +92,8 @@ FIRST_PERSON = frozenset({"jag", "ja", "i", "eu", "аз", "az", "yo", "я"})
 DURATION_LEADS = frozenset({"i", "in", "for", "pa", "sedan", "since", "od", "от", "за", "efter", "after", "inom",
                             "within", "over"})
 """Before a number of years these make a duration ("köpt sex i 10 år", "in sweden 6 years"), not an age."""
+PLURAL_AGE = re.compile(r"^\d{1,2}-?(aringar\w*|year-olds|yearolds|latkow|latki|latkami)$")
+"""An age group named in the plural ("14-åringar", "15-year-olds"): a class of people, not a person."""
 ORDINAL_AGE = re.compile(r"^(1[0-7])(th|e|:e|-arsdag\w*|arsdag\w*)$")
 AGE_RANGE = re.compile(r"^(1[0-7])[-–](1[0-7])$")
 GUESS_LEADS = frozenset({
@@ -207,6 +212,8 @@ class Context:
         if _inside(self.spans["subject"], start, end) and not self._own(label, start) and (
                 self.spans["topic"] or (self.spans[ROLE] and self._question(end))):
             return True
+        if label == "minor" and self.spans["topic"] and PLURAL_AGE.match(self.lowered[start]):
+            return True  # an age group in a message about a topic ("material som passar 14-åringar")
         if label == "trafficking" and any(_same_sentence(self.lowered, s, start) for s, _ in self.spans["reassuring"]):
             return True
         if label == "trafficking" and self._over_in_sentence(start, end):
@@ -244,9 +251,12 @@ class Context:
         return not any(t in URGENT_WORDS - {"nu", "now"} or t in PRESENT_PLACES for t in sentence)
 
     def age_is_subject(self, i: int) -> bool:
-        """In a message about a topic, an age followed by a subject word ("16-year-old character", "16 people")."""
-        return bool(self.spans["topic"]) and any(i - 4 <= s <= i + 3 and s != i
-                                                 for s, _ in self.spans["subject"] + self.spans["topic"])
+        """In a message about a topic, an age followed by a subject word ("16-year-old character", "16 people"),
+        or an age group in the plural ("material for 14-year-olds", "passar 14-åringar")."""
+        if not self.spans["topic"]:
+            return False
+        return bool(PLURAL_AGE.match(self.lowered[i])) or any(i - 4 <= s <= i + 3 and s != i
+                                                              for s, _ in self.spans["subject"] + self.spans["topic"])
 
 
 def _danger_now(found: Flags, doc: Doc, lowered: list[str], signals: list[tuple[int, int, str]],
@@ -332,7 +342,7 @@ class RedFlagRules:
         if not all(w.isascii() for w in lowered):
             self._substrings(doc.text, found)
         for i, age_words in self._ages_under_18(lowered) + _born_under_18(lowered):
-            if not self._negated(lowered, i, negators) and not context.age_is_subject(i):
+            if not self._negated(lowered, i, negators, CLAUSE_OPENERS) and not context.age_is_subject(i):
                 found.add("minor", age_words, "age_under_18", (_chars(doc, max(0, i - 2), i + 1),))
         add_exploited_minor(found)
         return found
@@ -369,12 +379,15 @@ class RedFlagRules:
                 found.exchange_spans.append((at, at + len(sub)))
 
     @staticmethod
-    def _negated(lowered: list[str], start: int, negators: frozenset[str]) -> bool:
+    def _negated(lowered: list[str], start: int, negators: frozenset[str],
+                 clause: frozenset[str] = frozenset()) -> bool:
         """A negation among the few words before, within the same sentence; particles and verbs of
-        wanting do not count towards the few ("nu vreau să mă sinucid", "не мисля да се самоубивам")."""
+        wanting do not count towards the few ("nu vreau să mă sinucid", "не мисля да се самоубивам").
+        A word in `clause` ends the negation's reach: for an age, "they don't know that I am 14"
+        negates the knowing, not the age."""
         counted = 0
         for token in reversed(lowered[:start]):
-            if token in SENTENCE_END:
+            if token in SENTENCE_END or token in clause:
                 return False
             if token in negators:
                 return True
