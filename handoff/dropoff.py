@@ -14,13 +14,25 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 
-from lotsa.conversations import Conversations
+from lotsa.conversations import Change, Conversations
 from lotsa.db import Database
 from lotsa.models import Conversation, ConversationState, Note, StaffUser, utcnow
 
 log = logging.getLogger(__name__)
 
 RETURNED_NOTE = "Back in the queue: the counsellor's console was offline too long."
+
+
+async def hand_back_first_in_line(change: Change, conversation_id: int, counsellor_id: int, now: datetime,
+                                  note: str = RETURNED_NOTE) -> bool:
+    """Put a held conversation back in its queue, first in line, with a note for the next counsellor
+    and the 'returned' message to the person; False when it was no longer theirs to hand back."""
+    conversation = await change.hand_back(conversation_id, counsellor_id, now)
+    if conversation is None:
+        return False
+    change.session.add(Note(conversation_id=conversation_id, author_id=None, kind="returned", text=note))
+    await change.say_system(conversation, "handoff.returned")
+    return True
 
 
 async def heartbeat(db: Database, user_id: int, now: datetime | None = None) -> None:
@@ -46,13 +58,8 @@ async def requeue_dropped(conversations: Conversations, drop_after: timedelta, n
     async with conversations.change() as change:
         rows = (await change.session.execute(dropped.with_for_update(of=Conversation, skip_locked=True))).all()
         for conversation_id, counsellor_id in rows:
-            conversation = await change.hand_back(conversation_id, counsellor_id, now)
-            if conversation is None:
-                continue
-            change.session.add(Note(conversation_id=conversation_id, author_id=None, kind="returned",
-                                    text=RETURNED_NOTE))
-            await change.say_system(conversation, "handoff.returned")
-            handed_back.append(conversation_id)
+            if await hand_back_first_in_line(change, conversation_id, counsellor_id, now):
+                handed_back.append(conversation_id)
     if handed_back:
         log.info("conversations handed back to the queue", extra={"count": len(handed_back)})
     return handed_back

@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handoff.dropoff import hand_back_first_in_line
 from lotsa import audit
 from lotsa.auth import AuthError, add_user, check_name, check_phone, end_user_sessions, hash_password_off_loop
 from lotsa.conversations import Conversations
 from lotsa.crypto import Keyring, masked_phone
 from lotsa.errors import Refused
 from lotsa.events import QUEUE_TOPIC, Event
-from lotsa.models import Conversation, ConversationState, Note, Role, StaffUser, utcnow
+from lotsa.models import Conversation, ConversationState, Role, StaffUser, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -123,13 +124,8 @@ async def disable(conversations: Conversations, actor: StaffUser | str, user_id:
             .with_for_update())).scalars().all()
         now = utcnow()
         for conversation_id in held:
-            conversation = await change.hand_back(conversation_id, user.id, now)
-            if conversation is None:
-                continue
-            change.session.add(Note(conversation_id=conversation_id, author_id=None, kind="returned",
-                                    text=RETURNED_NOTE))
-            await change.say_system(conversation, "handoff.returned")
-            handed_back.append(conversation_id)
+            if await hand_back_first_in_line(change, conversation_id, user.id, now, RETURNED_NOTE):
+                handed_back.append(conversation_id)
         audit.add(change.session, actor, "staff.disabled", f"staff:{user.id}", name=user.name,
                   active=f"{_yes(was)} → no", handed_back=len(handed_back))
     await end_user_sessions(conversations.db, user_id, conversations.events)

@@ -29,29 +29,32 @@ from lotsa_testing.server import (
 )
 
 
+async def _migrated_postgres() -> AsyncIterator[str]:
+    """A migrated, empty throw-away PostgreSQL database; the test is skipped without
+    LOTSA_TEST_POSTGRES_URL."""
+    if not POSTGRES_URL:
+        pytest.skip("LOTSA_TEST_POSTGRES_URL is not set")
+    url, name = await create_postgres_database()
+    await asyncio.to_thread(upgrade, url)
+    yield url
+    await drop_postgres_database(name)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def any_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """A migrated, empty database: SQLite, and PostgreSQL too when LOTSA_TEST_POSTGRES_URL is set."""
     if request.param == "sqlite":
         yield await sqlite_database(tmp_path)
         return
-    if not POSTGRES_URL:
-        pytest.skip("LOTSA_TEST_POSTGRES_URL is not set")
-    url, name = await create_postgres_database()
-    await asyncio.to_thread(upgrade, url)
-    yield url
-    await drop_postgres_database(name)
+    async for url in _migrated_postgres():
+        yield url
 
 
 @pytest.fixture
 async def postgres_url() -> AsyncIterator[str]:
     """A migrated, empty PostgreSQL database (the test is skipped without LOTSA_TEST_POSTGRES_URL)."""
-    if not POSTGRES_URL:
-        pytest.skip("LOTSA_TEST_POSTGRES_URL is not set")
-    url, name = await create_postgres_database()
-    await asyncio.to_thread(upgrade, url)
-    yield url
-    await drop_postgres_database(name)
+    async for url in _migrated_postgres():
+        yield url
 
 
 @pytest.fixture
