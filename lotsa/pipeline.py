@@ -25,7 +25,7 @@ from lotsa.conversations import Change, Conversations, contact_by_key
 from lotsa.crypto import Keyring
 from lotsa.errors import Refused
 from lotsa.feedback import take_answer
-from lotsa.flood import NewConversations
+from lotsa.flood import NewConversations, RecentMessages
 from lotsa.group_commit import GroupCommit
 from lotsa.models import (
     RISK_RANK,
@@ -148,6 +148,9 @@ class Pipeline:
         """SQLite writes one transaction at a time: messages arriving meanwhile are stored together.
         (PostgreSQL runs concurrent transactions, each message in its own.)"""
         self.line = WaitingLine(self.db, self.events)
+        self.recent = RecentMessages() if self.group is not None else None
+        """Each contact's messages of the last minute, counted in memory when this process's single
+        writer stores them all (SQLite); None: counted in the database (several PostgreSQL workers)."""
         """The waiting order, read once per change for every waiting page of this process."""
 
     def check_text(self, text: str) -> str:
@@ -236,6 +239,8 @@ class Pipeline:
                           meta=meta)
         session.add(inbound)
         await session.flush()
+        if self.recent is not None:
+            self.recent.add(contact.id)
         change.received(conversation, inbound)
         conversation.last_message_at = utcnow()
         if await change.outgoing.release_held(session, conversation):
@@ -322,7 +327,11 @@ class Pipeline:
             raise Refused("blocked", "")
         if contact.id is None:
             return
-        recent = await session.scalar(_RECENT_INBOUND, {"contact_id": contact.id, "since": now - timedelta(minutes=1)})
+        if self.recent is not None:
+            recent: int | None = self.recent.count(contact.id)
+        else:
+            recent = await session.scalar(_RECENT_INBOUND, {"contact_id": contact.id,
+                                                            "since": now - timedelta(minutes=1)})
         if (recent or 0) >= self.messages_per_minute:
             log.warning("contact flooding; message refused", extra={"contact": contact.id})
             raise Refused("rate", "You are sending very fast. Wait a minute and write again.", 429)
