@@ -69,3 +69,29 @@ class NewConversations:
 def _trim(times: deque[float], now: float) -> None:
     while times and now - times[0] > WINDOW:
         times.popleft()
+
+
+class RecentMessages:
+    """Each contact's inbound messages over the last minute, in memory: the per-contact flood
+    limit without a COUNT query per message. Exact on one SQLite worker, whose single writer stores
+    every inbound message (lotsa.group_commit); a restart forgets the counts, which only gives a
+    flooding contact a fresh minute. Several PostgreSQL workers count in the database instead."""
+
+    def __init__(self) -> None:
+        self._by_contact: OrderedDict[int, deque[float]] = OrderedDict()
+
+    def count(self, contact_id: int, now: float | None = None) -> int:
+        times = self._by_contact.get(contact_id)
+        if times is None:
+            return 0
+        _trim(times, time.monotonic() if now is None else now)
+        return len(times)
+
+    def add(self, contact_id: int, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        times = self._by_contact.pop(contact_id, None) or deque()
+        _trim(times, now)
+        times.append(now)
+        self._by_contact[contact_id] = times
+        while len(self._by_contact) > MAX_ADDRESSES:
+            self._by_contact.popitem(last=False)

@@ -6,7 +6,8 @@ On SQLite one transaction is written at a time, and each waits for the disk at i
 in a savepoint of one shared transaction (`Conversations.together()`), commits once, and only then
 answers each caller: nothing is acknowledged before it is stored. A message whose work fails is
 undone alone and its caller gets the error; the others are stored. There is no waiting for a batch
-to fill: while one transaction commits, the next batch gathers by itself.
+to fill: while one transaction commits, the next batch gathers by itself. A batch of one message
+needs no savepoint: it is written as an ordinary change.
 """
 from __future__ import annotations
 
@@ -68,6 +69,19 @@ class GroupCommit:
     async def _one_transaction(self, batch: list[tuple[Work, asyncio.Future[Any]]]
                                ) -> list[tuple[asyncio.Future[Any], BaseException | None, Any]]:
         outcomes: list[tuple[asyncio.Future[Any], BaseException | None, Any]] = []
+        batch = [(work, future) for work, future in batch if not future.cancelled()]
+        if len(batch) == 1:
+            # Alone in its transaction: a savepoint would undo nothing the rollback does not.
+            work, future = batch[0]
+            try:
+                async with self.conversations.change() as change:
+                    result = await work(change)
+            except Exception as e:
+                outcomes.append((future, e, None))
+            else:
+                outcomes.append((future, None, result))
+            self.batches += 1
+            return outcomes
         async with self.conversations.together() as together:
             for work, future in batch:
                 if future.cancelled():

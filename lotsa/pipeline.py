@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,7 +25,7 @@ from lotsa.conversations import Change, Conversations, contact_by_key
 from lotsa.crypto import Keyring
 from lotsa.errors import Refused
 from lotsa.feedback import take_answer
-from lotsa.flood import NewConversations
+from lotsa.flood import NewConversations, RecentMessages
 from lotsa.group_commit import GroupCommit
 from lotsa.models import (
     RISK_RANK,
@@ -69,6 +69,12 @@ _OPEN_CONVERSATION = (select(Conversation)
                       .where(Conversation.contact_id == bindparam("contact_id"),
                              Conversation.state != ConversationState.CLOSED)
                       .order_by(Conversation.id.desc()).limit(1).with_for_update())
+_CONTACT_AND_OPEN = (select(Contact, Conversation)
+                     .outerjoin(Conversation, and_(Conversation.contact_id == Contact.id,
+                                                   Conversation.state != ConversationState.CLOSED))
+                     .where(Contact.key == bindparam("key")).order_by(Conversation.id.desc()).limit(1))
+"""The contact and its open conversation in one statement (SQLite, where the single writer needs no
+row lock; PostgreSQL cannot lock the nullable side of an outer join and keeps two statements)."""
 _RECENT_INBOUND = (select(func.count(Message.id)).join(Conversation, Message.conversation_id == Conversation.id)
                    .where(Conversation.contact_id == bindparam("contact_id"), Message.direction == "in",
                           Message.created_at > bindparam("since")))
@@ -148,6 +154,9 @@ class Pipeline:
         """SQLite writes one transaction at a time: messages arriving meanwhile are stored together.
         (PostgreSQL runs concurrent transactions, each message in its own.)"""
         self.line = WaitingLine(self.db, self.events)
+        self.recent = RecentMessages() if self.group is not None else None
+        """Each contact's messages of the last minute, counted in memory when this process's single
+        writer stores them all (SQLite); None: counted in the database (several PostgreSQL workers)."""
         """The waiting order, read once per change for every waiting page of this process."""
 
     def check_text(self, text: str) -> str:
@@ -181,8 +190,14 @@ class Pipeline:
                     raise
         raise AssertionError("unreachable")
 
-    async def _contact(self, session: AsyncSession, msg: InboundMessage) -> Contact:
-        contact = await contact_by_key(session, msg.contact_key)
+    async def _contact(self, session: AsyncSession, msg: InboundMessage) -> tuple[Contact, Conversation | None, bool]:
+        """The contact (made if new); with its open conversation and True when that was read too."""
+        found: Conversation | None = None
+        if self.group is not None:
+            row = (await session.execute(_CONTACT_AND_OPEN, {"key": msg.contact_key})).first()
+            contact, found = (row[0], row[1]) if row is not None else (None, None)
+        else:
+            contact = await contact_by_key(session, msg.contact_key)
         if contact is None:
             contact = Contact(key=msg.contact_key, channel=msg.channel)
             session.add(contact)
@@ -192,12 +207,15 @@ class Pipeline:
         if msg.reply_address is not None and contact.reply_address is None:
             # The address is what the contact key was hashed from: it cannot differ from the one kept.
             contact.reply_address = self.keyring.encrypt_address(msg.reply_address)
-        return contact
+        return contact, found, self.group is not None
 
     async def _conversation(self, change: Change, contact: Contact, msg: InboundMessage,
-                            assessment: Assessment | None) -> tuple[Conversation, TriageRunner, bool]:
-        """The contact's open conversation, or a new one greeted by the current script."""
-        conversation = (await change.session.execute(_OPEN_CONVERSATION, {"contact_id": contact.id})).scalar()
+                            assessment: Assessment | None, found: Conversation | None, looked: bool
+                            ) -> tuple[Conversation, TriageRunner, bool]:
+        """The contact's open conversation (`found` when `looked` for already), or a new one greeted
+        by the current script."""
+        conversation = found if looked else (
+            await change.session.execute(_OPEN_CONVERSATION, {"contact_id": contact.id})).scalar()
         if conversation is not None:
             return conversation, await self.scripts.pinned(change.session, conversation.script_version), False
         runner = self.scripts.for_new_conversation()
@@ -220,11 +238,12 @@ class Pipeline:
             _DUPLICATE, {"channel": msg.channel, "provider_id": msg.provider_message_id})).first()
         if existing is not None:
             return Accepted(existing.conversation_id, existing.id, duplicate=True)
-        contact = await self._contact(session, msg)
-        answered = await take_answer(change, contact, msg.choice, text)
+        contact, found, looked = await self._contact(session, msg)
+        # An open conversation is the contact's newest: no feedback question of a closed one is open.
+        answered = None if found is not None else await take_answer(change, contact, msg.choice, text)
         if answered is not None:
             return Accepted(answered.id, 0, duplicate=False)   # statistics only: no message is stored
-        conversation, runner, opened = await self._conversation(change, contact, msg, assessment)
+        conversation, runner, opened = await self._conversation(change, contact, msg, assessment, found, looked)
 
         meta: dict[str, Any] = {k: v for k, v in (("choice", msg.choice), ("cid", msg.client_ref)) if v}
         meta.update(msg.provider_meta)
@@ -236,6 +255,8 @@ class Pipeline:
                           meta=meta)
         session.add(inbound)
         await session.flush()
+        if self.recent is not None:
+            self.recent.add(contact.id)
         change.received(conversation, inbound)
         conversation.last_message_at = utcnow()
         if await change.outgoing.release_held(session, conversation):
@@ -322,7 +343,11 @@ class Pipeline:
             raise Refused("blocked", "")
         if contact.id is None:
             return
-        recent = await session.scalar(_RECENT_INBOUND, {"contact_id": contact.id, "since": now - timedelta(minutes=1)})
+        if self.recent is not None:
+            recent: int | None = self.recent.count(contact.id)
+        else:
+            recent = await session.scalar(_RECENT_INBOUND, {"contact_id": contact.id,
+                                                            "since": now - timedelta(minutes=1)})
         if (recent or 0) >= self.messages_per_minute:
             log.warning("contact flooding; message refused", extra={"contact": contact.id})
             raise Refused("rate", "You are sending very fast. Wait a minute and write again.", 429)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from lotsa import appkeys
 from lotsa.client_address import address_key
-from lotsa.flood import NewConversations
+from lotsa.flood import NewConversations, RecentMessages
 from lotsa.models import AuditEntry, Conversation
 from lotsa_testing.clients import ChatClient, ConsoleClient
 from lotsa_testing.queue import queue_position
@@ -143,3 +143,15 @@ def test_limits_per_address_and_overall() -> None:
     assert limit.admit("c", now=4) is False          # four admitted in the minute: the overall limit
     assert limit.admit("a", now=70) is True          # a minute later the window is free again
     assert limit.surging(now=70) and not limit.surging(now=4 + 301)
+
+
+def test_recent_messages_count_each_contact_over_the_last_minute() -> None:
+    recent = RecentMessages()
+    for second in range(5):
+        recent.add(1, now=100.0 + second)
+    recent.add(2, now=100.0)
+    assert recent.count(1, now=104.0) == 5
+    assert recent.count(2, now=104.0) == 1
+    assert recent.count(3, now=104.0) == 0
+    assert recent.count(1, now=162.5) == 2   # those of seconds 103 and 104 are still within the minute
+    assert recent.count(2, now=162.5) == 0
