@@ -15,6 +15,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from lotsa.conversations import Change, Conversations
@@ -73,25 +74,23 @@ class GroupCommit:
         if len(batch) == 1:
             # Alone in its transaction: a savepoint would undo nothing the rollback does not.
             work, future = batch[0]
-            try:
-                async with self.conversations.change() as change:
-                    result = await work(change)
-            except Exception as e:
-                outcomes.append((future, e, None))
-            else:
-                outcomes.append((future, None, result))
+            outcomes.append((future, *await _attempt(self.conversations.change, work)))
             self.batches += 1
             return outcomes
         async with self.conversations.together() as together:
             for work, future in batch:
                 if future.cancelled():
                     continue   # its caller went away before it was stored: it was never acknowledged
-                try:
-                    async with together.change() as change:
-                        result = await work(change)
-                except Exception as e:
-                    outcomes.append((future, e, None))
-                else:
-                    outcomes.append((future, None, result))
+                outcomes.append((future, *await _attempt(together.change, work)))
         self.batches += 1
         return outcomes
+
+
+async def _attempt(opening: Callable[[], AbstractAsyncContextManager[Change]],
+                   work: Callable[[Change], Awaitable[Any]]) -> tuple[BaseException | None, Any]:
+    """One message's work in its own change: (the error, None) or (None, the result)."""
+    try:
+        async with opening() as change:
+            return None, await work(change)
+    except Exception as e:
+        return e, None
