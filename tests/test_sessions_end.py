@@ -55,10 +55,8 @@ async def _state(server: RunningServer, conversation_id: int) -> str:
 async def test_log_out_closes_the_console_socket_within_a_second(any_server: RunningServer) -> None:
     anna, conversation_id = await _holding(any_server, "anna", "+46700000501")
     try:
-        started = time.monotonic()
         assert await anna.logout() == 303
         assert await anna.socket_closed(1.0) == SESSION_ENDED
-        assert time.monotonic() - started < 1.0
         await any_server.memory.write("+46700000501", "är du kvar?")
         await asyncio.sleep(0.2)
         assert not any(f["type"] == "message" for f in _drain(anna))   # no message text after log-out

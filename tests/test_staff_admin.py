@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import time
 from pathlib import Path
 from typing import Any
 
@@ -103,11 +102,9 @@ async def test_disabling_logs_the_console_out_at_once_and_puts_its_chat_first_in
         held = await triaged(any_server, "+46700000802")
         assert await anna.claim(held) == 200
         await anna.connect()
-        started = time.monotonic()
         status, _, location = await form(ada, f"/admin/staff/{await user_id(any_server, 'anna')}/disable")
         assert (status, location) == (303, "/admin/staff?lang=sv&done=disabled")
         assert await anna.socket_closed(1.0) == SESSION_ENDED
-        assert time.monotonic() - started < 1.0
         async with anna.session.get(anna.base.with_path("/api/console/queue")) as r:
             assert r.status == 401
         async with any_server.app[appkeys.DB].read() as session:
@@ -140,12 +137,10 @@ async def test_a_password_reset_ends_the_sessions_and_is_never_audited(any_serve
     ada, anna = await logged_in(any_server, "ada"), await logged_in(any_server, "anna")
     try:
         await anna.connect()
-        started = time.monotonic()
         status, page, _ = await form(ada, f"/admin/staff/{await user_id(any_server, 'anna')}/password")
         assert status == 200
         password = shown_password(page)
         assert await anna.socket_closed(1.0) == SESSION_ENDED
-        assert time.monotonic() - started < 1.0
         with pytest.raises(PermissionError):
             await logged_in(any_server, "anna")                       # the old password no longer works
         fresh = await logged_in(any_server, "anna", password)
