@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import yaml
@@ -23,10 +23,17 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(args.config, overrides={"database_url": args.database})
 
 
-async def _with_db(settings: Settings) -> Database:
-    db = Database(settings.effective_database_url)
-    await DocumentStore(db).import_files(file_documents(settings.config_dir))
-    return db
+def _on_database(settings: Settings, work: Callable[[Database], Awaitable[int]]) -> int:
+    """Run `work` on the configured database (the configuration files imported first, as at start)
+    and close it; `work`'s exit code."""
+    async def run() -> int:
+        db = Database(settings.effective_database_url)
+        try:
+            await DocumentStore(db).import_files(file_documents(settings.config_dir))
+            return await work(db)
+        finally:
+            await db.close()
+    return asyncio.run(run())
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
@@ -42,8 +49,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
         print(f"lotsa triage publish: {args.file}: a triage script has a name", file=sys.stderr)
         return 2
 
-    async def run() -> int:
-        db = await _with_db(settings)
+    async def work(db: Database) -> int:
         try:
             document = await publish(db, "triage_script", name, draft, author=ACTOR, comment=args.comment,
                                      base_version=None)
@@ -55,48 +61,35 @@ def cmd_publish(args: argparse.Namespace) -> int:
         except (Refusal, Conflict) as e:
             print(f"lotsa triage publish: {e}", file=sys.stderr)
             return 1
-        finally:
-            await db.close()
         print(f"published {name} version {document.version}")
         return 0
-    return asyncio.run(run())
+    return _on_database(settings, work)
 
 
 def cmd_versions(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-
-    async def run() -> int:
-        db = await _with_db(settings)
-        try:
-            store = DocumentStore(db)
-            names = sorted(name for kind, name in await store.active() if kind == "triage_script")
-            for name in names:
-                for n, doc in enumerate(await store.versions("triage_script", name)):
-                    active = "active" if n == 0 else ""
-                    print(f"{name}\t{doc.version}\t{doc.created_at:%Y-%m-%d %H:%M}\t{doc.author}\t{active}\t"
-                          f"{doc.comment}")
-        finally:
-            await db.close()
+    async def work(db: Database) -> int:
+        store = DocumentStore(db)
+        names = sorted(name for kind, name in await store.active() if kind == "triage_script")
+        for name in names:
+            for n, doc in enumerate(await store.versions("triage_script", name)):
+                active = "active" if n == 0 else ""
+                print(f"{name}\t{doc.version}\t{doc.created_at:%Y-%m-%d %H:%M}\t{doc.author}\t{active}\t"
+                      f"{doc.comment}")
         return 0
-    return asyncio.run(run())
+    return _on_database(_settings(args), work)
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-
-    async def run() -> int:
-        db = await _with_db(settings)
+    async def work(db: Database) -> int:
         try:
             document = await rollback(db, "triage_script", args.script, args.version, author=ACTOR,
                                       comment=args.comment or "")
         except (Invalid, Refusal, Conflict) as e:
             print(f"lotsa triage rollback: {e}", file=sys.stderr)
             return 1
-        finally:
-            await db.close()
         print(f"{args.script}: version {args.version} published again as version {document.version}")
         return 0
-    return asyncio.run(run())
+    return _on_database(_settings(args), work)
 
 
 def add_commands(triage: argparse._SubParsersAction,
