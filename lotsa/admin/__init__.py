@@ -1,0 +1,1 @@
+"""The admin area (/admin): versioned configuration documents, their editor, simulator and publishing."""
