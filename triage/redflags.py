@@ -149,8 +149,11 @@ class Flags:
 
 
 FLAG_LABELS = frozenset(FLAG_FILES)
-DENIES = {**{flag: (flag,) for flag in FLAG_FILES}, "taken": ("suicide", "immediate_danger")}
-"""The flags a match that does not count speaks against."""
+DENIES = {**{flag: (flag,) for flag in FLAG_FILES}, "taken": ("suicide", "immediate_danger"),
+          "support_trafficking": ("trafficking",), "support_minor": ("minor",)}
+"""The flags a match that does not count speaks against. A backing word of trafficking or minor that is an
+everyday use ("my passport expires", "a debt to the bank") leaves the classifier's say on it only possible;
+one of suicide or danger never does (a missed person at risk costs more than a false alarm)."""
 ROLE = "role"
 """A work role the writer states (context `role`): with it, a `subject` word ("människohandel", "åk 9")
 in a question is a subject asked about, not an indicator."""
@@ -320,7 +323,7 @@ class RedFlagRules:
             if label.startswith("ctx_"):
                 continue
             if not self._counts(label, start, end, lowered, negators, context, language):
-                if not (label == "trafficking" and self._negated(lowered, start, negators)):
+                if not (label in ("trafficking", "support_trafficking") and self._negated(lowered, start, negators)):
                     found.denied.update(DENIES.get(label, ()))  # "not my passport" is no reassurance
                 continue
             if label.startswith("support_"):
@@ -363,6 +366,8 @@ class RedFlagRules:
             return False
         if label in FLAG_LABELS or label in ("threat", "weak", "means", "taken"):
             return not context.cancels(label, start, end)
+        if label.startswith("support_"):
+            return not context.cancels(label.removeprefix("support_"), start, end)
         return True
 
     def _substrings(self, text: str, found: Flags) -> None:
