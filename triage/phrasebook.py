@@ -107,6 +107,8 @@ class SuicideFile(FlagFile):
     means: Phrases = []
     taken: Phrases = []
     """An overdose or a means already taken: suicide and immediate danger both."""
+    taken_substrings: Phrases = []
+    """`taken` for scripts written without spaces (Thai): matched inside the text; never ASCII text."""
 
 
 class DangerFile(FlagFile):
@@ -184,6 +186,7 @@ class PhraseBook:
     means: tuple[str, ...]
     taken: tuple[str, ...]
     """An overdose or a means already taken: suicide and immediate danger both."""
+    taken_substrings: tuple[str, ...]
     urgent: tuple[str, ...]
     threat: tuple[str, ...]
     """Urgency and a threat in one message raise immediate danger."""
@@ -261,6 +264,7 @@ def _build(folder: Path) -> PhraseBook:
         flags={flag: _tuples(f.phrases) for flag, f in flags.items()},
         substrings={flag: tuple(f.substrings) for flag, f in flags.items()},
         signs=tuple(suicide.signs), weak=tuple(suicide.weak), means=tuple(suicide.means), taken=tuple(suicide.taken),
+        taken_substrings=tuple(suicide.taken_substrings),
         urgent=tuple(danger.urgent), threat=tuple(danger.threat), exchange=_tuples(exchange.phrases),
         exchange_substrings=tuple(exchange.substrings),
         idioms=tuple(idioms.phrases), cues=_tuples(cast(CuesFile, files["cues"]).groups),

@@ -303,6 +303,7 @@ class RedFlagRules:
         labelled["suicide"] = labelled["suicide"] + list(phrases.signs)
         self.substrings = phrases.substrings
         self.exchange_substrings = phrases.exchange_substrings
+        self.taken_substrings = phrases.taken_substrings
         context = {f"ctx_{kind}": list(found) for kind, found in phrases.context.items()}
         support = {f"support_{flag}": list(found) for flag, found in phrases.support.items()}
         self.matcher = PhraseSet(nlp, {**labelled, "urgent": phrases.urgent, "threat": phrases.threat,
@@ -377,6 +378,11 @@ class RedFlagRules:
                 at = text.find(sub)
                 if at >= 0:
                     found.add(flag, sub, REASON_OF[flag], ((at, at + len(sub)),))
+        for sub in self.taken_substrings:
+            at = text.find(sub)
+            if at >= 0:
+                for flag in ("suicide", "immediate_danger"):
+                    found.add(flag, sub, "overdose_taken", ((at, at + len(sub)),))
         for sub in self.exchange_substrings:
             at = text.find(sub)
             if at >= 0:
