@@ -56,6 +56,10 @@ def _check_phrases(phrases: list[str]) -> list[str]:
             raise ValueError(f"{phrase!r} starts with a wildcard ({' or '.join(WILDCARDS)} cannot come first)")
         if fold(phrase) != phrase:
             raise ValueError(f"{phrase!r} is not folded text: write {fold(phrase)!r}")
+        for word in phrase.split():
+            if "|" in word and any(c in word for c in "~-"):
+                raise ValueError(f"{phrase!r}: an alternative in {word!r} is one whole word, without `~` or `-`"
+                                 " (write a phrase for each)")
         if phrase in seen:
             raise ValueError(f"{phrase!r} is listed twice")
         seen.add(phrase)
