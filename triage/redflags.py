@@ -32,6 +32,15 @@ LONG_AGO = frozenset({("ar", "sen"), ("ar", "sedan"), ("years", "ago"), ("year",
                       ("forra", "aret"), ("last", "year"), ("anul", "trecut"), ("миналата", "година"),
                       ("when", "i"), ("nar", "jag"), ("as", "a"), ("som", "tonaring"), ("i", "tonaren")})
 """Next to a suicide phrase these place it in the past ("försökte ta livet av mig för 3 år sen")."""
+WHEN_I = frozenset({("when", "i"), ("nar", "jag")})
+"""Of LONG_AGO, these place a phrase in the past only before a verb in the past ("när jag var 15", "when I
+tried"), not in the present ("när jag vägrar ta kunder slår han mig")."""
+PAST_ENDINGS = ("ed", "de", "te", "dde", "tte")
+
+
+def _past_form(word: str) -> bool:
+    """A verb in the past tense, roughly: "was", "var", "hade", or a word with a Swedish or English past ending."""
+    return word in PAST_VERBS or word in ("had", "hade", "did", "gjorde", "got", "fick") or word.endswith(PAST_ENDINGS)
 AGAIN = frozenset({"igen", "again", "iar", "пак", "still", "fortfarande", "inca", "още", "tonight", "ikvall", "inatt",
                    "diseara", "довечера"})
 """Next to a past time, these bring the matter back to now ("tried two years ago and will again tonight")."""
@@ -79,7 +88,7 @@ PERSON_NOUNS = frozenset({
     "tjejer", "tjejerna", "killar", "killarna", "ungdomar", "ungdomarna", "ungdom", "ungdomen", "patient",
     "patienten", "girls", "boys", "kids", "teens", "youth", "client", "klient", "klienten", "brukare", "elever",
     "eleverna", "barn", "barnen", "momiche", "момичета", "момчета", "fete", "fetele", "gabar", "wiil", "graders",
-    "племяннице", "племянница", "дочери", "дочке", "сыну", "внучке", "bratanica", "siostrzenica", "sobrina", "sobrino",
+    "племяннице", "племянница", "дочери", "дочке", "сыну", "внучке", "сестре", "брату", "подруге", "сестрі", "братові", "bratanica", "siostrzenica", "sobrina", "sobrino",
     "племінниці", "доньці", "niece's", "nepotica", "barnbarn", "barnbarnet", "grandchild", "granddaughter", "grandson",
     "nepoata mea", "внучка", "внучку", "wnuczka", "nieta", "nieto",
 })
@@ -547,7 +556,8 @@ def _long_ago(lowered: list[str], start: int, end: int, this_year: int | None = 
     window = _sentence(lowered, start, end, 8)
     if any(t in AGAIN for t in window):
         return False
-    if any(pair in LONG_AGO for pair in zip(window, window[1:], strict=False)):
+    if any(pair in LONG_AGO and (pair not in WHEN_I or _past_form(after))
+           for pair, after in zip(zip(window, window[1:], strict=False), window[2:] + [""], strict=False)):
         return True
     if any(a in LONG_AGO_STARTS and c in LONG_AGO_UNITS for a, c in zip(window, window[2:], strict=False)):
         return True
