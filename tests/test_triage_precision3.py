@@ -224,3 +224,47 @@ def test_an_alternative_with_a_prefix_or_hyphen_is_refused(tmp_path: Path) -> No
     with pytest.raises(PhraseBookError) as err:
         load_phrasebook(phrases_folder(folder))
     assert "one whole word" in str(err.value) and "pass~|id" in str(err.value)
+
+
+@pytest.mark.parametrize("text", [
+    "hjälp, kunden låter mig inte gå från lägenheten och han är full",
+    "help, the client won't let me out of his flat and he's drunk",
+    "clientul nu mă lasă să plec din cameră, ajutor",
+    "клиентът не ме пуска да изляза от колата, помощ",
+    "jag har låst in mig själv på toaletten, han slår på dörren nu",
+    "I locked myself in the bathroom, he is banging on the door right now",
+])
+def test_held_by_a_client_or_hiding_is_danger_not_trafficking(assessor: Assessor, text: str) -> None:
+    result = assessor.assess(text)
+    assert "immediate_danger" in result.flags and "trafficking" not in result.flags
+    assert risk_for(result.flags) == "acute"
+
+
+@pytest.mark.parametrize("text", [
+    "hennes hallick låter henne inte gå ut",
+    "the man who brought us won't let us leave the flat",
+])
+def test_held_by_someone_else_is_still_trafficking(text: str) -> None:
+    assert "trafficking" in flags(text)
+
+
+@pytest.mark.parametrize("text", [
+    "jag är 16 och har betalat en tjej för sex, vad händer nu?",
+    "I'm 17 and I paid an escort last weekend, will I get in trouble?",
+    "am 16 ani și am plătit o fată pentru sex",
+    "jag är 14 och min mamma säljer sex hemma, jag vill flytta",
+    "I'm 15 and my mum sells sex from our flat",
+])
+def test_a_minor_who_pays_or_whose_parent_sells_is_minor_not_trafficking(assessor: Assessor, text: str) -> None:
+    result = assessor.assess(text)
+    assert "minor" in result.flags and "trafficking" not in result.flags
+    assert risk_for(result.flags) == "acute"
+
+
+@pytest.mark.parametrize("text", [
+    "jag är 15 och en man betalar mig för att träffas",
+    "I'm 16 and a guy pays me to meet up",
+    "am 15 ani și un bărbat îmi dă bani să mă văd cu el",
+])
+def test_a_minor_paid_for_sex_is_still_minor_and_trafficking(text: str) -> None:
+    assert {"minor", "trafficking"} <= flags(text)

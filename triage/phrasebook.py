@@ -139,7 +139,7 @@ class CuesFile(_File):
     """Per group: matched inside the text, for scripts written without spaces (Thai); never ASCII text."""
 
 
-CONTEXT_KINDS = ("topic", "subject", "reassuring", "over", "class", "incidental", "role")
+CONTEXT_KINDS = ("topic", "subject", "reassuring", "over", "class", "incidental", "role", "client", "paying")
 
 
 class ContextFile(_File):
@@ -149,7 +149,12 @@ class ContextFile(_File):
     `over`: danger that is over ("moved abroad", "safe now") cancels danger phrases unless something
     happens now, and a trafficking phrase in its own sentence ("in jail for pimping"). `class`: a flag phrase in the same sentence after it is said of people in general
     ("women who"). `incidental`: a flag phrase inside one is an everyday use ("passport office"). `role`:
-    the writer states a work role; a `subject` word in a question is then asked about."""
+    the writer states a work role; a `subject` word in a question is then asked about. `client`: the one
+    who holds the writer is a client, or the writer has locked themself in to hide ("a client won't let me
+    leave", "I locked myself in"): danger, not control by others, so a trafficking phrase it overlaps or
+    that follows closely in the same sentence does not count. `paying`: the exchange is a minor paying, or
+    a parent selling or buying ("I'm 16 and paid a girl", "my mum sells sex"): exchange words near it do not
+    make a minor a trafficking victim (the README's convention)."""
 
     topic: dict[LanguageKey, Phrases] = {}
     subject: dict[LanguageKey, Phrases] = {}
@@ -158,6 +163,8 @@ class ContextFile(_File):
     class_: dict[LanguageKey, Phrases] = Field(default={}, alias="class")
     incidental: dict[LanguageKey, Phrases] = {}
     role: dict[LanguageKey, Phrases] = {}
+    client: dict[LanguageKey, Phrases] = {}
+    paying: dict[LanguageKey, Phrases] = {}
 
 
 class NeedsFile(_File):

@@ -218,8 +218,7 @@ class Context:
     def cancels(self, label: str, start: int, end: int) -> bool:
         """A flag phrase or signal that is an everyday use, a subject asked about, reassured against
         (trafficking) or said of a class of people."""
-        if any(_near(s, e, start, end) and _same_sentence(self.lowered, min(s, start), max(e, end) - 1)
-               for s, e in self.spans["incidental"]):
+        if self.near("incidental", start, end):
             return True
         if _inside(self.spans["subject"], start, end) and not self._own(label, start) and (
                 self.spans["topic"] or (self.spans[ROLE] and self._question(end))):
@@ -230,8 +229,16 @@ class Context:
             return True
         if label == "trafficking" and self._over_in_sentence(start, end):
             return True
+        if label == "trafficking" and self.near("client", start, end):
+            return True
         return any(s < start and _same_sentence(self.lowered, s, start) and not self._someone(s, end)
                    for s, _ in self.spans["class"])
+
+    def near(self, kind: str, start: int, end: int) -> bool:
+        """Whether a span of this kind overlaps start..end or lies within INCIDENTAL_REACH words of it, in the
+        same sentence."""
+        return any(_near(s, e, start, end) and _same_sentence(self.lowered, min(s, start), max(e, end) - 1)
+                   for s, e in self.spans[kind])
 
     def _question(self, end: int) -> bool:
         """Whether the sentence a match is in ends with a question mark ("Kan det vara människohandel?")."""
@@ -339,6 +346,9 @@ class RedFlagRules:
             if label.startswith("support_"):
                 found.back(label.removeprefix("support_"), _chars(doc, start, end))
             elif label == "exchange":
+                if context.near("paying", start, end):
+                    found.denied.add("trafficking")  # a minor who pays, a parent who sells: no exploited minor
+                    continue
                 found.exchange.append(doc[start:end].text)
                 found.exchange_spans.append(_chars(doc, start, end))
             elif label in ("urgent", "threat", "weak", "means"):
