@@ -71,10 +71,10 @@ def enough_words(text: str) -> bool:
 
 
 def someones_trade(found: Flags) -> bool:
-    """Control by others found by the rules in a message that is not about a topic: the writer is in it or
+    """Control by others or danger now found in a message that is not about a topic: the writer is in it or
     close to it, so never `other` (greetings, tests, spam, general curiosity). Not the exchange words: they
     include everyday ones ("swish", "presentkort") that spam has too."""
-    return not found.topic and "trafficking" in found.flags
+    return not found.topic and bool({"trafficking", "immediate_danger"} & found.flags)
 
 
 def blend(cats: dict[str, float], cues: dict[str, int], weight: float) -> dict[str, float]:

@@ -11,8 +11,10 @@ import unicodedata
 _SPACE = re.compile(r"\s+")
 _DIGIT = re.compile(r"(?![0-9])\d")
 _SHORT_I = "\x01"  # Cyrillic й is a letter of its own, not и with a mark: kept through the fold
-_UNMARKED = str.maketrans({"ł": "l", "ø": "o", "æ": "ae", "đ": "d", "ı": "i", "ð": "d", "þ": "th"})
-"""Letters that are not a base letter with a mark, but that people type as one ("zabiła" as "zabila")."""
+_UNMARKED = str.maketrans({"ł": "l", "ø": "o", "æ": "ae", "đ": "d", "ı": "i", "ð": "d", "þ": "th",
+                           "\u200c": None, "\u200d": None})
+"""Letters that are not a base letter with a mark, but that people type as one ("zabiła" as "zabila"), and
+the zero-width (non-)joiners, which Persian writes inside words or leaves out ("نمی‌خواهم", "نمیخواهم")."""
 
 
 def _ascii_digits(text: str) -> str:

@@ -56,6 +56,10 @@ def _check_phrases(phrases: list[str]) -> list[str]:
             raise ValueError(f"{phrase!r} starts with a wildcard ({' or '.join(WILDCARDS)} cannot come first)")
         if fold(phrase) != phrase:
             raise ValueError(f"{phrase!r} is not folded text: write {fold(phrase)!r}")
+        for word in phrase.split():
+            if "|" in word and any(c in word for c in "~-"):
+                raise ValueError(f"{phrase!r}: an alternative in {word!r} is one whole word, without `~` or `-`"
+                                 " (write a phrase for each)")
         if phrase in seen:
             raise ValueError(f"{phrase!r} is listed twice")
         seen.add(phrase)
@@ -107,6 +111,8 @@ class SuicideFile(FlagFile):
     means: Phrases = []
     taken: Phrases = []
     """An overdose or a means already taken: suicide and immediate danger both."""
+    taken_substrings: Phrases = []
+    """`taken` for scripts written without spaces (Thai): matched inside the text; never ASCII text."""
 
 
 class DangerFile(FlagFile):
@@ -133,7 +139,7 @@ class CuesFile(_File):
     """Per group: matched inside the text, for scripts written without spaces (Thai); never ASCII text."""
 
 
-CONTEXT_KINDS = ("topic", "subject", "reassuring", "over", "class", "incidental", "role")
+CONTEXT_KINDS = ("topic", "subject", "reassuring", "over", "class", "incidental", "role", "client", "paying")
 
 
 class ContextFile(_File):
@@ -143,7 +149,12 @@ class ContextFile(_File):
     `over`: danger that is over ("moved abroad", "safe now") cancels danger phrases unless something
     happens now, and a trafficking phrase in its own sentence ("in jail for pimping"). `class`: a flag phrase in the same sentence after it is said of people in general
     ("women who"). `incidental`: a flag phrase inside one is an everyday use ("passport office"). `role`:
-    the writer states a work role; a `subject` word in a question is then asked about."""
+    the writer states a work role; a `subject` word in a question is then asked about. `client`: the one
+    who holds the writer is a client, or the writer has locked themself in to hide ("a client won't let me
+    leave", "I locked myself in"): danger, not control by others, so a trafficking phrase it overlaps or
+    that follows closely in the same sentence does not count. `paying`: the exchange is a minor paying, or
+    a parent selling or buying ("I'm 16 and paid a girl", "my mum sells sex"): exchange words near it do not
+    make a minor a trafficking victim (the README's convention)."""
 
     topic: dict[LanguageKey, Phrases] = {}
     subject: dict[LanguageKey, Phrases] = {}
@@ -152,6 +163,8 @@ class ContextFile(_File):
     class_: dict[LanguageKey, Phrases] = Field(default={}, alias="class")
     incidental: dict[LanguageKey, Phrases] = {}
     role: dict[LanguageKey, Phrases] = {}
+    client: dict[LanguageKey, Phrases] = {}
+    paying: dict[LanguageKey, Phrases] = {}
 
 
 class NeedsFile(_File):
@@ -184,6 +197,7 @@ class PhraseBook:
     means: tuple[str, ...]
     taken: tuple[str, ...]
     """An overdose or a means already taken: suicide and immediate danger both."""
+    taken_substrings: tuple[str, ...]
     urgent: tuple[str, ...]
     threat: tuple[str, ...]
     """Urgency and a threat in one message raise immediate danger."""
@@ -261,6 +275,7 @@ def _build(folder: Path) -> PhraseBook:
         flags={flag: _tuples(f.phrases) for flag, f in flags.items()},
         substrings={flag: tuple(f.substrings) for flag, f in flags.items()},
         signs=tuple(suicide.signs), weak=tuple(suicide.weak), means=tuple(suicide.means), taken=tuple(suicide.taken),
+        taken_substrings=tuple(suicide.taken_substrings),
         urgent=tuple(danger.urgent), threat=tuple(danger.threat), exchange=_tuples(exchange.phrases),
         exchange_substrings=tuple(exchange.substrings),
         idioms=tuple(idioms.phrases), cues=_tuples(cast(CuesFile, files["cues"]).groups),

@@ -32,6 +32,15 @@ LONG_AGO = frozenset({("ar", "sen"), ("ar", "sedan"), ("years", "ago"), ("year",
                       ("forra", "aret"), ("last", "year"), ("anul", "trecut"), ("миналата", "година"),
                       ("when", "i"), ("nar", "jag"), ("as", "a"), ("som", "tonaring"), ("i", "tonaren")})
 """Next to a suicide phrase these place it in the past ("försökte ta livet av mig för 3 år sen")."""
+WHEN_I = frozenset({("when", "i"), ("nar", "jag")})
+"""Of LONG_AGO, these place a phrase in the past only before a verb in the past ("när jag var 15", "when I
+tried"), not in the present ("när jag vägrar ta kunder slår han mig")."""
+PAST_ENDINGS = ("ed", "de", "te", "dde", "tte")
+
+
+def _past_form(word: str) -> bool:
+    """A verb in the past tense, roughly: "was", "var", "hade", or a word with a Swedish or English past ending."""
+    return word in PAST_VERBS or word in ("had", "hade", "did", "gjorde", "got", "fick") or word.endswith(PAST_ENDINGS)
 AGAIN = frozenset({"igen", "again", "iar", "пак", "still", "fortfarande", "inca", "още", "tonight", "ikvall", "inatt",
                    "diseara", "довечера"})
 """Next to a past time, these bring the matter back to now ("tried two years ago and will again tonight")."""
@@ -79,7 +88,7 @@ PERSON_NOUNS = frozenset({
     "tjejer", "tjejerna", "killar", "killarna", "ungdomar", "ungdomarna", "ungdom", "ungdomen", "patient",
     "patienten", "girls", "boys", "kids", "teens", "youth", "client", "klient", "klienten", "brukare", "elever",
     "eleverna", "barn", "barnen", "momiche", "момичета", "момчета", "fete", "fetele", "gabar", "wiil", "graders",
-    "племяннице", "племянница", "дочери", "дочке", "сыну", "внучке", "bratanica", "siostrzenica", "sobrina", "sobrino",
+    "племяннице", "племянница", "дочери", "дочке", "сыну", "внучке", "сестре", "брату", "подруге", "сестрі", "братові", "bratanica", "siostrzenica", "sobrina", "sobrino",
     "племінниці", "доньці", "niece's", "nepotica", "barnbarn", "barnbarnet", "grandchild", "granddaughter", "grandson",
     "nepoata mea", "внучка", "внучку", "wnuczka", "nieta", "nieto",
 })
@@ -149,8 +158,11 @@ class Flags:
 
 
 FLAG_LABELS = frozenset(FLAG_FILES)
-DENIES = {**{flag: (flag,) for flag in FLAG_FILES}, "taken": ("suicide", "immediate_danger")}
-"""The flags a match that does not count speaks against."""
+DENIES = {**{flag: (flag,) for flag in FLAG_FILES}, "taken": ("suicide", "immediate_danger"),
+          "support_trafficking": ("trafficking",), "support_minor": ("minor",)}
+"""The flags a match that does not count speaks against. A backing word of trafficking or minor that is an
+everyday use ("my passport expires", "a debt to the bank") leaves the classifier's say on it only possible;
+one of suicide or danger never does (a missed person at risk costs more than a false alarm)."""
 ROLE = "role"
 """A work role the writer states (context `role`): with it, a `subject` word ("människohandel", "åk 9")
 in a question is a subject asked about, not an indicator."""
@@ -206,8 +218,7 @@ class Context:
     def cancels(self, label: str, start: int, end: int) -> bool:
         """A flag phrase or signal that is an everyday use, a subject asked about, reassured against
         (trafficking) or said of a class of people."""
-        if any(_near(s, e, start, end) and _same_sentence(self.lowered, min(s, start), max(e, end) - 1)
-               for s, e in self.spans["incidental"]):
+        if self.near("incidental", start, end):
             return True
         if _inside(self.spans["subject"], start, end) and not self._own(label, start) and (
                 self.spans["topic"] or (self.spans[ROLE] and self._question(end))):
@@ -218,8 +229,16 @@ class Context:
             return True
         if label == "trafficking" and self._over_in_sentence(start, end):
             return True
+        if label == "trafficking" and self.near("client", start, end):
+            return True
         return any(s < start and _same_sentence(self.lowered, s, start) and not self._someone(s, end)
                    for s, _ in self.spans["class"])
+
+    def near(self, kind: str, start: int, end: int) -> bool:
+        """Whether a span of this kind overlaps start..end or lies within INCIDENTAL_REACH words of it, in the
+        same sentence."""
+        return any(_near(s, e, start, end) and _same_sentence(self.lowered, min(s, start), max(e, end) - 1)
+                   for s, e in self.spans[kind])
 
     def _question(self, end: int) -> bool:
         """Whether the sentence a match is in ends with a question mark ("Kan det vara människohandel?")."""
@@ -300,6 +319,7 @@ class RedFlagRules:
         labelled["suicide"] = labelled["suicide"] + list(phrases.signs)
         self.substrings = phrases.substrings
         self.exchange_substrings = phrases.exchange_substrings
+        self.taken_substrings = phrases.taken_substrings
         context = {f"ctx_{kind}": list(found) for kind, found in phrases.context.items()}
         support = {f"support_{flag}": list(found) for flag, found in phrases.support.items()}
         self.matcher = PhraseSet(nlp, {**labelled, "urgent": phrases.urgent, "threat": phrases.threat,
@@ -320,12 +340,15 @@ class RedFlagRules:
             if label.startswith("ctx_"):
                 continue
             if not self._counts(label, start, end, lowered, negators, context, language):
-                if not (label == "trafficking" and self._negated(lowered, start, negators)):
+                if not (label in ("trafficking", "support_trafficking") and self._negated(lowered, start, negators)):
                     found.denied.update(DENIES.get(label, ()))  # "not my passport" is no reassurance
                 continue
             if label.startswith("support_"):
                 found.back(label.removeprefix("support_"), _chars(doc, start, end))
             elif label == "exchange":
+                if context.near("paying", start, end):
+                    found.denied.add("trafficking")  # a minor who pays, a parent who sells: no exploited minor
+                    continue
                 found.exchange.append(doc[start:end].text)
                 found.exchange_spans.append(_chars(doc, start, end))
             elif label in ("urgent", "threat", "weak", "means"):
@@ -363,6 +386,8 @@ class RedFlagRules:
             return False
         if label in FLAG_LABELS or label in ("threat", "weak", "means", "taken"):
             return not context.cancels(label, start, end)
+        if label.startswith("support_"):
+            return not context.cancels(label.removeprefix("support_"), start, end)
         return True
 
     def _substrings(self, text: str, found: Flags) -> None:
@@ -372,6 +397,11 @@ class RedFlagRules:
                 at = text.find(sub)
                 if at >= 0:
                     found.add(flag, sub, REASON_OF[flag], ((at, at + len(sub)),))
+        for sub in self.taken_substrings:
+            at = text.find(sub)
+            if at >= 0:
+                for flag in ("suicide", "immediate_danger"):
+                    found.add(flag, sub, "overdose_taken", ((at, at + len(sub)),))
         for sub in self.exchange_substrings:
             at = text.find(sub)
             if at >= 0:
@@ -536,7 +566,8 @@ def _long_ago(lowered: list[str], start: int, end: int, this_year: int | None = 
     window = _sentence(lowered, start, end, 8)
     if any(t in AGAIN for t in window):
         return False
-    if any(pair in LONG_AGO for pair in zip(window, window[1:], strict=False)):
+    if any(pair in LONG_AGO and (pair not in WHEN_I or _past_form(after))
+           for pair, after in zip(zip(window, window[1:], strict=False), window[2:] + [""], strict=False)):
         return True
     if any(a in LONG_AGO_STARTS and c in LONG_AGO_UNITS for a, c in zip(window, window[2:], strict=False)):
         return True
