@@ -351,7 +351,9 @@ def _parse(data: str) -> dict[str, Any]:
 async def chat_socket(request: web.Request, pipeline: Pipeline) -> web.WebSocketResponse:
     if not chat_origin_allowed(request):
         raise web.HTTPForbidden(text="Forbidden: this site does not embed the chat.")
-    ws = web.WebSocketResponse(heartbeat=25, max_msg_size=MAX_FRAME)
+    # No permessage-deflate: frames are small JSON; one deflate stream per socket would mix a
+    # person's words with the rest of the frame (a compression oracle) and cost CPU on every send.
+    ws = web.WebSocketResponse(heartbeat=25, max_msg_size=MAX_FRAME, compress=False)
     await ws.prepare(request)
     conn = ChatConnection(pipeline, ws, client_key(request, request.app[appkeys.SETTINGS].trusted_proxies))
     try:

@@ -487,7 +487,9 @@ async def console_socket(request: web.Request) -> web.WebSocketResponse:
     found = await current_staff(request)
     if found is None:
         raise web.HTTPUnauthorized(text="Log in first.")
-    ws = web.WebSocketResponse(heartbeat=25, max_msg_size=16 * 1024)
+    # No permessage-deflate (as the chat socket): small frames, no compression oracle over the
+    # contacts' text and the console's own data, no deflate per console on every queue change.
+    ws = web.WebSocketResponse(heartbeat=25, max_msg_size=16 * 1024, compress=False)
     await ws.prepare(request)
     request.app[appkeys.SOCKETS].add(ws)
     conn = ConsoleConnection(request, ws, *found)

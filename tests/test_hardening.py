@@ -123,6 +123,20 @@ async def test_the_server_header_names_no_software(server: RunningServer) -> Non
                 assert r.headers.get("Server") == "Lotsa", path
 
 
+async def test_no_socket_negotiates_compression(server: RunningServer) -> None:
+    """A browser offers permessage-deflate; neither the chat nor the console socket takes it."""
+    await server.add_staff("anna")
+    console = ConsoleClient(server.url)
+    await console.login("anna", PASSWORD)
+    try:
+        for path in ("/chat/ws", "/console/ws"):
+            ws = await console.session.ws_connect(server.url + path, origin=server.url, compress=15)
+            assert ws.compress == 0, path
+            await ws.close()
+    finally:
+        await console.close()
+
+
 async def test_the_secure_staff_cookie_has_the_host_prefix(tmp_path: Path, database_url: str) -> None:
     test_server, server = await start_server(make_settings(tmp_path, database_url, cookie_secure=True))
     try:
