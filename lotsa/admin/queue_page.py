@@ -23,7 +23,7 @@ from lotsa.admin.documents import Conflict, Document, DocumentStore
 from lotsa.admin.pages import LIVE, lang_of, render, staff_page
 from lotsa.admin.publishing import Refusal, check, diff, publish
 from lotsa.admin.queue_form import FieldProblem, QueuesForm
-from lotsa.errors import ascii_id
+from lotsa.errors import Refused, ascii_id
 from lotsa.models import StaffUser, utcnow
 from triage.vocabulary import GROUPS
 
@@ -124,7 +124,10 @@ async def queues_post(request: web.Request) -> web.StreamResponse:
     form = queue_form.from_post(posted, _name_languages(request, queue_form.from_document(active.content)))
     form.header = queue_form.header_of(active.content)
     action = str(posted.get("action", "preview"))
-    base = ascii_id(str(posted.get("base_version", ""))) or active.version
+    base = ascii_id(str(posted.get("base_version", "")))
+    if base is None and action == "publish":
+        raise Refused("bad_form", "`base_version` is the version the form was made from.", 400)
+    base = base or active.version
     comment = str(posted.get("comment", ""))[:600]
     state: dict[str, Any] = {"base_version": base, "comment": comment}
     if action not in ("preview", "publish"):
