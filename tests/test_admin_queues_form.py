@@ -189,6 +189,12 @@ async def test_the_form_refuses_what_the_document_would_refuse_next_to_the_field
     assert status == 422 and "Mars/Olympus" in problem_at(page, "timezone")
     status, page, _ = await post(ada, changed(fields, {"comment": "nothing"}), "publish")
     assert status == 422 and "Nothing changed" in problem_at(page, "comment")
+    status, page, _ = await post(ada, fields, "add")                         # added, then thought better of
+    assert ("queue_count", "7") in fields_of(page) and 'id="q6-remove"' in page and 'id="q5-remove"' not in page
+    status, page, _ = await post(ada, fields_of(page), "remove:6")
+    assert status == 200 and ("queue_count", "6") in fields_of(page) and 'id="q6-id"' not in page
+    status, page, _ = await post(ada, fields_of(page), "remove:5")          # a published queue: closed, not removed
+    assert ("queue_count", "6") in fields_of(page)
 
 
 async def test_a_second_admin_publishing_meanwhile_is_a_conflict_not_a_loss(server: RunningServer) -> None:

@@ -56,8 +56,8 @@ async def test_a_coordinator_opens_a_romanian_evening_queue(server: RunningServe
     for day in WEEK:
         await ada.fill(f"#q6-hours-{day}", "18:00-24:00")
     await ada.fill("#q6-hours-fri", "18:00-25:00")                   # a slip of the finger
-    await ada.check("#q6-own_holidays")
     await ada.fill("#q6-holidays", "18:00-24:00")
+    await expect(ada.locator("#q6-own_holidays")).to_be_checked()   # typed: its own, not the defaults'
     await ada.fill("#q6-max_wait", "10")
     await ada.fill("#q6-ooh-ro", "Suntem închiși acum. Rămâi în coadă; răspundem de la ora 18.")
     await ada.click("#preview-top")
