@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from handoff.hours import WEEKDAYS
+from handoff.queues import QueueDirectory
 from handoff.staff_admin import admin_form
 from lotsa import appkeys
 from lotsa.admin import queue_form, queue_preview
@@ -73,7 +74,7 @@ def _referrals(request: web.Request, lang: str) -> dict[str, str]:
     return {r.id: r.localised(lang)["name"] for r in request.app[LIVE].directory.referrals.values()}
 
 
-def _preview(request: web.Request, queues: Any, active: Any) -> dict[str, Any]:
+def _preview(request: web.Request, queues: QueueDirectory, active: QueueDirectory | None) -> dict[str, Any]:
     return queue_preview.preview(queues, utcnow(), lang_of(request), active=active)
 
 
@@ -128,7 +129,8 @@ async def queues_post(request: web.Request) -> web.StreamResponse:
     if base is None and action == "publish":
         raise Refused("bad_form", "`base_version` is the version the form was made from.", 400)
     base = base or active.version
-    comment = str(posted.get("comment", ""))[:600]
+    typed = posted.get("comment", "")
+    comment = typed[:600] if isinstance(typed, str) else ""
     state: dict[str, Any] = {"base_version": base, "comment": comment}
     if action not in ("preview", "publish"):
         return _render(request, sid, user, form, active, focus=_rearranged(form, action), **state)
@@ -140,6 +142,7 @@ async def queues_post(request: web.Request) -> web.StreamResponse:
     except Invalid as e:
         problems, general = _model_problems(e, form)
         return _render(request, sid, user, form, active, problems=problems, general=general, status=422, **state)
+    assert loaded.queues is not None
     if action == "preview":
         return _render(request, sid, user, form, active, draft_preview=True,
                        preview=_preview(request, loaded.queues, request.app[appkeys.QUEUES]), **state)
