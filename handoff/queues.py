@@ -3,6 +3,10 @@
 Each queue has names per language, the groups and languages it serves, opening hours (local time,
 with public holidays and single-date exceptions), the answer given out of hours and the longest
 wait before a supervisor is alerted. Keys a queue leaves out come from `defaults`.
+
+A queue can be closed (`closed: true`): routing passes it by, so nobody new lands in it, while its
+settings stay for when it is opened again; whoever already waits in it stays there. A group is never
+left without an open queue, and the acute queue is never closed.
 """
 from __future__ import annotations
 
@@ -73,12 +77,19 @@ class QueueSpec(QueueSettings):
     groups: list[str] = Field(min_length=1)
     languages: list[str] = []
     acute: bool = False
+    closed: bool = False
 
     @model_validator(mode="after")
     def _groups_known(self) -> QueueSpec:
         bad = [g for g in self.groups if g not in GROUPS]
         if bad:
             raise ValueError(f"groups: {bad} not in {', '.join(GROUPS)}")
+        if not self.name or not all(isinstance(v, str) and v.strip() for v in self.name.values()):
+            raise ValueError("name: give the queue a name in at least one language")
+        if self.acute and self.closed:
+            raise ValueError("closed: the acute queue is never closed")
+        if not self.acute and {"sells", "buys"} <= set(self.groups):
+            raise ValueError(f"groups: queue {self.id!r} serves both sells and buys: they are never mixed")
         return self
 
     def display_name(self, language: str) -> str:
@@ -110,15 +121,24 @@ class QueuesFile(BaseModel):
 
     @model_validator(mode="after")
     def _unique(self) -> QueuesFile:
-        ids = [q.id for q in self.queues]
-        dupes = sorted({i for i in ids if ids.count(i) > 1})
-        if dupes:
-            raise ValueError(f"queue ids used twice: {dupes}")
-        if sum(q.acute for q in self.queues) > 1:
-            raise ValueError("at most one queue is acute")
-        for q in self.queues:
-            if not q.acute and {"sells", "buys"} <= set(q.groups):
-                raise ValueError(f"queue {q.id!r} serves both sells and buys: they are never mixed")
+        """Rules across queues; each message starts with the key of the queue it is about
+        (`queues.3.id: …`), so the editor and the form show it there."""
+        seen: set[str] = set()
+        for index, q in enumerate(self.queues):
+            if q.id in seen:
+                raise ValueError(f"queues.{index}.id: the id {q.id!r} is used twice (queue ids used twice)")
+            seen.add(q.id)
+        acute = [index for index, q in enumerate(self.queues) if q.acute]
+        if len(acute) > 1:
+            raise ValueError(f"queues.{acute[1]}.acute: at most one queue is acute")
+        open_queues = [q for q in self.queues if not q.closed and not q.acute]
+        for index, q in enumerate(self.queues):
+            if not q.closed:
+                continue
+            alone = [g for g in q.groups if not any(g in other.groups for other in open_queues)]
+            if alone:
+                raise ValueError(f"queues.{index}.closed: no open queue would serve {', '.join(alone)}: "
+                                 "open another queue for them first")
         return self
 
 
@@ -145,6 +165,10 @@ class Queue:
         return self.spec.display_name(language)
 
 
+def _where(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(p) for p in loc) + ": " if loc else ""
+
+
 class QueueDirectory:
     """The configured queues, by id, in configuration order."""
 
@@ -164,7 +188,7 @@ class QueueDirectory:
             raise QueueConfigError(f"{path}: {e}") from None
         except ValidationError as e:
             raise QueueConfigError("; ".join(
-                f"{path}: {'.'.join(str(p) for p in err['loc'])}: {err['msg'].removeprefix('Value error, ')}"
+                f"{path}: {_where(err['loc'])}{err['msg'].removeprefix('Value error, ')}"
                 for err in e.errors())) from None
         directory = cls(config.queues, config)
         if known_referrals is not None:
@@ -176,8 +200,14 @@ class QueueDirectory:
         return directory
 
     def rules(self) -> list[QueueRule]:
+        """The open queues, in configuration order: what routing chooses from."""
         return [QueueRule(q.id, frozenset(q.groups), frozenset(q.languages), q.acute)
-                for q in self.queues.values()]
+                for q in self.queues.values() if not q.closed]
+
+    def takes_new(self, queue_id: str | None) -> bool:
+        """A configured queue that is not closed."""
+        queue = self.queues.get(queue_id or "")
+        return queue is not None and not queue.closed
 
     def name(self, queue_id: str | None, language: str) -> str:
         queue = self.queues.get(queue_id or "")

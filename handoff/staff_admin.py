@@ -68,7 +68,7 @@ async def staff_page(request: web.Request) -> web.StreamResponse:
     return await _render(request, user, sid, _lang(request), done=done if done in DONE else None)
 
 
-async def _admin_form(request: web.Request) -> tuple[str, StaffUser, Any]:
+async def admin_form(request: web.Request) -> tuple[str, StaffUser, Any]:
     """The logged-in admin and their form; anyone else, another site or a wrong CSRF token: refused."""
     found = await current_staff(request)
     if found is None:
@@ -119,7 +119,7 @@ def _skills(request: web.Request, form: Any) -> Skills:
 async def _answer(request: web.Request, action: Any) -> web.StreamResponse:
     """Run the admin's form `action(user, form)`; a refusal of the form shows the page again with
     the reason, anything else (log-in, role, CSRF) is the usual JSON refusal."""
-    sid, user, form = await _admin_form(request)
+    sid, user, form = await admin_form(request)
     lang = _lang(request, form)
     try:
         done, shown = await action(user, form)

@@ -14,6 +14,7 @@ from bot import webchat
 from handoff import acute_hold, audit_view, blocks, console, deadletters, staff_admin, statistics_page
 from lotsa import appkeys, logs, pages
 from lotsa.admin import pages as admin_pages
+from lotsa.admin import queue_page
 from lotsa.channels import Channel
 from lotsa.errors import Refused
 from lotsa.events import QUEUE_TOPIC, Event
@@ -134,6 +135,7 @@ def create_app(settings: Settings, *, channels: Iterable[type[Channel]] = (), re
                    staff_admin.setup, acute_hold.setup):
         routes(app)
     admin_pages.setup(app, services.live)
+    queue_page.setup(app)
     return app
 
 

@@ -472,7 +472,7 @@ def outcome(turn: Turn, found: TriageRecord, queues: QueueDirectory) -> tuple[Tr
         source=scripted.source)
     queue = pick_queue(result, queues.rules())
     override = turn.state.get("queue")
-    if override in queues.queues and result.risk != "acute":
+    if isinstance(override, str) and queues.takes_new(override) and result.risk != "acute":
         queue = override
     return result, queue, source
 

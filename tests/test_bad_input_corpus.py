@@ -121,8 +121,10 @@ def call(sid: str, **extra: str) -> dict[str, str]:
 TG, SMS_HOOK, VOICE = "/hooks/telegram", "/hooks/twilio/sms", "/hooks/twilio/voice"
 SEND, NOTE = "/api/console/conversations/{held}/messages", "/api/console/conversations/{held}/notes"
 BLOCK = "/api/console/conversations/{queued}/block"
-HOLD, STAFF = "/api/console/acute-hold", "/admin/staff"
+HOLD, STAFF, QUEUES_FORM = "/api/console/acute-hold", "/admin/staff", "/admin/queues"
 NEW = {"name": "newbie", "role": "counsellor", "max_chats": "3", "languages": "sv", "queues": "general"}
+ONE_QUEUE = {"timezone": "Europe/Stockholm", "queue_count": "1", "q0-id": "all", "q0-name-sv": "Alla",
+             "q0-groups": "other", "base_version": "1", "action": "preview"}
 """An account the admin's form would create: each case spoils one field (none is created)."""
 
 CASES: dict[str, Frame | Http] = {
@@ -527,6 +529,28 @@ CASES: dict[str, Frame | Http] = {
         "POST", STAFF + "/1234567890123/password", 404, {}, FORM, who="admin", contains='data-error="not_found"'),
     "admin/enable an account id with a sign": Http("POST", STAFF + "/-1/enable", 404, {}, FORM, who="admin",
                                                    contains='data-error="not_found"'),
+    # -- the admin's queues form (a refused form shows the page again, the problem at its field) ----
+    "admin/queues form with markup as a queue's name": Http(
+        "POST", QUEUES_FORM, 200, {**ONE_QUEUE, "q0-name-en": SCRIPT}, FORM, who="admin", contains='id="preview"',
+        lacks=SCRIPT),
+    "admin/queues form with markup as hours": Http(
+        "POST", QUEUES_FORM, 422, {**ONE_QUEUE, "q0-own_hours": "1", "q0-hours-mon": IMG}, FORM, who="admin",
+        contains='id="q0-hours-problem"', lacks=IMG),
+    "admin/queues form with a queue count of 1e400": Http(
+        "POST", QUEUES_FORM, 422, {**ONE_QUEUE, "queue_count": "1e400"}, FORM, who="admin",
+        contains='id="form-problems"'),
+    "admin/queues form with a wait in superscript digits": Http(
+        "POST", QUEUES_FORM, 422, {**ONE_QUEUE, "q0-max_wait": "²"}, FORM, who="admin",
+        contains='id="q0-max_wait-problem"'),
+    "admin/queues form publishing from version ²": Http(
+        "POST", QUEUES_FORM, 400, {**ONE_QUEUE, "action": "publish", "comment": "x", "base_version": "²"}, FORM,
+        who="admin", error="bad_form"),
+    "admin/queues form with invalid UTF-8": Http("POST", QUEUES_FORM, 400, b"q0-id=\xff\xfe&action=preview", FORM,
+                                                 who="admin", error="bad_form"),
+    "admin/queues form with CSRF missing": Http("POST", QUEUES_FORM, 403, ONE_QUEUE, FORM, who="admin",
+                                                csrf="missing", error="csrf"),
+    "admin/queues form as a supervisor": Http("POST", QUEUES_FORM, 403, ONE_QUEUE, FORM, who="supervisor",
+                                              error="role"),
 }
 
 

@@ -123,7 +123,8 @@ def _webhook(path: str) -> Probe:
     return Probe("webhook", everyone(Want(403)), path, body=form, form=True, note=UNSIGNED)
 
 
-PAGES = {"/console", "/admin/audit", "/admin/statistics", "/admin/staff", "/admin", "/admin/documents/{kind}", "/admin/documents/{kind}/{name}"}
+PAGES = {"/console", "/admin/audit", "/admin/statistics", "/admin/staff", "/admin", "/admin/documents/{kind}",
+         "/admin/documents/{kind}/{name}", "/admin/queues"}
 """Staff pages (GET): anonymous gets the log-in form (/console) or is sent to it, not a JSON 401.
 Their forms' POSTs answer anonymous with the JSON 401 like any other route."""
 STAFF_DONE = "/admin/staff?lang=sv&done="
@@ -300,6 +301,14 @@ MATRIX: dict[tuple[str, str], list[Probe]] = {
         "supervisor", _admin_page('id="draft"', supervisor=page(has='id="draft"', lacks='id="publish"'),
                                   admin=page(has='id="publish"')),
         "/admin/documents/triage_script/default", note="supervisors see the editor read-only, no publish")],
+    ("GET", "/admin/queues"): [Probe(
+        "supervisor", _admin_page('id="queues-form"', supervisor=page(has='<fieldset class="plain" disabled>',
+                                                                      lacks='id="publish"'),
+                                  admin=page(has='id="publish"')),
+        "/admin/queues", note="supervisors see the queues form disabled, no publish")],
+    ("POST", "/admin/queues"): [Probe(
+        "admin", admins(page(has='id="q0-id"')), "/admin/queues", form=True, body={"action": "add"},
+        note="adding a blank queue to an empty draft changes nothing until a publish")],
     ("GET", "/api/admin/documents/{kind}/{name}"): [Probe(
         "supervisor", supervisors(Want(200, has="active")), "/api/admin/documents/queues/queues")],
     ("GET", "/api/admin/documents/{kind}/{name}/versions/{version}"): [Probe(

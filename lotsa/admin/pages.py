@@ -35,7 +35,8 @@ SIMULATED = ("triage_script",)
 SAMPLED = ("triage_script", "phrases", "queues")
 
 
-def _lang(request: web.Request) -> str:
+def lang_of(request: web.Request) -> str:
+    """The page language: `?lang=`, else the browser's."""
     asked = request.query.get("lang")
     if asked in ("sv", "en"):
         return asked
@@ -80,7 +81,7 @@ async def _versions(request: web.Request, kind: str, name: str) -> list[Document
 def render(request: web.Request, template: str, sid: str, user: StaffUser, **extra: Any) -> web.Response:
     """An admin-area page: `template` extends admin_base.html (header, the sections' navigation,
     language switch, CSRF token for its script); `extra` is the page's own context."""
-    lang = _lang(request)
+    lang = lang_of(request)
     return aiohttp_jinja2.render_template(template, request, page_context(
         request, lang, "admin", user=user, sections=visible(user.role), here=request.path,
         csrf_token=request.app[appkeys.KEYRING].csrf_token(sid), can_edit=user.role in ADMINS,
@@ -280,7 +281,7 @@ async def api_queue_preview(request: web.Request) -> web.Response:
     await require_staff(request, state_changing=True, roles=ADMINS)
     loaded = await _draft(request, "queues", "queues", _text(await _body(request), "content"))
     assert loaded.queues is not None
-    return web.json_response(queue_preview.preview(loaded.queues, utcnow(), _lang(request)))
+    return web.json_response(queue_preview.preview(loaded.queues, utcnow(), lang_of(request)))
 
 
 def setup(app: web.Application, live: LiveConfig) -> None:

@@ -26,7 +26,7 @@ class Section:
 SECTIONS: list[Section] = [
     Section("/admin/documents/triage_script", "admin.nav.triage_script", "admin.nav.triage_script_about"),
     Section("/admin/documents/phrases", "admin.nav.phrases", "admin.nav.phrases_about"),
-    Section("/admin/documents/queues/queues", "admin.nav.queues", "admin.nav.queues_about"),
+    Section("/admin/queues", "admin.nav.queues", "admin.nav.queues_about"),
     Section("/admin/documents/texts", "admin.nav.texts", "admin.nav.texts_about"),
     Section("/admin/documents/canned_replies/canned_replies", "admin.nav.canned_replies",
             "admin.nav.canned_replies_about"),

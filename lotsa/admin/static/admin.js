@@ -1,5 +1,6 @@
 // The admin document page: the YAML editor's line numbers and problems at their lines, publish with
-// a conflict check, history diff and rollback, the simulator and the sample table. A native ES module
+// a conflict check, history diff and rollback, the simulator and the sample table; on the queues form,
+// typing a queue's hours ticks that they are its own. A native ES module
 // served by Lotsa (no build step, no external resources); the texts come from the page data.
 import { $, make, readPageData, translator } from "/static/common/common.js";
 
@@ -304,3 +305,9 @@ $("preview-run")?.addEventListener("click", async () => {
   $("preview-table").hidden = false;
   $("preview-status").textContent = t("preview.done", { n: body.rows.length });
 });
+
+// -- the queues form (/admin/queues, a plain form): typing a queue's hours makes them its own ----
+document.querySelectorAll("[data-own]").forEach((field) => field.addEventListener("input", () => {
+  const own = $(field.dataset.own);
+  if (own) own.checked = true;
+}));
