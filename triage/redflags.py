@@ -36,6 +36,12 @@ WHEN_I = frozenset({("when", "i"), ("nar", "jag")})
 """Of LONG_AGO, these place a phrase in the past only before a verb in the past ("när jag var 15", "when I
 tried"), not in the present ("när jag vägrar ta kunder slår han mig")."""
 PAST_ENDINGS = ("ed", "de", "te", "dde", "tte")
+ARRIVAL = frozenset({"arrived", "came", "landed", "kom", "landade", "anlande", "got"})
+"""After "when I" / "när jag", the moment of coming here: control that began then goes on ("they took my
+passport when I arrived"), so it is not placed in the past."""
+CURRENCIES = frozenset({"euro", "eur", "euros", "евро", "kr", "kronor", "sek", "dollars", "usd", "lei", "лв", "лева",
+                        "zl", "zloty", "ft", "forint", "рублей", "гривень", "baht", "бат", "pounds", "gbp", "€", "$"})
+"""A four-digit number before one of these is a sum of money, not a year ("I owe 2000 euro")."""
 
 
 def _past_form(word: str) -> bool:
@@ -120,7 +126,10 @@ NOT_AGE_UNITS = frozenset({
     "tim", "hours", "hrs", "h", "dagar", "days", "veckor", "weeks", "manader", "months", "luni", "zile", "ore", "минути",
     "часа", "дни", "st", "stycken", "ggr", "ganger", "times", "km", "mil", "kg", "kilo", "procent", "tusen", "000",
     "clients", "kunder", "man", "killar", "guys", "men", "barbati", "мъже", "pm", "am",
+    "pers", "personer", "people", "persons", "deltagare", "participants", "elever", "students", "kollegor",
+    "colleagues", "persoane", "oameni", "души", "человек", "osob", "osoby", "personas", "fo", "szemely",
 })
+"""After a number, words that make it a count, not an age ("vi är 8 pers", "a group of 12 students")."""
 
 
 @dataclass
@@ -566,12 +575,13 @@ def _long_ago(lowered: list[str], start: int, end: int, this_year: int | None = 
     window = _sentence(lowered, start, end, 8)
     if any(t in AGAIN for t in window):
         return False
-    if any(pair in LONG_AGO and (pair not in WHEN_I or _past_form(after))
+    if any(pair in LONG_AGO and (pair not in WHEN_I or (_past_form(after) and after not in ARRIVAL))
            for pair, after in zip(zip(window, window[1:], strict=False), window[2:] + [""], strict=False)):
         return True
     if any(a in LONG_AGO_STARTS and c in LONG_AGO_UNITS for a, c in zip(window, window[2:], strict=False)):
         return True
-    return any(t.isdigit() and len(t) == 4 and 1950 < int(t) < year for t in window)
+    return any(t.isdigit() and len(t) == 4 and 1950 < int(t) < year and after not in CURRENCIES
+               for t, after in zip(window, window[1:] + [""], strict=True))
 
 
 def _sentence(lowered: list[str], start: int, end: int, reach: int) -> list[str]:
