@@ -30,7 +30,9 @@ PARTICLES = frozenset({"sa", "ma", "mai", "да", "се", "ще", "to", "att", "
                        "wanna", "gonna", "going", "planning", "vill", "tanker", "ska", "am", "de"})
 LONG_AGO = frozenset({("ar", "sen"), ("ar", "sedan"), ("years", "ago"), ("year", "ago"), ("yrs", "ago"),
                       ("forra", "aret"), ("last", "year"), ("anul", "trecut"), ("миналата", "година"),
-                      ("when", "i"), ("nar", "jag"), ("as", "a"), ("som", "tonaring"), ("i", "tonaren")})
+                      ("when", "i"), ("nar", "jag"), ("as", "a"), ("som", "tonaring"), ("i", "tonaren"),
+                      ("cand", "aveam"), ("cand", "eram"), ("когато", "бях"), ("cuando", "tenia"), ("cuando", "era"),
+                      ("kiedy", "mialam"), ("kiedy", "bylam"), ("когда", "была"), ("когда", "мне")})
 """Next to a suicide phrase these place it in the past ("försökte ta livet av mig för 3 år sen")."""
 WHEN_I = frozenset({("when", "i"), ("nar", "jag")})
 """Of LONG_AGO, these place a phrase in the past only before a verb in the past ("när jag var 15", "when I
