@@ -291,3 +291,23 @@ def test_how_things_usually_go_is_said_of_no_one(assessor: Assessor, text: str) 
 ])
 def test_violence_that_is_over_in_arabic_is_no_danger(text: str) -> None:
     assert "immediate_danger" not in flags(text)
+
+
+@pytest.mark.parametrize("text", [
+    "می‌خواهم امشب خودم را بکشم",
+    "ฉันอยากฆ่าตัวตาย ไม่ไหวแล้ว",
+])
+def test_suicide_in_persian_and_thai_with_words_between(text: str) -> None:
+    assert "suicide" in flags(text)
+
+
+def test_a_thai_study_question_about_suicide_raises_no_flag() -> None:
+    assert not flags("ขอข้อมูลเรื่องการฆ่าตัวตายสำหรับงานวิจัย")
+
+
+def test_a_thai_overdose_of_a_whole_bottle_is_suicide_and_danger() -> None:
+    assert {"suicide", "immediate_danger"} <= flags("เมื่อกี้กินยานอนหลับไปทั้งขวด")
+
+
+def test_a_threat_now_in_persian_is_danger() -> None:
+    assert "immediate_danger" in flags("مردی الان پشت در است و می‌گوید مرا می‌کشد")
