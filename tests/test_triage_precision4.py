@@ -311,3 +311,22 @@ def test_a_thai_overdose_of_a_whole_bottle_is_suicide_and_danger() -> None:
 
 def test_a_threat_now_in_persian_is_danger() -> None:
     assert "immediate_danger" in flags("مردی الان پشت در است و می‌گوید مرا می‌کشد")
+
+
+@pytest.mark.parametrize("text", [
+    "Escribo una novela sobre una chica de 15 años explotada en Madrid, ¿cómo sería realista?",
+    "Scriu o carte despre o fată de 15 ani exploatată de un interlop",
+])
+def test_an_age_near_a_subject_word_in_a_topic_is_no_minor(assessor: Assessor, text: str) -> None:
+    assert "minor" not in flags(text)
+    assert risk_for(assessor.assess(text).flags) != "acute"
+
+
+def test_not_living_like_this_in_romanian_is_another_life(assessor: Assessor) -> None:
+    text = "Aș vrea să nu mai trăiesc așa, caut un serviciu normal"
+    assert "suicide" not in flags(text) and "suicide" not in assessor.assess(text).flags
+
+
+def test_wanting_not_to_live_in_romanian_is_still_suicide() -> None:
+    assert "suicide" in flags("Vreau să nu mai trăiesc, nu mai pot")
+    assert "suicide" in flags("nu mai vreau să trăiesc așa, mă tai din nou")

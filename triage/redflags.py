@@ -285,8 +285,8 @@ class Context:
         or an age group in the plural ("material for 14-year-olds", "passar 14-åringar")."""
         if not self.spans["topic"]:
             return False
-        return bool(PLURAL_AGE.match(self.lowered[i])) or any(i - 4 <= s <= i + 3 and s != i
-                                                              for s, _ in self.spans["subject"] + self.spans["topic"])
+        return bool(PLURAL_AGE.match(self.lowered[i])) or any(s <= i + 3 and e > i - 4 and not s <= i < e
+                                                              for s, e in self.spans["subject"] + self.spans["topic"])
 
 
 def _danger_now(found: Flags, doc: Doc, lowered: list[str], signals: list[tuple[int, int, str]],
