@@ -330,3 +330,40 @@ def test_not_living_like_this_in_romanian_is_another_life(assessor: Assessor) ->
 def test_wanting_not_to_live_in_romanian_is_still_suicide() -> None:
     assert "suicide" in flags("Vreau să nu mai trăiesc, nu mai pot")
     assert "suicide" in flags("nu mai vreau să trăiesc așa, mă tai din nou")
+
+
+@pytest.mark.parametrize("text", [
+    "He says they'll hurt my family in Nigeria if I stop",
+    "Om jag försöker dra ska de skada min familj",
+    "Dacă plec, o să facă rău familiei mele",
+    "Ако се оплача, ще наранят семейството ми",
+    "Si hablo con la policía harán daño a mi familia",
+    "Jak pójdę na policję, skrzywdzą moją rodzinę",
+    "Сказали, что навредят моей семье",
+])
+def test_threats_against_the_family_at_home_are_trafficking(text: str) -> None:
+    assert "trafficking" in flags(text)
+
+
+@pytest.mark.parametrize("text", [
+    "I'm scared that if this comes out it will ruin things and hurt my family",
+    "Jag är rädd att det ska skada min familj om det kommer ut att jag köpt sex",
+    "Mi-e frică să nu fac rău familiei mele dacă se află",
+])
+def test_a_buyer_afraid_of_hurting_his_family_is_no_trafficking(text: str) -> None:
+    assert "trafficking" not in flags(text)
+
+
+@pytest.mark.parametrize("text", [
+    "I only get to keep a fifth, the rest goes to him",
+    "Jag får bara behålla 300 kr per kund, resten tar de",
+    "Restul îl ia el, mie îmi lasă doar pentru mâncare",
+    "Остальное забирает он, мне оставляют только на еду",
+])
+def test_a_third_party_taking_the_rest_is_trafficking(text: str) -> None:
+    assert "trafficking" in flags(text)
+
+
+def test_things_given_away_and_goodbyes_are_two_weak_signs() -> None:
+    assert "suicide" in flags("I've given away my stuff and said my goodbyes")
+    assert "suicide" not in flags("I said goodbye to my friend at the station")

@@ -527,7 +527,11 @@ def _born_under_18(lowered: list[str], this_year: int | None = None) -> list[tup
 
 def _unspoken_suicide(found: Flags, doc: Doc, signals: list[tuple[int, int, str]]) -> None:
     """Two weak signs of suicide ("I've decided", "sorry for everything"), or one with a means or a time."""
-    weak = [doc[s:e].text for s, e, label in signals if label == "weak"]
+    kept: list[tuple[int, int]] = []
+    for s, e, label in signals:  # overlapping signs are one sign ("said goodbye to my" and "goodbye")
+        if label == "weak" and not any(s < ke and ks < e for ks, ke in kept):
+            kept.append((s, e))
+    weak = [doc[s:e].text for s, e in kept]
     means = [doc[s:e].text for s, e, label in signals if label == "means"]
     if len(set(weak)) >= 2 or (weak and means):
         spans = [_chars(doc, s, e) for s, e, label in signals if label in ("weak", "means")]
