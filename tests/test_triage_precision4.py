@@ -367,3 +367,35 @@ def test_a_third_party_taking_the_rest_is_trafficking(text: str) -> None:
 def test_things_given_away_and_goodbyes_are_two_weak_signs() -> None:
     assert "suicide" in flags("I've given away my stuff and said my goodbyes")
     assert "suicide" not in flags("I said goodbye to my friend at the station")
+
+
+@pytest.mark.parametrize("text", [
+    "My ex used to hit me but he moved to Canada three years ago and I'm fine now",
+    "Han brukade slå mig men flyttade till Norge för två år sen, jag mår bra nu",
+])
+def test_violence_that_used_to_happen_and_is_over_is_no_danger(text: str) -> None:
+    assert "immediate_danger" not in flags(text)
+
+
+@pytest.mark.parametrize("text", [
+    "He used to beat me and now he is outside my door again",
+    "Han brukade slå mig och nu står han utanför dörren igen",
+])
+def test_violence_that_used_to_happen_and_is_back_now_is_danger(text: str) -> None:
+    assert "immediate_danger" in flags(text)
+
+
+@pytest.mark.parametrize("text", [
+    "My sister's boss keeps her passport in his safe at her request, she lost the last one",
+    "Chefen förvarar mitt pass i kassaskåpet på min begäran eftersom jag tappar bort saker",
+])
+def test_papers_kept_at_the_owners_request_are_no_trafficking(text: str) -> None:
+    assert "trafficking" not in flags(text)
+
+
+@pytest.mark.parametrize("text", [
+    "We watched a documentary about trafficking in school, can I volunteer with you?",
+    "Vi såg en film om människohandel på lektionen idag, kan man bli volontär?",
+])
+def test_a_film_about_the_subject_raises_no_flag(assessor: Assessor, text: str) -> None:
+    assert not assessor.assess(text).flags
