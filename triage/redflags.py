@@ -30,12 +30,20 @@ PARTICLES = frozenset({"sa", "ma", "mai", "да", "се", "ще", "to", "att", "
                        "wanna", "gonna", "going", "planning", "vill", "tanker", "ska", "am", "de"})
 LONG_AGO = frozenset({("ar", "sen"), ("ar", "sedan"), ("years", "ago"), ("year", "ago"), ("yrs", "ago"),
                       ("forra", "aret"), ("last", "year"), ("anul", "trecut"), ("миналата", "година"),
-                      ("when", "i"), ("nar", "jag"), ("as", "a"), ("som", "tonaring"), ("i", "tonaren")})
+                      ("when", "i"), ("nar", "jag"), ("as", "a"), ("som", "tonaring"), ("i", "tonaren"),
+                      ("cand", "aveam"), ("cand", "eram"), ("когато", "бях"), ("cuando", "tenia"), ("cuando", "era"),
+                      ("kiedy", "mialam"), ("kiedy", "bylam"), ("когда", "была"), ("когда", "мне")})
 """Next to a suicide phrase these place it in the past ("försökte ta livet av mig för 3 år sen")."""
 WHEN_I = frozenset({("when", "i"), ("nar", "jag")})
 """Of LONG_AGO, these place a phrase in the past only before a verb in the past ("när jag var 15", "when I
 tried"), not in the present ("när jag vägrar ta kunder slår han mig")."""
 PAST_ENDINGS = ("ed", "de", "te", "dde", "tte")
+ARRIVAL = frozenset({"arrived", "came", "landed", "kom", "landade", "anlande", "got"})
+"""After "when I" / "när jag", the moment of coming here: control that began then goes on ("they took my
+passport when I arrived"), so it is not placed in the past."""
+CURRENCIES = frozenset({"euro", "eur", "euros", "евро", "kr", "kronor", "sek", "dollars", "usd", "lei", "лв", "лева",
+                        "zl", "zloty", "ft", "forint", "рублей", "гривень", "baht", "бат", "pounds", "gbp", "€", "$"})
+"""A four-digit number before one of these is a sum of money, not a year ("I owe 2000 euro")."""
 
 
 def _past_form(word: str) -> bool:
@@ -120,7 +128,10 @@ NOT_AGE_UNITS = frozenset({
     "tim", "hours", "hrs", "h", "dagar", "days", "veckor", "weeks", "manader", "months", "luni", "zile", "ore", "минути",
     "часа", "дни", "st", "stycken", "ggr", "ganger", "times", "km", "mil", "kg", "kilo", "procent", "tusen", "000",
     "clients", "kunder", "man", "killar", "guys", "men", "barbati", "мъже", "pm", "am",
+    "pers", "personer", "people", "persons", "deltagare", "participants", "elever", "students", "kollegor",
+    "colleagues", "persoane", "oameni", "души", "человек", "osob", "osoby", "personas", "fo", "szemely",
 })
+"""After a number, words that make it a count, not an age ("vi är 8 pers", "a group of 12 students")."""
 
 
 @dataclass
@@ -274,8 +285,8 @@ class Context:
         or an age group in the plural ("material for 14-year-olds", "passar 14-åringar")."""
         if not self.spans["topic"]:
             return False
-        return bool(PLURAL_AGE.match(self.lowered[i])) or any(i - 4 <= s <= i + 3 and s != i
-                                                              for s, _ in self.spans["subject"] + self.spans["topic"])
+        return bool(PLURAL_AGE.match(self.lowered[i])) or any(s <= i + 3 and e > i - 4 and not s <= i < e
+                                                              for s, e in self.spans["subject"] + self.spans["topic"])
 
 
 def _danger_now(found: Flags, doc: Doc, lowered: list[str], signals: list[tuple[int, int, str]],
@@ -516,7 +527,11 @@ def _born_under_18(lowered: list[str], this_year: int | None = None) -> list[tup
 
 def _unspoken_suicide(found: Flags, doc: Doc, signals: list[tuple[int, int, str]]) -> None:
     """Two weak signs of suicide ("I've decided", "sorry for everything"), or one with a means or a time."""
-    weak = [doc[s:e].text for s, e, label in signals if label == "weak"]
+    kept: list[tuple[int, int]] = []
+    for s, e, label in signals:  # overlapping signs are one sign ("said goodbye to my" and "goodbye")
+        if label == "weak" and not any(s < ke and ks < e for ks, ke in kept):
+            kept.append((s, e))
+    weak = [doc[s:e].text for s, e in kept]
     means = [doc[s:e].text for s, e, label in signals if label == "means"]
     if len(set(weak)) >= 2 or (weak and means):
         spans = [_chars(doc, s, e) for s, e, label in signals if label in ("weak", "means")]
@@ -566,12 +581,13 @@ def _long_ago(lowered: list[str], start: int, end: int, this_year: int | None = 
     window = _sentence(lowered, start, end, 8)
     if any(t in AGAIN for t in window):
         return False
-    if any(pair in LONG_AGO and (pair not in WHEN_I or _past_form(after))
+    if any(pair in LONG_AGO and (pair not in WHEN_I or (_past_form(after) and after not in ARRIVAL))
            for pair, after in zip(zip(window, window[1:], strict=False), window[2:] + [""], strict=False)):
         return True
     if any(a in LONG_AGO_STARTS and c in LONG_AGO_UNITS for a, c in zip(window, window[2:], strict=False)):
         return True
-    return any(t.isdigit() and len(t) == 4 and 1950 < int(t) < year for t in window)
+    return any(t.isdigit() and len(t) == 4 and 1950 < int(t) < year and after not in CURRENCIES
+               for t, after in zip(window, window[1:] + [""], strict=True))
 
 
 def _sentence(lowered: list[str], start: int, end: int, reach: int) -> list[str]:
