@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -219,6 +220,16 @@ def note_json(note: Note, author_name: str | None) -> dict[str, Any]:
 
 def transcript(messages: list[Message], names: dict[int, str]) -> list[dict[str, Any]]:
     return [message_json(m, names.get(m.author_id or 0)) for m in messages]
+
+
+async def messages_since(session: AsyncSession, conversation_ids: set[int], since: datetime
+                         ) -> list[tuple[int, dict[str, Any]]]:
+    """(conversation, message) of every message written in these conversations since `since`, in order."""
+    rows = (await session.execute(
+        select(Message, StaffUser.name).outerjoin(StaffUser, Message.author_id == StaffUser.id)
+        .where(Message.conversation_id.in_(conversation_ids), Message.created_at >= since)
+        .order_by(Message.id))).all()
+    return [(message.conversation_id, message_json(message, name)) for message, name in rows]
 
 
 async def close(conversations: Conversations, conversation_id: int, user: StaffUser, wrapup: WrapUpForm

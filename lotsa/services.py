@@ -107,7 +107,7 @@ class Services:
         relay = OutboxRelay(conversations.db, conversations.outgoing.keyring, delivering, idle_poll=relay_poll,
                             lease=timedelta(seconds=settings.outbox_lease_seconds))
         conversations.on_outbox = relay.wake
-        live = LiveConfig(conversations.db, settings.config_dir, scripts, phrases, conversations.outgoing.texts,
+        live = LiveConfig(conversations.db, conversations.events, settings.config_dir, scripts, phrases, conversations.outgoing.texts,
                           directory, queues, swap_assessor(pipeline))
         return cls(settings, conversations.db, conversations, pipeline, handoff, relay, channels, phrases, live,
                    Leadership(db))
@@ -146,8 +146,8 @@ class Services:
             await self.db.close()
 
     async def config_refresh(self, app: web.Application) -> AsyncIterator[None]:
-        """What other workers (or `lotsa triage publish`) published, switched to within seconds."""
-        async with _background(self.live.poll_forever(), "config-refresh"):
+        """What other workers (or `lotsa triage publish`) published, switched to when it is announced."""
+        async with _background(self.live.follow(), "config-refresh"):
             yield
 
     async def outbox_relay(self, app: web.Application) -> AsyncIterator[None]:
