@@ -2,10 +2,12 @@
 
 At start the configuration folder's files are imported (where they changed) and the active versions
 replace what was built from the files where they differ. A publish announces itself with its commit
-(a `config` event: with several workers a NOTIFY), and every worker switches when it hears it; the
-worker that publishes switches at once. Every POLL_SECONDS a worker also asks the database whether
-anything was published (one indexed read of the newest version id): a safety net, should an event
-ever be missed. Triage scripts switch for new conversations only: a conversation
+(a `config` event: on PostgreSQL a NOTIFY to every worker, `lotsa triage publish` included), and
+every worker switches when it hears it; the worker that publishes switches at once. A worker also
+asks the database now and then whether anything was published (one indexed read of the newest
+version id): on PostgreSQL every SAFETY_POLL_SECONDS, a safety net should an announcement ever be
+missed; on SQLite every POLL_SECONDS, since there another process (`lotsa triage publish`) cannot
+announce anything to the worker. Triage scripts switch for new conversations only: a conversation
 keeps the script version it pinned when it started (lotsa.triage_scripts).
 """
 from __future__ import annotations
@@ -31,7 +33,8 @@ from triage.phrasebook import PhraseBook
 
 log = logging.getLogger(__name__)
 
-POLL_SECONDS = 30.0
+POLL_SECONDS = 3.0
+SAFETY_POLL_SECONDS = 30.0
 
 
 def adopt(target: Any, source: Any) -> None:
@@ -97,9 +100,13 @@ class LiveConfig:
     async def active(self) -> dict[Key, Document]:
         return await self.store.active()
 
-    async def follow(self, every: float = POLL_SECONDS) -> None:
+    def poll_seconds(self) -> float:
+        return POLL_SECONDS if self.store.db.sqlite else SAFETY_POLL_SECONDS
+
+    async def follow(self) -> None:
         """Switch when a publish is announced (or a resync says announcements may have been missed),
-        and every `every` seconds in any case."""
+        and every `poll_seconds()` in any case."""
+        every = self.poll_seconds()
         while True:
             async with self.events.subscribe(CONFIG_TOPIC) as sub:
                 while await _next_or_timeout(sub, every):
