@@ -243,9 +243,12 @@ class PgEventBus(EventPublisher):
                 self.alive_at = time.time()
                 continue
             self._wake.clear()
+            woken = asyncio.ensure_future(self._wake.wait())
             try:
-                await asyncio.wait_for(asyncio.shield(self._wake.wait()), self.keepalive)
-            except TimeoutError:
+                done, _ = await asyncio.wait({woken, lost}, timeout=self.keepalive)
+            finally:
+                woken.cancel()
+            if not done:
                 # A quiet connection would not notice a server that went away.
                 await conn.fetchval("SELECT 1", timeout=self.keepalive)
                 self.alive_at = time.time()
