@@ -243,7 +243,7 @@ class PgEventBus(EventPublisher):
                 self.alive_at = time.time()
                 continue
             self._wake.clear()
-            woken = asyncio.ensure_future(self._wake.wait())
+            woken: asyncio.Future[Any] = asyncio.ensure_future(self._wake.wait())
             try:
                 done, _ = await asyncio.wait({woken, lost}, timeout=self.keepalive)
             finally:

@@ -44,7 +44,7 @@ async def workers(tmp_path: Path, postgres_url: str) -> AsyncIterator[Workers]:
 
 async def console(url: str, name: str) -> tuple[ConsoleClient, list[dict[str, Any]]]:
     """A console and every frame it got, as they arrive."""
-    client, frames = ConsoleClient(url), []
+    client, frames = ConsoleClient(url), list[dict[str, Any]]()
     client.on_frame = frames.append
     await client.login(name, PASSWORD)
     await client.connect()
@@ -128,9 +128,9 @@ async def test_a_console_and_a_chat_catch_up_on_what_their_worker_missed(workers
         await until(got_message(seen_on_a, held_on_a, "live-1"))
         assert workers.errors() == []
     finally:
-        for chat in (chat_on_a, chat_on_b, newcomer):
-            if chat is not None:
-                await chat.close()
+        for client in (chat_on_a, chat_on_b, newcomer):
+            if client is not None:
+                await client.close()
         await on_a.close()
         await on_b.close()
 
