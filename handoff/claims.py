@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, defer
 
 from handoff.queues import QueueDirectory
 from handoff.skills import active_count, lock_staff, skill_filter, skilled_for, supervises
@@ -100,13 +100,16 @@ def summary(conversation: Conversation, contact_key: str, queues: QueueDirectory
 
 QueueRow = tuple[Conversation, str, int]
 """A conversation, its contact's key and how many conversations that contact had before."""
+WITHOUT_DIALOGUE = defer(Conversation.triage_state, raiseload=True)
+"""The queue's rows leave out the triage dialogue's state: nobody shows it, and decoding it for every
+waiting conversation after every change was a good part of the queue read's time."""
 
 
 async def waiting_rows(session: AsyncSession) -> list[QueueRow]:
     """Waiting conversations in line order (lotsa.conversations.waiting_order): surge newcomers
     last, then by risk, then first-in-line, then waiting time."""
     rows = await session.execute(
-        select(Conversation, Contact.key, earlier_count()).join(Contact)
+        select(Conversation, Contact.key, earlier_count()).join(Contact).options(WITHOUT_DIALOGUE)
         .where(Conversation.state == ConversationState.QUEUED)
         .order_by(*waiting_order()))
     return [(c, key, n) for c, key, n in rows.tuples()]
@@ -114,7 +117,7 @@ async def waiting_rows(session: AsyncSession) -> list[QueueRow]:
 
 async def active_rows(session: AsyncSession, counsellor_id: int | None = None) -> list[QueueRow]:
     """Active conversations in the order they were taken: everyone's, or one counsellor's."""
-    query = (select(Conversation, Contact.key, earlier_count()).join(Contact)
+    query = (select(Conversation, Contact.key, earlier_count()).join(Contact).options(WITHOUT_DIALOGUE)
              .where(Conversation.state == ConversationState.ACTIVE)
              .order_by(Conversation.claimed_at, Conversation.id))
     if counsellor_id is not None:
