@@ -22,12 +22,21 @@ from handoff.skills import supervises
 from handoff.supervision import PRESENCES, me_json, overview, overview_of, queues_json
 from handoff.transfer import TransferRequest, transfer
 from handoff.wrapup import OUTCOMES, parse_wrapup
-from lotsa import appkeys, audit, coalesce
+from lotsa import appkeys, audit
 from lotsa.auth import AuthError, authenticate, has_sessions, login, logout, session_alive
 from lotsa.client_address import client_key
 from lotsa.coalesce import Coalescer
 from lotsa.errors import Refused, ascii_id
-from lotsa.events import CONSOLE_TOPIC, QUEUE_TOPIC, RESYNC, SESSION_TOPIC, Event, conversation_topic, write_announcing
+from lotsa.events import (
+    CONSOLE_TOPIC,
+    QUEUE_TOPIC,
+    RESYNC,
+    SESSION_TOPIC,
+    Event,
+    Subscription,
+    conversation_topic,
+    write_announcing,
+)
 from lotsa.models import ConversationState, Role, StaffUser, utcnow
 from lotsa.origins import site_origins
 from lotsa.pages import page_context
@@ -364,7 +373,11 @@ class ConsoleConnection:
         self.held: set[int] = set()
         self.closing: asyncio.Future[bool] | None = None
         self.typing_limit = RateLimit(burst=3, per_second=1.0)
-        self.pushes = Coalescer(self.send_queue, coalesce.PUSH_SECONDS, name="console-queue")
+        self.snapshots = request.app[appkeys.QUEUE_STATE]
+        self.snapshot: QueueSnapshot | None = None
+        """The newest snapshot handed out since the last frame (`on_snapshot`), not sent yet."""
+        self.pushes = Coalescer(self.send_queue, 0, name="console-queue")
+        """Never two frames at once, never the last one skipped; how often is the snapshots' business."""
         self.forwarded: dict[int, None] = {}
         """The ids of the last FORWARDED messages sent (in order): a resync sends only the others."""
 
@@ -372,9 +385,16 @@ class ConsoleConnection:
     def sees_all(self) -> bool:
         return supervises(self.user)
 
+    def on_snapshot(self, snapshot: QueueSnapshot) -> None:
+        """A snapshot read after a change: the frame goes out from it at once."""
+        self.snapshot = snapshot
+        self.pushes.trigger()
+
     async def send_queue(self, fresh: bool = False) -> None:
         """The queue frame, from the process's shared snapshot filtered for this counsellor."""
-        snapshot = await self.request.app[appkeys.QUEUE_STATE].get(fresh=fresh)
+        snapshot, self.snapshot = self.snapshot, None
+        if snapshot is None or fresh:
+            snapshot = await self.snapshots.get(fresh=fresh)
         self.user = snapshot.staff.get(self.user.id, self.user)
         lists = claims.lists_of(snapshot.waiting, snapshot.active, self.queues, self.user, self.lang)
         if fresh or snapshot.version == self.events.version(QUEUE_TOPIC):
@@ -438,7 +458,7 @@ class ConsoleConnection:
         """Events from `since` (Unix time) on may have been missed (a resync): the queue read again,
         then the messages written since then in the conversations this console shows that it has
         not sent yet (the page opens a conversation with its whole transcript)."""
-        snapshot = await self.request.app[appkeys.QUEUE_STATE].get(fresh=True)
+        snapshot = await self.snapshots.get(fresh=True)
         await self.send_queue()
         shown = ({row[0].id for row in (*snapshot.waiting, *snapshot.active)} if self.sees_all
                  else set(self.held))
@@ -475,27 +495,36 @@ class ConsoleConnection:
             await asyncio.sleep(every)
 
     async def pump(self) -> None:
-        """Messages, typing and notes go out as they come; queue changes are coalesced (at most one
-        queue frame per interval, the last one after the last change) and pushed by their own task."""
+        """Messages, typing and notes go out as they come; queue frames go out when the process's
+        snapshots hand out a new one (at most one per interval, the last one after the last change),
+        by their own task."""
         bus = self.events
         async with bus.subscribe(QUEUE_TOPIC, CONSOLE_TOPIC, SESSION_TOPIC) as sub, self.pushes:
-            self.pushes.pushed()
-            await self.send_queue(fresh=True)
-            async for event in sub:
-                if event.kind == "session_ended":
-                    if event.data.get("session") == self.sid:
-                        await self.end()
-                        return
-                elif event.kind in ("state", "presence"):
-                    self.follow(event)
-                    self.pushes.trigger()
-                elif event.kind == RESYNC:
-                    await self.catch_up(event.data["since"])
-                else:
-                    await self.on_event(event)
+            self.snapshots.watch(self.on_snapshot)
+            try:
+                await self.send_queue(fresh=True)
+                if await self._pump(sub):
+                    return
+            finally:
+                self.snapshots.unwatch(self.on_snapshot)
         # The publisher ended the subscription (this console fell behind): the console reconnects
         # and reads everything again.
         await self.ws.close(code=WSCloseCode.SERVICE_RESTART, message=b"reconnect")
+
+    async def _pump(self, sub: Subscription) -> bool:
+        """Until this console's session ends (True) or the subscription does (False)."""
+        async for event in sub:
+            if event.kind == "session_ended":
+                if event.data.get("session") == self.sid:
+                    await self.end()
+                    return True
+            elif event.kind == "state":
+                self.follow(event)
+            elif event.kind == RESYNC:
+                await self.catch_up(event.data["since"])
+            else:
+                await self.on_event(event)
+        return False
 
     async def on_frame(self, data: str) -> None:
         try:

@@ -172,3 +172,4 @@ async def close_sockets(app: web.Application) -> None:
     sockets = app[appkeys.SOCKETS]
     for ws in list(sockets):
         await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server restarting")
+    await app[appkeys.QUEUE_STATE].close()
