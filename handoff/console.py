@@ -458,7 +458,7 @@ class ConsoleConnection:
         """Events from `since` (Unix time) on may have been missed (a resync): the queue read again,
         then the messages written since then in the conversations this console shows that it has
         not sent yet (the page opens a conversation with its whole transcript)."""
-        snapshot = await self.snapshots.get(fresh=True)
+        snapshot = self.snapshot = await self.snapshots.get(fresh=True)
         await self.send_queue()
         shown = ({row[0].id for row in (*snapshot.waiting, *snapshot.active)} if self.sees_all
                  else set(self.held))

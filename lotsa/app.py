@@ -122,7 +122,7 @@ def create_app(settings: Settings, *, channels: Iterable[type[Channel]] = (), re
         channel.add_routes(app)
         app.cleanup_ctx.append(channel.running)
     app.cleanup_ctx.extend([services.config_refresh, services.outbox_relay, services.retention,
-                            services.dropoff_sweep, services.wait_alerts])
+                            services.dropoff_sweep, services.wait_alerts, services.acute_hold])
     app.on_shutdown.append(close_sockets)
     app.on_response_prepare.append(server_header)
     app.router.add_get("/", index)

@@ -35,6 +35,7 @@ from lotsa.conversations import Conversations
 from lotsa.crypto import Keyring
 from lotsa.db import Database, head_revision
 from lotsa.events import EventBus, EventPublisher
+from lotsa.flood import follow_hold
 from lotsa.leadership import Leadership
 from lotsa.outbox import OutboxRelay
 from lotsa.outgoing import Outgoing
@@ -171,6 +172,11 @@ class Services:
     async def dropoff_sweep(self, app: web.Application) -> AsyncIterator[None]:
         async with _background(self.leadership.run("drop-off-sweep", lambda: sweep_forever(
                 self.conversations, self.handoff.drop_after, self.handoff.sweep_every)), "drop-off-sweep"):
+            yield
+
+    async def acute_hold(self, app: web.Application) -> AsyncIterator[None]:
+        """A supervisor's hold of the acute lane, on whichever worker, holds it on this one too."""
+        async with _background(follow_hold(self.conversations.events, self.pipeline.flood), "acute-hold"):
             yield
 
     async def wait_alerts(self, app: web.Application) -> AsyncIterator[None]:

@@ -1,6 +1,7 @@
 """Two real `lotsa serve` workers on PostgreSQL (issue 15): what one worker missed while its
-listening connection was down reaches its consoles and chats once it is back, and a published
-triage script reaches every worker when it is announced, not at the next poll."""
+listening connection was down reaches its consoles and chats once it is back; a published triage
+script reaches every worker when it is announced, not at the next poll; a supervisor's hold of the
+acute lane holds it on every worker."""
 from __future__ import annotations
 
 import asyncio
@@ -34,6 +35,8 @@ async def workers(tmp_path: Path, postgres_url: str) -> AsyncIterator[Workers]:
     try:
         for name in ("c0", "c1"):
             await add_user(db, name, PASSWORD, "counsellor")
+        for name in ("sup0", "sup1"):
+            await add_user(db, name, PASSWORD, "supervisor")
     finally:
         await db.close()
     running = Workers(postgres_url, tmp_path, 2)
@@ -164,3 +167,19 @@ async def test_a_published_script_reaches_every_worker_when_it_is_announced(
                 switched.add(url)
         await asyncio.sleep(0.2)
     assert switched == set(urls)
+
+
+async def test_a_supervisor_holds_the_acute_lane_on_every_worker(workers: Workers) -> None:
+    (sup_a, seen_a), (sup_b, seen_b) = await console(workers.workers[A].url, "sup0"), \
+        await console(workers.workers[B].url, "sup1")
+    try:
+        def held(frames: list[dict[str, Any]]) -> bool:
+            return [f for f in frames if f["type"] == "queue"][-1]["supervisor"]["acute_held"]
+        assert not held(seen_a) and not held(seen_b)
+        assert await sup_a.post("/api/console/acute-hold", {"hold": True}) == (200, {"held": True, "released": 0})
+        await until(lambda: held(seen_a) and held(seen_b))
+        assert await sup_b.post("/api/console/acute-hold", {"hold": False}) == (200, {"held": False, "released": 0})
+        await until(lambda: not held(seen_a) and not held(seen_b))
+    finally:
+        await sup_a.close()
+        await sup_b.close()
