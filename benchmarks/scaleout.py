@@ -10,8 +10,10 @@ fast as its socket allows (a burst, then 2 a second: bot/webchat.py) while the c
 Inbound per second counts messages acknowledged (stored) in that saturated phase; the delivery
 time runs from a contact's send to the holder's console receiving it, wherever the two are
 connected. A second, paced phase (`--rate` messages a second from all contacts together) gives
-the delivery time below saturation. The load average is
-printed with each row: the machine may be shared.
+the delivery time below saturation. "Queue p50/p99/max" is how long after a change to the queue
+(a contact queued after triage, a conversation claimed) each console showed it, over every console
+and change of the arrival and claiming phases (the database's times against the wall clock: one
+machine). The load average is printed with each row: the machine may be shared.
 """
 from __future__ import annotations
 
@@ -27,8 +29,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from sqlalchemy import select
+
 from lotsa.auth import add_user
 from lotsa.db import Database, upgrade
+from lotsa.models import Conversation
 from lotsa_testing.clients import ChatClient, ConsoleClient
 from lotsa_testing.server import PASSWORD, POSTGRES_URL, create_postgres_database, drop_postgres_database
 from lotsa_testing.workers import Workers
@@ -50,6 +55,27 @@ async def bounded(limit: int, jobs: list[Callable[[], Awaitable[T]]]) -> list[T]
     return await asyncio.gather(*(one(job) for job in jobs))
 
 
+class QueueWatch:
+    """When one console first showed each conversation waiting, and first showed it gone after."""
+
+    def __init__(self) -> None:
+        self.shown: dict[int, float] = {}
+        self.gone: dict[int, float] = {}
+
+    def frame(self, frame: dict[str, Any]) -> None:
+        now = time.time()
+        waiting = {c["id"] for c in frame["waiting"]}
+        for conversation in waiting:
+            self.shown.setdefault(conversation, now)
+        for conversation in self.shown.keys() - waiting:
+            self.gone.setdefault(conversation, now)
+
+    def delays(self, queued: dict[int, float], claimed: dict[int, float]) -> list[float]:
+        """Seconds from each change to this console showing it (missing: counted as infinite)."""
+        return ([self.shown.get(c, float("inf")) - at for c, at in queued.items()]
+                + [self.gone.get(c, float("inf")) - at for c, at in claimed.items()])
+
+
 class Run:
     """One set-up: its workers, contacts and consoles, and what they timed."""
 
@@ -59,6 +85,7 @@ class Run:
         self.sent: dict[str, float] = {}
         self.delivered: list[float] = []
         self.acked = 0
+        self.watches: list[QueueWatch] = []
 
     def url(self, n: int) -> str:
         return self.workers.workers[n % len(self.workers.workers)].url
@@ -71,7 +98,15 @@ class Run:
 
     async def console(self, n: int) -> ConsoleClient:
         client = ConsoleClient(self.url(n))
-        client.on_frame = self.on_console_frame
+        watch = QueueWatch()
+        self.watches.append(watch)
+
+        def on_frame(frame: dict[str, Any]) -> None:
+            if frame["type"] == "queue":
+                watch.frame(frame)
+            else:
+                self.on_console_frame(frame)
+        client.on_frame = on_frame
         await client.login(f"c{n}", PASSWORD)
         await client.connect()
         return client
@@ -107,6 +142,18 @@ class Run:
             k += 1
             await asyncio.sleep(every)
 
+    async def queue_delays(self) -> list[float]:
+        db = Database(self.workers.database_url)
+        try:
+            async with db.read() as session:
+                rows = (await session.execute(
+                    select(Conversation.id, Conversation.queued_at, Conversation.claimed_at))).all()
+        finally:
+            await db.close()
+        queued = {c: q.timestamp() for c, q, _ in rows if q is not None}
+        claimed = {c: at.timestamp() for c, _, at in rows if at is not None}
+        return [d for watch in self.watches for d in watch.delays(queued, claimed)]
+
     async def measure(self) -> dict[str, float]:
         consoles = await bounded(5, [lambda n=n: self.console(n) for n in range(self.args.counsellors)])
         chats = await bounded(40, [lambda n=n: self.contact(n) for n in range(self.args.contacts)])
@@ -120,6 +167,8 @@ class Run:
                 taken += got
             for chat in chats:
                 await chat.wait_for(lambda f: f["type"] == "state" and f["state"] == "active", timeout=60)
+            await asyncio.sleep(2)   # the last queue frames
+            queue_delays = await self.queue_delays()
             self.delivered.clear()
             start = time.monotonic()
             await asyncio.gather(*(self.write(n, chat, start + self.args.seconds) for n, chat in enumerate(chats)))
@@ -135,7 +184,10 @@ class Run:
             await asyncio.gather(*(self.paced(n, chat, every, until) for n, chat in enumerate(chats)))
             await asyncio.sleep(2)
             figures |= {"paced_p50_ms": 1000 * statistics.median(self.delivered),
-                        "paced_p99_ms": 1000 * percentile(self.delivered, 99), "paced_lost": len(self.sent)}
+                        "paced_p99_ms": 1000 * percentile(self.delivered, 99), "paced_lost": len(self.sent),
+                        "queue_p50_ms": 1000 * statistics.median(queue_delays),
+                        "queue_p99_ms": 1000 * percentile(queue_delays, 99), "queue_max_ms": 1000 * max(queue_delays),
+                        "queue_late": sum(1 for d in queue_delays if d > 1.0) / len(queue_delays)}
             return figures
         finally:
             for chat in chats:
@@ -178,7 +230,7 @@ async def main(args: argparse.Namespace) -> int:
           f"{os.cpu_count()} cores")
     print(f"saturated: every contact writes as fast as its socket allows; paced: {args.rate:.0f} messages/s in all")
     print(f"{'set-up':<14}{'inbound/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'delivered':>11}"
-          f"{'paced p50':>11}{'paced p99':>11}  load average (1, 5 min)")
+          f"{'paced p50':>11}{'paced p99':>11}{'queue p50/p99/max ms':>22}{'>1 s':>7}  load average (1, 5 min)")
     for engine, count in setups:
         with tempfile.TemporaryDirectory(prefix="lotsa-scaleout-") as folder:
             figures = await one_setup(args, engine, count, Path(folder))
@@ -186,6 +238,8 @@ async def main(args: argparse.Namespace) -> int:
         print(f"{engine + ' x' + str(count):<14}{figures['inbound_per_s']:>10.0f}{figures['p50_ms']:>9.0f}"
               f"{figures['p99_ms']:>9.0f}{int(figures['delivered']):>6}/{int(figures['sent']):<5}"
               f"{figures['paced_p50_ms']:>11.0f}{figures['paced_p99_ms']:>11.0f}"
+              f"{figures['queue_p50_ms']:>10.0f}/{figures['queue_p99_ms']:.0f}/{figures['queue_max_ms']:.0f}"
+              f"{100 * figures['queue_late']:>8.1f}%"
               f"  {load[0]:.1f}, {load[1]:.1f}", flush=True)
         if figures["paced_lost"]:
             print(f"  {figures['paced_lost']:.0f} paced messages never reached a console", flush=True)

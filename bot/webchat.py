@@ -23,7 +23,7 @@ from lotsa.client_address import client_key
 from lotsa.coalesce import Coalescer
 from lotsa.conversations import message_json
 from lotsa.errors import Refused
-from lotsa.events import CONSOLE_TOPIC, Event, conversation_topic
+from lotsa.events import CONSOLE_TOPIC, RESYNC, Event, conversation_topic
 from lotsa.models import Contact, Conversation, ConversationState, Message
 from lotsa.origins import chat_origin_allowed
 from lotsa.pages import page_context
@@ -300,6 +300,12 @@ class ChatConnection:
             await self.catch_up()
             if event.data["state"] == ConversationState.CLOSED and not self.feedback_asked:
                 await self.greet()
+        elif event.kind == RESYNC:
+            # Events may have been missed: the messages and the state from the database.
+            was = self.state
+            await self.catch_up()
+            if self.state == ConversationState.CLOSED and was != self.state and not self.feedback_asked:
+                await self.greet()
 
     async def pump(self) -> None:
         """Forward events of this conversation to the page (and, while it waits, its place in line:
@@ -311,8 +317,8 @@ class ChatConnection:
                 self.state = "gone"
                 self.follow_line()
         if not self.ws.closed:
-            # The publisher ended the subscription (this page fell behind, or the worker lost its
-            # link to the others): the page reconnects and catches up from the database.
+            # The publisher ended the subscription (this page fell behind): the page reconnects
+            # and catches up from the database.
             await self.ws.close(code=WSCloseCode.SERVICE_RESTART, message=b"reconnect")
 
     async def _pump(self) -> None:

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, defer
 
 from handoff.queues import QueueDirectory
 from handoff.skills import active_count, lock_staff, skill_filter, skilled_for, supervises
@@ -99,13 +100,16 @@ def summary(conversation: Conversation, contact_key: str, queues: QueueDirectory
 
 QueueRow = tuple[Conversation, str, int]
 """A conversation, its contact's key and how many conversations that contact had before."""
+WITHOUT_DIALOGUE = defer(Conversation.triage_state, raiseload=True)
+"""The queue's rows leave out the triage dialogue's state: nobody shows it, and decoding it for every
+waiting conversation after every change was a good part of the queue read's time."""
 
 
 async def waiting_rows(session: AsyncSession) -> list[QueueRow]:
     """Waiting conversations in line order (lotsa.conversations.waiting_order): surge newcomers
     last, then by risk, then first-in-line, then waiting time."""
     rows = await session.execute(
-        select(Conversation, Contact.key, earlier_count()).join(Contact)
+        select(Conversation, Contact.key, earlier_count()).join(Contact).options(WITHOUT_DIALOGUE)
         .where(Conversation.state == ConversationState.QUEUED)
         .order_by(*waiting_order()))
     return [(c, key, n) for c, key, n in rows.tuples()]
@@ -113,7 +117,7 @@ async def waiting_rows(session: AsyncSession) -> list[QueueRow]:
 
 async def active_rows(session: AsyncSession, counsellor_id: int | None = None) -> list[QueueRow]:
     """Active conversations in the order they were taken: everyone's, or one counsellor's."""
-    query = (select(Conversation, Contact.key, earlier_count()).join(Contact)
+    query = (select(Conversation, Contact.key, earlier_count()).join(Contact).options(WITHOUT_DIALOGUE)
              .where(Conversation.state == ConversationState.ACTIVE)
              .order_by(Conversation.claimed_at, Conversation.id))
     if counsellor_id is not None:
@@ -219,6 +223,16 @@ def note_json(note: Note, author_name: str | None) -> dict[str, Any]:
 
 def transcript(messages: list[Message], names: dict[int, str]) -> list[dict[str, Any]]:
     return [message_json(m, names.get(m.author_id or 0)) for m in messages]
+
+
+async def messages_since(session: AsyncSession, conversation_ids: set[int], since: datetime
+                         ) -> list[tuple[int, dict[str, Any]]]:
+    """(conversation, message) of every message written in these conversations since `since`, in order."""
+    rows = (await session.execute(
+        select(Message, StaffUser.name).outerjoin(StaffUser, Message.author_id == StaffUser.id)
+        .where(Message.conversation_id.in_(conversation_ids), Message.created_at >= since)
+        .order_by(Message.id))).all()
+    return [(message.conversation_id, message_json(message, name)) for message, name in rows]
 
 
 async def close(conversations: Conversations, conversation_id: int, user: StaffUser, wrapup: WrapUpForm

@@ -6,6 +6,7 @@ import hmac
 import json
 import logging
 from collections.abc import Collection
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +22,21 @@ from handoff.skills import supervises
 from handoff.supervision import PRESENCES, me_json, overview, overview_of, queues_json
 from handoff.transfer import TransferRequest, transfer
 from handoff.wrapup import OUTCOMES, parse_wrapup
-from lotsa import appkeys, audit, coalesce
+from lotsa import appkeys, audit
 from lotsa.auth import AuthError, authenticate, has_sessions, login, logout, session_alive
 from lotsa.client_address import client_key
 from lotsa.coalesce import Coalescer
 from lotsa.errors import Refused, ascii_id
-from lotsa.events import CONSOLE_TOPIC, QUEUE_TOPIC, SESSION_TOPIC, Event, conversation_topic
+from lotsa.events import (
+    CONSOLE_TOPIC,
+    QUEUE_TOPIC,
+    RESYNC,
+    SESSION_TOPIC,
+    Event,
+    Subscription,
+    conversation_topic,
+    write_announcing,
+)
 from lotsa.models import ConversationState, Role, StaffUser, utcnow
 from lotsa.origins import site_origins
 from lotsa.pages import page_context
@@ -174,10 +184,10 @@ async def _log_out(request: web.Request, user: StaffUser) -> None:
     await logout(db, request.cookies[cookie_name(request)], events)
     await audit.record(db, user, "staff.logout")
     if not await has_sessions(db, user.id):
-        async with db.write() as session:
+        async with write_announcing(db, events) as (session, announcements):
             await session.execute(update(StaffUser).where(StaffUser.id == user.id).values(presence="away")
                                   .execution_options(synchronize_session=False))
-        events.publish(QUEUE_TOPIC, Event("presence", 0, {}))
+            announcements.append((QUEUE_TOPIC, Event("presence", 0, {})))
 
 
 async def api_queue(request: web.Request) -> web.Response:
@@ -313,12 +323,11 @@ async def api_presence(request: web.Request) -> web.Response:
     presence = (await _json_body(request)).get("presence")
     if presence not in PRESENCES:
         raise Refused("bad_presence", f"presence is one of {', '.join(PRESENCES)}.", 400)
-    db = request.app[appkeys.DB]
-    async with db.write() as session:
+    async with write_announcing(request.app[appkeys.DB], request.app[appkeys.EVENTS]) as (session, announcements):
         await session.execute(update(StaffUser).where(StaffUser.id == user.id).values(presence=presence)
                               .execution_options(synchronize_session=False))
-    # Everyone's lists show presence: tell the consoles, as for any queue change.
-    request.app[appkeys.EVENTS].publish(QUEUE_TOPIC, Event("presence", 0, {}))
+        # Everyone's lists show presence: tell the consoles, as for any queue change.
+        announcements.append((QUEUE_TOPIC, Event("presence", 0, {})))
     return web.json_response({"presence": presence})
 
 
@@ -345,6 +354,8 @@ async def api_overview(request: web.Request) -> web.Response:
                                                 handoff.drop_after))
 
 
+FORWARDED = 1000
+"""How many of the messages a console socket sent it remembers, so a resync does not send them again."""
 SESSION_ENDED = 4401
 """The console socket's close code when its session ended (log-out, expiry, account disabled)."""
 
@@ -362,15 +373,28 @@ class ConsoleConnection:
         self.held: set[int] = set()
         self.closing: asyncio.Future[bool] | None = None
         self.typing_limit = RateLimit(burst=3, per_second=1.0)
-        self.pushes = Coalescer(self.send_queue, coalesce.PUSH_SECONDS, name="console-queue")
+        self.snapshots = request.app[appkeys.QUEUE_STATE]
+        self.snapshot: QueueSnapshot | None = None
+        """The newest snapshot handed out since the last frame (`on_snapshot`), not sent yet."""
+        self.pushes = Coalescer(self.send_queue, 0, name="console-queue")
+        """Never two frames at once, never the last one skipped; how often is the snapshots' business."""
+        self.forwarded: dict[int, None] = {}
+        """The ids of the last FORWARDED messages sent (in order): a resync sends only the others."""
 
     @property
     def sees_all(self) -> bool:
         return supervises(self.user)
 
+    def on_snapshot(self, snapshot: QueueSnapshot) -> None:
+        """A snapshot read after a change: the frame goes out from it at once."""
+        self.snapshot = snapshot
+        self.pushes.trigger()
+
     async def send_queue(self, fresh: bool = False) -> None:
         """The queue frame, from the process's shared snapshot filtered for this counsellor."""
-        snapshot = await self.request.app[appkeys.QUEUE_STATE].get(fresh=fresh)
+        snapshot, self.snapshot = self.snapshot, None
+        if snapshot is None or fresh:
+            snapshot = await self.snapshots.get(fresh=fresh)
         self.user = snapshot.staff.get(self.user.id, self.user)
         lists = claims.lists_of(snapshot.waiting, snapshot.active, self.queues, self.user, self.lang)
         if fresh or snapshot.version == self.events.version(QUEUE_TOPIC):
@@ -417,13 +441,34 @@ class ConsoleConnection:
         if event.kind not in ("message", "typing", "note") or not self._visible(event):
             return
         if event.kind == "message":
-            await self.ws.send_json({"type": "message", "conversation": event.conversation_id,
-                                     "message": event.data["message"]})
+            await self.send_message(event.conversation_id, event.data["message"])
         elif event.kind == "typing":
             await self.ws.send_json({"type": "typing", "conversation": event.conversation_id})
         else:
             await self.ws.send_json({"type": "note", "conversation": event.conversation_id,
                                      "note": event.data["note"]})
+
+    async def send_message(self, conversation_id: int, message: dict[str, Any]) -> None:
+        self.forwarded[message["id"]] = None
+        if len(self.forwarded) > FORWARDED:
+            del self.forwarded[next(iter(self.forwarded))]
+        await self.ws.send_json({"type": "message", "conversation": conversation_id, "message": message})
+
+    async def catch_up(self, since: float) -> None:
+        """Events from `since` (Unix time) on may have been missed (a resync): the queue read again,
+        then the messages written since then in the conversations this console shows that it has
+        not sent yet (the page opens a conversation with its whole transcript)."""
+        snapshot = self.snapshot = await self.snapshots.get(fresh=True)
+        await self.send_queue()
+        shown = ({row[0].id for row in (*snapshot.waiting, *snapshot.active)} if self.sees_all
+                 else set(self.held))
+        if not shown:
+            return
+        async with self.db.read() as session:
+            missed = await claims.messages_since(session, shown, datetime.fromtimestamp(since, UTC))
+        for conversation_id, message in missed:
+            if message["id"] not in self.forwarded:
+                await self.send_message(conversation_id, message)
 
     async def end(self) -> None:
         """The session ended: close the socket; with no more heartbeats, the drop-off follows."""
@@ -450,25 +495,36 @@ class ConsoleConnection:
             await asyncio.sleep(every)
 
     async def pump(self) -> None:
-        """Messages, typing and notes go out as they come; queue changes are coalesced (at most one
-        queue frame per interval, the last one after the last change) and pushed by their own task."""
+        """Messages, typing and notes go out as they come; queue frames go out when the process's
+        snapshots hand out a new one (at most one per interval, the last one after the last change),
+        by their own task."""
         bus = self.events
         async with bus.subscribe(QUEUE_TOPIC, CONSOLE_TOPIC, SESSION_TOPIC) as sub, self.pushes:
-            self.pushes.pushed()
-            await self.send_queue(fresh=True)
-            async for event in sub:
-                if event.kind == "session_ended":
-                    if event.data.get("session") == self.sid:
-                        await self.end()
-                        return
-                elif event.kind in ("state", "presence"):
-                    self.follow(event)
-                    self.pushes.trigger()
-                else:
-                    await self.on_event(event)
-        # The publisher ended the subscription (this console fell behind, or the worker lost its
-        # link to the others): the console reconnects and reads everything again.
+            self.snapshots.watch(self.on_snapshot)
+            try:
+                await self.send_queue(fresh=True)
+                if await self._pump(sub):
+                    return
+            finally:
+                self.snapshots.unwatch(self.on_snapshot)
+        # The publisher ended the subscription (this console fell behind): the console reconnects
+        # and reads everything again.
         await self.ws.close(code=WSCloseCode.SERVICE_RESTART, message=b"reconnect")
+
+    async def _pump(self, sub: Subscription) -> bool:
+        """Until this console's session ends (True) or the subscription does (False)."""
+        async for event in sub:
+            if event.kind == "session_ended":
+                if event.data.get("session") == self.sid:
+                    await self.end()
+                    return True
+            elif event.kind == "state":
+                self.follow(event)
+            elif event.kind == RESYNC:
+                await self.catch_up(event.data["since"])
+            else:
+                await self.on_event(event)
+        return False
 
     async def on_frame(self, data: str) -> None:
         try:

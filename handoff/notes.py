@@ -10,7 +10,7 @@ from handoff.claims import note_json
 from handoff.skills import supervises
 from lotsa.db import Database
 from lotsa.errors import Refused
-from lotsa.events import CONSOLE_TOPIC, Event, EventPublisher
+from lotsa.events import CONSOLE_TOPIC, Event, EventPublisher, write_announcing
 from lotsa.models import Conversation, Note, StaffUser
 
 MAX_NOTE = 4000
@@ -21,7 +21,7 @@ async def add_note(db: Database, events: EventPublisher, conversation_id: int, u
     text = text.replace("\r\n", "\n").strip()
     if not text or len(text) > MAX_NOTE or "\x00" in text:
         raise Refused("bad_text", f"A note is 1 to {MAX_NOTE} characters.", 400)
-    async with db.write() as session:
+    async with write_announcing(db, events) as (session, announcements):
         conversation = await session.get(Conversation, conversation_id)
         if conversation is None:
             raise Refused("not_found", "No such conversation.", 404)
@@ -31,8 +31,8 @@ async def add_note(db: Database, events: EventPublisher, conversation_id: int, u
         session.add(note)
         await session.flush()
         payload = note_json(note, user.name)
-    # Only consoles listen on this topic; the contact's page never subscribes to it.
-    events.publish(CONSOLE_TOPIC, Event("note", conversation_id, {"note": payload}))
+        # Only consoles listen on this topic; the contact's page never subscribes to it.
+        announcements.append((CONSOLE_TOPIC, Event("note", conversation_id, {"note": payload})))
     return payload
 
 

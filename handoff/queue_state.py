@@ -5,20 +5,32 @@ counsellor. When a conversation changes state, each console used to read all of 
 database for itself; with ten consoles a burst of changes became a burst of identical reads that
 held up message delivery (SQLite most of all). `QueueSnapshots` reads once per change (a new
 version of the queue topic) and hands the same rows to every console that asks until the next one.
+
+It also reads by itself: after a change (coalesced: at once, then at most once per
+`coalesce.PUSH_SECONDS`) it reads the queue and hands the snapshot to every console watching, which
+sends its frame from it at once. Each console used to wait for its own interval after the change
+and then for a read; during a burst of arrivals the two waits added up to more than a second on
+3 workers sharing 2 cores (benchmarks/RESULTS.md, issue 15).
 """
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
 from handoff.claims import QueueRow, active_rows, waiting_rows
 from handoff.supervision import chat_counts
-from lotsa.coalesce import PUSH_SECONDS
+from lotsa import coalesce
+from lotsa.coalesce import PUSH_SECONDS, Coalescer
 from lotsa.db import Database
-from lotsa.events import EventPublisher
+from lotsa.events import QUEUE_TOPIC, RESYNC, EventPublisher
 from lotsa.models import StaffUser
 from lotsa.shared_read import SharedRead
+
+CHANGES = frozenset({"state", "presence", RESYNC})
+"""The queue topic's events that change what a queue frame shows (an alert does not)."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +62,39 @@ class QueueSnapshots:
     (changes made by another worker process are published only there)."""
 
     def __init__(self, db: Database, events: EventPublisher, max_age: float = PUSH_SECONDS) -> None:
+        self._events = events
         self._shared = SharedRead(lambda version: read_snapshot(db, version), events, max_age)
+        self._watchers: set[Callable[[QueueSnapshot], None]] = set()
+        self._follower: asyncio.Task[None] | None = None
+
+    def watch(self, callback: Callable[[QueueSnapshot], None]) -> None:
+        """Call `callback` with each snapshot read after a change (it must return at once)."""
+        self._watchers.add(callback)
+        if self._follower is None or self._follower.done():
+            self._follower = asyncio.create_task(self._follow(), name="queue-snapshots")
+
+    def unwatch(self, callback: Callable[[QueueSnapshot], None]) -> None:
+        self._watchers.discard(callback)
+
+    async def _follow(self) -> None:
+        """Until the publisher closes (or drops this subscriber: the next `watch` starts again)."""
+        async with self._events.subscribe(QUEUE_TOPIC) as sub, \
+                Coalescer(self._hand_out, coalesce.PUSH_SECONDS, name="queue-snapshots") as reads:
+            async for event in sub:
+                if event.kind in CHANGES:
+                    reads.trigger()
+
+    async def _hand_out(self) -> None:
+        if not self._watchers:
+            return
+        snapshot = await self.get()
+        for callback in list(self._watchers):
+            callback(snapshot)
+
+    async def close(self) -> None:
+        if self._follower is not None:
+            self._follower.cancel()
+            await asyncio.gather(self._follower, return_exceptions=True)
 
     @property
     def reads(self) -> int:

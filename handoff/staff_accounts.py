@@ -22,7 +22,7 @@ from lotsa.auth import AuthError, add_user, check_name, check_phone, end_user_se
 from lotsa.conversations import Conversations
 from lotsa.crypto import Keyring, masked_phone
 from lotsa.errors import Refused
-from lotsa.events import QUEUE_TOPIC, Event
+from lotsa.events import QUEUE_TOPIC, Event, write_announcing
 from lotsa.models import Conversation, ConversationState, Role, StaffUser, utcnow
 
 log = logging.getLogger(__name__)
@@ -128,8 +128,8 @@ async def disable(conversations: Conversations, actor: StaffUser | str, user_id:
                 handed_back.append(conversation_id)
         audit.add(change.session, actor, "staff.disabled", f"staff:{user.id}", name=user.name,
                   active=f"{_yes(was)} → no", handed_back=len(handed_back))
+        change.announce(QUEUE_TOPIC, Event("presence", 0, {}))
     await end_user_sessions(conversations.db, user_id, conversations.events)
-    conversations.events.publish(QUEUE_TOPIC, Event("presence", 0, {}))
     log.info("staff account disabled", extra={"account": user_id, "handed_back": len(handed_back)})
     return handed_back
 
@@ -158,7 +158,7 @@ async def reset_password(conversations: Conversations, actor: StaffUser, user_id
 async def update(conversations: Conversations, keyring: Keyring, actor: StaffUser, user_id: int,
                  skills: Skills) -> dict[str, str]:
     """Role, languages, queues, most chats and phone; the changes as field → "before → after"."""
-    async with conversations.db.write() as session:
+    async with write_announcing(conversations.db, conversations.events) as (session, announcements):
         user = await _locked(session, user_id)
         if skills.role != user.role:
             await _keep_an_admin(session, user)
@@ -170,8 +170,7 @@ async def update(conversations: Conversations, keyring: Keyring, actor: StaffUse
             user.phone_sealed = keyring.seal_phone(skills.phone) if skills.phone else None
         if changes:
             audit.add(session, actor, "staff.changed", f"staff:{user.id}", name=user.name, **changes)
-    if changes:
-        conversations.events.publish(QUEUE_TOPIC, Event("presence", 0, {}))   # consoles show skills
+            announcements.append((QUEUE_TOPIC, Event("presence", 0, {})))   # consoles show skills
     return changes
 
 

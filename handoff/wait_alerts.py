@@ -3,8 +3,8 @@
 Consoles already show who waits too long from their queue frames; this adds the event a supervisor
 is woken by: an `alert` frame, sent once when an acute contact starts waiting and once when a wait
 passes its queue's `max_wait_minutes`. The `supervisor_alerts` row (unique per conversation and
-reason) is written before the event is published, in the same transaction that finds the alert,
-so two workers checking at once cannot both raise it; one worker checks (lotsa.leadership).
+reason) is written in the same transaction that finds the alert, and the event is announced with its
+commit, so two workers checking at once cannot both raise it; one worker checks (lotsa.leadership).
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from handoff.queues import QueueDirectory
 from lotsa.db import Database
-from lotsa.events import QUEUE_TOPIC, Event, EventPublisher
+from lotsa.events import QUEUE_TOPIC, Event, EventPublisher, write_announcing
 from lotsa.models import Conversation, ConversationState, SupervisorAlert, utcnow
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ async def raise_alerts(db: Database, events: EventPublisher, queues: QueueDirect
     """Record and announce the alerts not raised yet: (conversation id, reason) of each."""
     now = utcnow()
     raised: list[tuple[int, str]] = []
-    async with db.write() as session:
+    async with write_announcing(db, events) as (session, announcements):
         waiting = (await session.execute(
             select(Conversation.id, Conversation.queue, Conversation.queued_at, Conversation.risk)
             .where(Conversation.state == ConversationState.QUEUED, Conversation.queued_at.is_not(None)))).all()
@@ -45,9 +45,9 @@ async def raise_alerts(db: Database, events: EventPublisher, queues: QueueDirect
                 if (conversation_id, reason) not in known:
                     session.add(SupervisorAlert(conversation_id=conversation_id, reason=reason, raised_at=now))
                     raised.append((conversation_id, reason))
+                    announcements.append((QUEUE_TOPIC, Event("alert", conversation_id, {"reason": reason})))
     for conversation_id, reason in raised:
         log.info("supervisor alert", extra={"conversation": conversation_id, "reason": reason})
-        events.publish(QUEUE_TOPIC, Event("alert", conversation_id, {"reason": reason}))
     return raised
 
 

@@ -123,7 +123,7 @@ def create_app(settings: Settings, *, channels: Iterable[type[Channel]] = (), re
         channel.add_routes(app)
         app.cleanup_ctx.append(channel.running)
     app.cleanup_ctx.extend([services.config_refresh, services.outbox_relay, services.retention,
-                            services.dropoff_sweep, services.wait_alerts])
+                            services.dropoff_sweep, services.wait_alerts, services.acute_hold])
     app.on_shutdown.append(close_sockets)
     app.on_response_prepare.append(server_header)
     app.router.add_get("/", index)
@@ -174,3 +174,4 @@ async def close_sockets(app: web.Application) -> None:
     sockets = app[appkeys.SOCKETS]
     for ws in list(sockets):
         await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server restarting")
+    await app[appkeys.QUEUE_STATE].close()

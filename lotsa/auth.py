@@ -202,21 +202,21 @@ async def session_alive(db: Database, sid: str, times: SessionTimes,
 async def end_session(db: Database, sid: str, events: EventPublisher | None = None) -> None:
     """Delete the session and announce it: every console socket of it (on any worker, through the
     publisher) closes."""
-    async with db.write() as session:
-        await session.execute(delete(StaffSession).where(StaffSession.id == sid))
-    if events is not None:
-        events.publish(SESSION_TOPIC, Event("session_ended", 0, {"session": sid}))
+    await end_sessions(db, [sid], events)
 
 
 async def end_sessions(db: Database, sids: list[str], events: EventPublisher | None = None) -> None:
-    """Delete these sessions and announce each (their console sockets close, on any worker)."""
+    """Delete these sessions and announce each with the commit (their console sockets close, on
+    any worker)."""
     if not sids:
         return
+    ended = [(SESSION_TOPIC, Event("session_ended", 0, {"session": sid})) for sid in sids]
     async with db.write() as session:
         await session.execute(delete(StaffSession).where(StaffSession.id.in_(sids)))
+        if events is not None:
+            await events.publish_in(session, ended)
     if events is not None:
-        for sid in sids:
-            events.publish(SESSION_TOPIC, Event("session_ended", 0, {"session": sid}))
+        events.published(ended)
 
 
 async def end_user_sessions(db: Database, user_id: int, events: EventPublisher | None = None) -> int:

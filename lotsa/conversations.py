@@ -2,8 +2,10 @@
 
 Every change happens inside `Conversations.change()`, one database transaction. The `Change` it
 yields moves conversations from state to state (only along `TRANSITIONS`), writes the messages
-that go with the move, and remembers the events to publish; they are published only after the
-transaction committed, so no console or chat ever sees a change that was rolled back.
+that go with the move, and remembers the events to publish; they are announced with the commit
+(`EventPublisher.publish_in` inside the transaction: with several workers a NOTIFY, which PostgreSQL
+delivers only when the transaction commits) and handed to this process's subscribers after it, so
+no console or chat ever sees a change that was rolled back, and none misses one that was committed.
 
 | transition            | from                        | to     | event published                   |
 |-----------------------|-----------------------------|--------|-----------------------------------|
@@ -36,7 +38,7 @@ from sqlalchemy import bindparam, case, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lotsa.db import Database, affected
-from lotsa.events import CONSOLE_TOPIC, QUEUE_TOPIC, Event, EventPublisher, conversation_topic
+from lotsa.events import CONSOLE_TOPIC, QUEUE_TOPIC, Announcement, Event, EventPublisher, conversation_topic
 from lotsa.models import (
     LINE_FRONT,
     LINE_NORMAL,
@@ -144,6 +146,8 @@ class Change:
         self._touched: dict[int, _Touched] = {}
         self.ended: list[Conversation] = []
         """Closed or erased while open here: each gets its statistics row before the commit."""
+        self.also: list[Announcement] = []
+        """Events of what else the transaction changed (`announce`)."""
 
     # -- bookkeeping ------------------------------------------------------------------------------
 
@@ -164,6 +168,11 @@ class Change:
 
     def touched(self) -> list[tuple[Conversation, list[Message], str | None]]:
         return [(t.conversation, t.messages, t.transition) for t in self._touched.values()]
+
+    def announce(self, topic: str, event: Event) -> None:
+        """An event of something else this transaction changed (a presence, an account): announced
+        with the conversations' events."""
+        self.also.append((topic, event))
 
     # -- transitions ----------------------------------------------------------------------------------
 
@@ -341,43 +350,56 @@ class Conversations:
 
     @asynccontextmanager
     async def change(self) -> AsyncIterator[Change]:
-        """One transaction; its events are published once it committed."""
+        """One transaction; its events are announced with its commit."""
         async with self.db.write() as session:
             change = Change(session, self.outgoing)
             yield change
             await write_records(session, change.ended)
             await session.flush()
-        self.publish(change)
+            announcements = announcements_of(change)
+            await self.events.publish_in(session, announcements)
+        self.published([change], announcements)
 
     @asynccontextmanager
     async def together(self) -> AsyncIterator[Together]:
         """One transaction for several changes (`Together.change()`); the events of those kept are
-        published, in order, once it committed."""
+        announced, in order, with its commit."""
         async with self.db.write() as session:
             together = Together(session, self.outgoing)
             yield together
             await session.flush()
             await together.settle()
-        for change in together.changes:
-            self.publish(change)
+            announcements = [a for change in together.changes for a in announcements_of(change)]
+            await self.events.publish_in(session, announcements)
+        self.published(together.changes, announcements)
 
-    def publish(self, change: Change) -> None:
-        for conversation, messages, transition in change.touched():
-            # The holder rides along: a console shows the message (and follows the claim) at once,
-            # without waiting for its next queue frame.
-            holder = conversation.counsellor_id
-            for message in messages:
-                self.on_message(conversation.channel, message.direction)
-                payload = message_json(message, change.author_names.get(message.author_id or 0))
-                event = Event("message", conversation.id, {"message": payload, "counsellor": holder})
-                self.events.publish(conversation_topic(conversation.id), event)
-                self.events.publish(CONSOLE_TOPIC, event)
-            if transition is not None:
-                data: dict[str, Any] = {"state": conversation.state, "counsellor": holder, "transition": transition}
-                if transition == "erase":
-                    data["erased"] = True
-                event = Event("state", conversation.id, data)
-                self.events.publish(conversation_topic(conversation.id), event)
-                self.events.publish(QUEUE_TOPIC, event)
-        if change.outbox_written:
+    def published(self, changes: list[Change], announcements: list[Announcement]) -> None:
+        """After the commit: this process's subscribers, the message counters, the outbox relay."""
+        self.events.published(announcements)
+        for change in changes:
+            for conversation, messages, _ in change.touched():
+                for message in messages:
+                    self.on_message(conversation.channel, message.direction)
+        if any(change.outbox_written for change in changes):
             self.on_outbox()
+
+
+def announcements_of(change: Change) -> list[Announcement]:
+    """The events a change makes: each message on its conversation's topic and the console topic, each
+    state change on its conversation's topic and the queue topic, then what else it announced."""
+    announcements: list[Announcement] = []
+    for conversation, messages, transition in change.touched():
+        # The holder rides along: a console shows the message (and follows the claim) at once,
+        # without waiting for its next queue frame.
+        holder = conversation.counsellor_id
+        for message in messages:
+            payload = message_json(message, change.author_names.get(message.author_id or 0))
+            event = Event("message", conversation.id, {"message": payload, "counsellor": holder})
+            announcements += [(conversation_topic(conversation.id), event), (CONSOLE_TOPIC, event)]
+        if transition is not None:
+            data: dict[str, Any] = {"state": conversation.state, "counsellor": holder, "transition": transition}
+            if transition == "erase":
+                data["erased"] = True
+            event = Event("state", conversation.id, data)
+            announcements += [(conversation_topic(conversation.id), event), (QUEUE_TOPIC, event)]
+    return announcements + change.also

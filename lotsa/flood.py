@@ -11,11 +11,17 @@ routine ones until they answer it (lotsa.pipeline), so the acute lane is kept fo
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import OrderedDict, deque
 
+from lotsa.events import QUEUE_TOPIC, EventPublisher
+
 log = logging.getLogger(__name__)
+
+ACUTE_HOLD = "acute_hold"
+"""The event a supervisor's hold (or release) of the acute lane makes: every worker follows it."""
 
 WINDOW = 60.0
 SURGE_SHOWN = 5 * 60.0
@@ -33,7 +39,7 @@ class NewConversations:
         self.surged = 0
         """Newcomers put behind so far (tests and diagnostics)."""
         self.acute_held = False
-        """A supervisor holds the acute lane (in this process's memory, like the counts)."""
+        """A supervisor holds the acute lane (in memory; every worker follows a hold: `follow_hold`)."""
 
     def admit(self, address: str | None, now: float | None = None) -> bool:
         """Count a new conversation; False when it is beyond a limit (a surge newcomer). Only the
@@ -95,3 +101,14 @@ class RecentMessages:
         self._by_contact[contact_id] = times
         while len(self._by_contact) > MAX_ADDRESSES:
             self._by_contact.popitem(last=False)
+
+
+async def follow_hold(events: EventPublisher, flood: NewConversations) -> None:
+    """Hold or free this worker's acute lane when a supervisor did on any worker (this one's own
+    click comes back too, with the same value). A worker started later begins with it free."""
+    while True:
+        async with events.subscribe(QUEUE_TOPIC) as sub:
+            async for event in sub:
+                if event.kind == ACUTE_HOLD:
+                    flood.acute_held = bool(event.data["held"])
+        await asyncio.sleep(1.0)   # the publisher ended the subscription (shutting down, or fell behind)

@@ -1,21 +1,25 @@
 """Events across worker processes: PostgreSQL LISTEN/NOTIFY behind the `EventPublisher` interface.
 
-Every worker keeps the in-process `EventBus` for its own subscribers and forwards what it publishes
-to the others with NOTIFY; what it hears from the others it publishes on its own bus.
+Every worker keeps the in-process `EventBus` for its own subscribers and sends what it publishes to
+the others with NOTIFY; what it hears from the others it publishes on its own bus.
 
-- **Once, not twice.** A worker delivers its own events locally at once and skips them when they
-  come back from PostgreSQL (each payload names the worker it came from).
-- **After the commit.** `Conversations.change()` publishes only after its transaction committed;
-  NOTIFY is sent on the publisher's own connection, in autocommit, so nothing is announced that a
-  rollback could take back.
+- **Once, not twice.** A worker delivers its own events locally and skips them when they come back
+  from PostgreSQL (each payload names the worker it came from).
+- **With the commit.** A change's events are NOTIFYs sent inside its own transaction
+  (`publish_in`): PostgreSQL delivers them when, and only when, it commits, so a worker killed
+  right after a commit has announced it already, and nothing is announced that a rollback took back.
+  What changes nothing stored (typing) goes on the listening connection, in autocommit (`publish`).
 - **Small payloads.** Ids, kinds, states. One channel per topic family (`lotsa_queue`,
-  `lotsa_console`, `lotsa_session`, `lotsa_conversation`). A message or note too long for NOTIFY's
-  8000-byte limit travels as its id; the listening worker reads it from the database (the truth).
-- **Order.** One connection sends (in publish order) and one consumer per worker hands on what
-  arrived (in arrival order), re-reading where needed before the next event.
+  `lotsa_console`, `lotsa_session`, `lotsa_conversation`, `lotsa_config`). A message or note too
+  long for NOTIFY's 8000-byte limit travels as its id; the listening worker reads it from the
+  database (the truth).
+- **Order.** PostgreSQL delivers notifications in commit order; one consumer per worker hands on
+  what arrived in that order, re-reading where needed before the next event.
 - **A lost connection.** The worker reconnects with backoff and, since it may have missed events,
-  ends every local subscription: sockets close and their pages and consoles reconnect and re-read
-  everything from the database. Events published while it was away are sent after it reconnects.
+  sends every local subscription a `resync` event (with the time from which it may have missed
+  them): consoles read the queue again and the messages they hold since then, chats their messages
+  and state since the last one they have, shared reads start over. Sockets stay open. Events it
+  published on the listening connection meanwhile are sent after it reconnects.
 """
 from __future__ import annotations
 
@@ -23,30 +27,46 @@ import asyncio
 import json
 import logging
 import secrets
+import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from functools import partial
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]  # ships no type information
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lotsa.conversations import message_json
 from lotsa.db import Database
-from lotsa.events import CONSOLE_TOPIC, QUEUE_TOPIC, SESSION_TOPIC, Event, EventBus, EventPublisher, Subscription
+from lotsa.events import (
+    CONFIG_TOPIC,
+    CONSOLE_TOPIC,
+    QUEUE_TOPIC,
+    RESYNC,
+    SESSION_TOPIC,
+    Announcement,
+    Event,
+    EventBus,
+    EventPublisher,
+    Subscription,
+)
 from lotsa.models import Message, StaffUser
 
 log = logging.getLogger(__name__)
 
 NOTIFY_LIMIT = 7900
 """Bytes of a NOTIFY payload we send at most (PostgreSQL refuses 8000 and more)."""
-FAMILIES = {QUEUE_TOPIC: "lotsa_queue", CONSOLE_TOPIC: "lotsa_console", SESSION_TOPIC: "lotsa_session"}
+FAMILIES = {QUEUE_TOPIC: "lotsa_queue", CONSOLE_TOPIC: "lotsa_console", SESSION_TOPIC: "lotsa_session",
+            CONFIG_TOPIC: "lotsa_config"}
 CONVERSATION_CHANNEL = "lotsa_conversation"
-RESYNC = "resync"
-"""The kind of a notification that tells every worker to make its subscribers re-read."""
+MISSED_MARGIN = 2.0
+"""Seconds before the last sign of life of a lost connection from which a resync re-reads: what
+was committed just before it went may not have arrived yet."""
+NOTIFY_IN = text("SELECT pg_notify(c, p) FROM unnest(CAST(:channels AS text[]), CAST(:payloads AS text[])) AS n(c, p)")
+"""A transaction's notifications in one round trip, in order."""
 MAX_UNSENT = 10_000
 """Events kept while the connection is down; beyond that the oldest go, and a resync follows."""
 
@@ -117,7 +137,7 @@ class PgEventBus(EventPublisher):
         self.origin = secrets.token_hex(8)
         self.max_backoff = max_backoff
         self.keepalive = keepalive
-        self._unsent: deque[tuple[str, Event]] = deque()
+        self._unsent: deque[Announcement] = deque()
         self._overflowed = False
         self._serial = 0
         self._wake = asyncio.Event()
@@ -126,6 +146,8 @@ class PgEventBus(EventPublisher):
         self.connected = asyncio.Event()
         self.resyncs = 0
         """How many times this worker told its subscribers to re-read (diagnostics, tests)."""
+        self.alive_at = time.time()
+        """When the listening connection last showed it works (Unix time)."""
 
     # -- EventPublisher --------------------------------------------------------------------------
 
@@ -136,6 +158,23 @@ class PgEventBus(EventPublisher):
             self._overflowed = True
         self._unsent.append((topic, event))
         self._wake.set()
+
+    async def publish_in(self, session: AsyncSession, announcements: Sequence[Announcement]) -> None:
+        if not announcements:
+            return
+        channels, payloads = [], []
+        for topic, event in announcements:
+            channels.append(channel_of(topic))
+            payloads.append(self._encode(topic, event))
+        await session.execute(NOTIFY_IN, {"channels": channels, "payloads": payloads})
+
+    def published(self, announcements: Sequence[Announcement]) -> None:
+        for topic, event in announcements:
+            self.local.publish(topic, event)
+
+    def _encode(self, topic: str, event: Event) -> str:
+        self._serial += 1
+        return encode(self.origin, self._serial, topic, event)
 
     def subscribe(self, *topics: str) -> AbstractAsyncContextManager[Subscription]:
         return self.local.subscribe(*topics)
@@ -171,8 +210,9 @@ class PgEventBus(EventPublisher):
                     await conn.add_listener(channel, self._on_notify)
                 if not first:
                     log.warning("event connection back: subscribers re-read")
-                    self.resync()
+                    self.resync(self.alive_at - MISSED_MARGIN)
                 first, delay = False, 0.1
+                self.alive_at = time.time()
                 self.connected.set()
                 await self._send_until_lost(conn, lost)
             except asyncio.CancelledError:
@@ -193,25 +233,28 @@ class PgEventBus(EventPublisher):
             if self._overflowed:
                 self._overflowed = False
                 self._unsent.clear()
-                self._unsent.append((QUEUE_TOPIC, Event(RESYNC, 0)))
+                self._unsent.append((QUEUE_TOPIC, Event(RESYNC, 0, {"since": self.alive_at - MISSED_MARGIN})))
             if self._unsent:
                 batch = list(self._unsent)
-                args = []
-                for topic, event in batch:
-                    self._serial += 1
-                    args.append((channel_of(topic), encode(self.origin, self._serial, topic, event)))
+                args = [(channel_of(topic), self._encode(topic, event)) for topic, event in batch]
                 await conn.executemany("SELECT pg_notify($1, $2)", args)
                 for _ in batch:
                     self._unsent.popleft()
+                self.alive_at = time.time()
                 continue
             self._wake.clear()
+            woken: asyncio.Future[Any] = asyncio.ensure_future(self._wake.wait())
             try:
-                await asyncio.wait_for(asyncio.shield(self._wake.wait()), self.keepalive)
-            except TimeoutError:
+                done, _ = await asyncio.wait({woken, lost}, timeout=self.keepalive)
+            finally:
+                woken.cancel()
+            if not done:
                 # A quiet connection would not notice a server that went away.
                 await conn.fetchval("SELECT 1", timeout=self.keepalive)
+                self.alive_at = time.time()
 
     def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        self.alive_at = time.time()
         self._heard.put_nowait(payload)
 
     async def _hand_on(self) -> None:
@@ -223,7 +266,7 @@ class PgEventBus(EventPublisher):
                 if body.get("o") == self.origin:
                     continue
                 if body["k"] == RESYNC:
-                    self.resync()
+                    self.resync(float(body["d"]["since"]))
                     continue
                 data = body["d"]
                 if any(isinstance(v, dict) and "reread" in v for v in data.values()):
@@ -236,12 +279,11 @@ class PgEventBus(EventPublisher):
             except Exception:
                 log.exception("event from another worker could not be handed on")
 
-    def resync(self) -> None:
-        """Events may have been missed: every shared read is out of date, and every subscription
-        ends, so sockets close and their clients reconnect and read the truth again."""
+    def resync(self, since: float) -> None:
+        """Events from `since` (Unix time) on may have been missed: every shared read is out of date,
+        and every subscription gets a `resync` event and re-reads what it shows."""
         self.resyncs += 1
-        self.local.publish(QUEUE_TOPIC, Event(RESYNC, 0))
-        self.local.close()
+        self.local.broadcast(Event(RESYNC, 0, {"since": since}))
 
 
 def publisher_for(db: Database, readers: Mapping[str, Reader] | None = None) -> EventPublisher:

@@ -24,8 +24,9 @@ from lotsa.contact_requests import ContactRequests
 from lotsa.conversations import Change, Conversations, contact_by_key
 from lotsa.crypto import Keyring
 from lotsa.errors import Refused
+from lotsa.events import QUEUE_TOPIC, Event
 from lotsa.feedback import take_answer
-from lotsa.flood import NewConversations, RecentMessages
+from lotsa.flood import ACUTE_HOLD, NewConversations, RecentMessages
 from lotsa.group_commit import GroupCommit
 from lotsa.models import (
     RISK_RANK,
@@ -322,12 +323,13 @@ class Pipeline:
             change.requeue(conversation, conversation.queue or "")
 
     async def hold_acute(self, on: bool) -> int:
-        """Hold or free the acute lane; freeing it puts every conversation still held back in its
-        acute place (how many)."""
+        """Hold or free the acute lane, on every worker (announced: lotsa.flood.follow_hold);
+        freeing it puts every conversation still held back in its acute place (how many)."""
         self.flood.acute_held = on
-        if on:
-            return 0
         async with self.conversations.change() as change:
+            change.announce(QUEUE_TOPIC, Event(ACUTE_HOLD, 0, {"held": on}))
+            if on:
+                return 0
             held = (await change.session.execute(select(Conversation).where(
                 Conversation.state == ConversationState.QUEUED, Conversation.risk == "acute",
                 Conversation.risk_rank != RISK_RANK["acute"]).with_for_update())).scalars().all()

@@ -35,6 +35,7 @@ from lotsa.conversations import Conversations
 from lotsa.crypto import Keyring
 from lotsa.db import Database, head_revision
 from lotsa.events import EventBus, EventPublisher
+from lotsa.flood import follow_hold
 from lotsa.leadership import Leadership
 from lotsa.outbox import OutboxRelay
 from lotsa.outgoing import Outgoing
@@ -107,7 +108,7 @@ class Services:
         relay = OutboxRelay(conversations.db, conversations.outgoing.keyring, delivering, idle_poll=relay_poll,
                             lease=timedelta(seconds=settings.outbox_lease_seconds))
         conversations.on_outbox = relay.wake
-        live = LiveConfig(conversations.db, settings.config_dir, scripts, phrases, conversations.outgoing.texts,
+        live = LiveConfig(conversations.db, conversations.events, settings.config_dir, scripts, phrases, conversations.outgoing.texts,
                           directory, queues, swap_assessor(pipeline))
         return cls(settings, conversations.db, conversations, pipeline, handoff, relay, channels, phrases, live,
                    Leadership(db))
@@ -146,8 +147,8 @@ class Services:
             await self.db.close()
 
     async def config_refresh(self, app: web.Application) -> AsyncIterator[None]:
-        """What other workers (or `lotsa triage publish`) published, switched to within seconds."""
-        async with _background(self.live.poll_forever(), "config-refresh"):
+        """What other workers (or `lotsa triage publish`) published, switched to when it is announced."""
+        async with _background(self.live.follow(), "config-refresh"):
             yield
 
     async def outbox_relay(self, app: web.Application) -> AsyncIterator[None]:
@@ -171,6 +172,11 @@ class Services:
     async def dropoff_sweep(self, app: web.Application) -> AsyncIterator[None]:
         async with _background(self.leadership.run("drop-off-sweep", lambda: sweep_forever(
                 self.conversations, self.handoff.drop_after, self.handoff.sweep_every)), "drop-off-sweep"):
+            yield
+
+    async def acute_hold(self, app: web.Application) -> AsyncIterator[None]:
+        """A supervisor's hold of the acute lane, on whichever worker, holds it on this one too."""
+        async with _background(follow_hold(self.conversations.events, self.pipeline.flood), "acute-hold"):
             yield
 
     async def wait_alerts(self, app: web.Application) -> AsyncIterator[None]:

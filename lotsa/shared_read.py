@@ -2,8 +2,14 @@
 
 Consoles (the queue) and waiting pages (the line) all want the same rows after each change. A
 `SharedRead` starts one read per version of the queue topic and hands its result to every caller
-until the next event, or until it is older than `max_age` (another worker's changes are published
-only there). Callers asking while a read runs await the same read.
+until the next event, or until it is older than `max_age`. Callers asking while a read runs await
+the same read, if it started after the last event they must see.
+
+One read at a time: a caller that needs a newer version than the running read waits for it to end
+and then starts the next one, which every caller arriving meanwhile shares. During a burst of
+changes (150 contacts arriving on 3 workers, each one an event) consoles used to start a read each
+(every push saw a version newer than the running read); the reads competed for the same loop and
+took 236 ms at the median instead of 99 (benchmarks/RESULTS.md, issue 15).
 """
 from __future__ import annotations
 
@@ -37,20 +43,29 @@ class SharedRead(Generic[T]):
         """How many times the database was read (tests and diagnostics)."""
 
     async def get(self, fresh: bool = False) -> T:
-        """The result at the queue topic's current version. `fresh`: read again whatever is cached."""
-        if fresh or not self._usable():
+        """The result of a read that started at (or after) the queue topic's current version.
+        `fresh`: of a read that started after this call, whatever is cached."""
+        wanted = self._events.version(QUEUE_TOPIC)
+        after = self.reads if fresh else -1
+        while True:
+            read = self._read
+            if read is not None and self._serves(read, wanted, after):
+                return await asyncio.shield(read)
+            if read is not None and not read.done():
+                await asyncio.wait([read])   # one read at a time: the next starts when this one ended
+                continue
             self._version = self._events.version(QUEUE_TOPIC)
             self._started = time.monotonic()
             self.reads += 1
             self._read = asyncio.ensure_future(self._reader(self._version))
             self._read.add_done_callback(_retrieve)
-        assert self._read is not None
-        return await asyncio.shield(self._read)
 
-    def _usable(self) -> bool:
-        read = self._read
-        if read is None or self._version != self._events.version(QUEUE_TOPIC):
+    def _serves(self, read: asyncio.Future[T], wanted: int, after: int) -> bool:
+        """`read` (the last one started) shows version `wanted` and started after read number `after`;
+        once done, it is also the newest version, not too old and not failed."""
+        if self.reads <= after or self._version < wanted:
             return False
         if not read.done():
             return True
-        return not read.cancelled() and read.exception() is None and time.monotonic() - self._started < self.max_age
+        return (not read.cancelled() and read.exception() is None
+                and self._version == self._events.version(QUEUE_TOPIC) and time.monotonic() - self._started < self.max_age)

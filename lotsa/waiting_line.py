@@ -24,7 +24,7 @@ from sqlalchemy import select
 from lotsa.coalesce import PUSH_SECONDS, Coalescer
 from lotsa.conversations import waiting_order
 from lotsa.db import Database
-from lotsa.events import QUEUE_TOPIC, EventPublisher
+from lotsa.events import QUEUE_TOPIC, RESYNC, EventPublisher
 from lotsa.models import Conversation, ConversationState, utcnow
 from lotsa.shared_read import SharedRead
 
@@ -112,7 +112,7 @@ class WaitingLine:
         """Until the publisher closes (or drops this subscriber: the next `watch` starts again)."""
         async with self._events.subscribe(QUEUE_TOPIC) as sub, self._pushes:
             async for event in sub:
-                if event.kind == "state":
+                if event.kind in ("state", RESYNC):
                     self._pushes.trigger()
 
     async def _push(self) -> None:

@@ -71,6 +71,13 @@ class Workers:
         self.workers[index].process.send_signal(signal.SIGKILL)
         self.workers[index].process.wait(10)
 
+    def pause(self, index: int) -> None:
+        """SIGSTOP: the worker hears nothing and answers nothing until `resume`; its connections stay."""
+        self.workers[index].process.send_signal(signal.SIGSTOP)
+
+    def resume(self, index: int) -> None:
+        self.workers[index].process.send_signal(signal.SIGCONT)
+
     async def stop(self) -> None:
         for worker in self.workers:
             if worker.alive:

@@ -2,7 +2,7 @@
 counsellor consoles spread across them, then one worker killed with SIGKILL in the middle of it.
 
 Checked: every message reaches the right side exactly once, no conversation is claimed twice,
-every console sees every queue change within a second, a supervisor alert fires once, and the
+every console sees every queue change (none missed or stalled), a supervisor alert fires once, and the
 contacts of the killed worker reconnect to another one and lose nothing."""
 from __future__ import annotations
 
@@ -33,9 +33,9 @@ ACUTE_TEXT = "hjälp han slår mig nu och jag är 16"
 SEEN_WITHIN = 5.0
 """A console must see every queue change, from whichever worker, and not stall: this bound catches a
 change missed or held up. How fast changes arrive is a figure, printed by `benchmarks/scaleout.py`
-and not asserted here (issue 15 asks for 1 s; on this 2-core machine, with the three workers,
-PostgreSQL and this test's 223 sockets sharing the cores while 200 contacts go through triage at
-once, changes have arrived 1.0-2.2 s after they were made)."""
+(queue p50/p99/max) and not asserted here: issue 15 asks for 1 s; on this 2-core machine, with the
+three workers, PostgreSQL and the clients sharing the cores while 150-200 contacts go through triage
+at once, p99 was 1.2-1.8 s (benchmarks/RESULTS.md)."""
 T = TypeVar("T")
 
 

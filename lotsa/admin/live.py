@@ -1,9 +1,13 @@
 """The configuration a worker runs with: the active version of every document.
 
 At start the configuration folder's files are imported (where they changed) and the active versions
-replace what was built from the files where they differ. Afterwards a worker asks the database every
-few seconds whether anything was published (one indexed read of the newest version id); the worker
-that publishes switches at once. Triage scripts switch for new conversations only: a conversation
+replace what was built from the files where they differ. A publish announces itself with its commit
+(a `config` event: on PostgreSQL a NOTIFY to every worker, `lotsa triage publish` included), and
+every worker switches when it hears it; the worker that publishes switches at once. A worker also
+asks the database now and then whether anything was published (one indexed read of the newest
+version id): on PostgreSQL every SAFETY_POLL_SECONDS, a safety net should an announcement ever be
+missed; on SQLite every POLL_SECONDS, since there another process (`lotsa triage publish`) cannot
+announce anything to the worker. Triage scripts switch for new conversations only: a conversation
 keeps the script version it pinned when it started (lotsa.triage_scripts).
 """
 from __future__ import annotations
@@ -21,6 +25,7 @@ from handoff.queues import QueueDirectory
 from lotsa.admin.bundle import PARTS, Loaded, load
 from lotsa.admin.documents import Document, DocumentStore, Key, digest, file_documents
 from lotsa.db import Database
+from lotsa.events import CONFIG_TOPIC, EventPublisher, Subscription
 from lotsa.texts import Catalogue
 from lotsa.triage_scripts import TriageScripts, store_versions
 from triage.assess import Assessor
@@ -29,6 +34,7 @@ from triage.phrasebook import PhraseBook
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 3.0
+SAFETY_POLL_SECONDS = 30.0
 
 
 def adopt(target: Any, source: Any) -> None:
@@ -39,10 +45,11 @@ def adopt(target: Any, source: Any) -> None:
 
 
 class LiveConfig:
-    def __init__(self, db: Database, config_dir: Path, scripts: TriageScripts, phrases: PhraseBook,
-                 texts: Catalogue, directory: Directory, queues: QueueDirectory,
+    def __init__(self, db: Database, events: EventPublisher, config_dir: Path, scripts: TriageScripts,
+                 phrases: PhraseBook, texts: Catalogue, directory: Directory, queues: QueueDirectory,
                  on_phrases: Callable[[PhraseBook], None]) -> None:
         self.store = DocumentStore(db)
+        self.events = events
         self.config_dir = config_dir
         self.scripts, self.phrases, self.texts = scripts, phrases, texts
         self.directory, self.queues = directory, queues
@@ -93,13 +100,29 @@ class LiveConfig:
     async def active(self) -> dict[Key, Document]:
         return await self.store.active()
 
-    async def poll_forever(self, every: float = POLL_SECONDS) -> None:
+    def poll_seconds(self) -> float:
+        return POLL_SECONDS if self.store.db.sqlite else SAFETY_POLL_SECONDS
+
+    async def follow(self) -> None:
+        """Switch when a publish is announced (or a resync says announcements may have been missed),
+        and every `poll_seconds()` in any case."""
+        every = self.poll_seconds()
         while True:
-            await asyncio.sleep(every)
-            try:
-                await self.refresh()
-            except Exception:
-                log.exception("configuration refresh failed; trying again")
+            async with self.events.subscribe(CONFIG_TOPIC) as sub:
+                while await _next_or_timeout(sub, every):
+                    try:
+                        await self.refresh()
+                    except Exception:
+                        log.exception("configuration refresh failed; trying again")
+            await asyncio.sleep(every)   # the publisher ended the subscription (shutting down)
+
+
+async def _next_or_timeout(sub: Subscription, timeout: float) -> bool:
+    """Wait for the next event or `timeout` seconds (True), or the subscription's end (False)."""
+    try:
+        return await asyncio.wait_for(anext(sub, None), timeout) is not None
+    except TimeoutError:
+        return True
 
 
 def swap_assessor(holder: Any) -> Callable[[PhraseBook], None]:

@@ -14,7 +14,9 @@ from lotsa.admin.bundle import Loaded, validate
 from lotsa.admin.documents import Conflict, Document, DocumentStore, digest, latest
 from lotsa.admin.live import LiveConfig
 from lotsa.db import Database
+from lotsa.events import CONFIG_TOPIC, Event, write_announcing
 from lotsa.models import ConfigDocument, StaffUser
+from lotsa.pg_events import publisher_for
 from lotsa.triage_scripts import store_versions
 
 MAX_COMMENT = 500
@@ -44,8 +46,10 @@ async def publish(db: Database, kind: str, name: str, draft: str, *, author: Sta
         raise Refusal("the comment or the document is too long")
     store = DocumentStore(db)
     loaded = await check(store, kind, name, draft)
+    # Announced with the commit: every worker switches when it hears it (lotsa.admin.live).
+    events = live.events if live is not None else publisher_for(db)
     try:
-        async with db.write() as session:
+        async with write_announcing(db, events) as (session, announcements):
             current = await latest(session, kind, name)
             assert current is not None
             if base_version is not None and current.version != base_version:
@@ -61,6 +65,7 @@ async def publish(db: Database, kind: str, name: str, draft: str, *, author: Sta
                       lines_changed=changed_lines(current.content, draft))
             await session.flush()
             published = Document.of(row)
+            announcements.append((CONFIG_TOPIC, Event("config", 0, {"document": row.id})))
     except IntegrityError:
         # Another publish took this version number between our read and our write.
         active = await store.versions(kind, name)
