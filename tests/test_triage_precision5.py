@@ -4,7 +4,8 @@ the door, men sent tonight over a debt, goodbyes that hand over one's child; som
 writer or takes the money, runs the ads or keeps the phone, keeps her until the money is earned or
 threatens harm unless it is brought; a child sleeping with clients (Thai) or bought for sex; and
 the needs a ticket home, being brought here, and papers taken speak for. On the other side: a phone
-number, a meeting that ends, a broken lock and pills for a headache stay quiet."""
+number, a lesson that ends, a broken lock and pills for a headache stay quiet; a span of years ("przez
+12 lat") or a sum in slang ("12 lax") is no age; a module or a lecture on the subject is a topic."""
 from __future__ import annotations
 
 import pytest
@@ -137,3 +138,27 @@ def test_pills_for_a_headache_are_no_overdose() -> None:
 ])
 def test_needs_said_in_the_persons_words(assessor: Assessor, text: str, need: str) -> None:
     assert need in assessor.assess(text).needs
+
+
+@pytest.mark.parametrize("text", [
+    "Kupowałam seks przez 12 lat, chcę skończyć",
+    "compré sexo durante 15 años y quiero parar",
+    "j'ai payé pour du sexe pendant 14 ans",
+    "jag är skyldig en kompis 12 lax och har sålt sex en gång",
+])
+def test_a_span_of_years_or_a_sum_in_slang_is_no_age(text: str) -> None:
+    assert "minor" not in flags(text)
+    assert "trafficking" not in flags(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Designing a module on human trafficking for social work students, any reading?",
+    "Kan ni föreläsa för personalen? Temat är människohandel och prostitution",
+    "Pregătesc o prelegere despre traficul de persoane pentru studenți",
+    "Preparo una charla sobre trata de personas en el instituto",
+])
+def test_a_module_or_a_lecture_on_the_subject_is_a_topic(assessor: Assessor, text: str) -> None:
+    assert not flags(text)
+    result = assessor.assess(text)
+    assert not result.flags
+    assert risk_for(result.flags) != "acute"
