@@ -107,7 +107,7 @@ PAST_MARKERS = frozenset({
 PAST_VERBS = frozenset({"var", "was", "were", "aveam", "avea", "era", "бях", "bqh", "bях"})
 FIRST_PERSON = frozenset({"jag", "ja", "i", "eu", "аз", "az", "yo", "я"})
 DURATION_LEADS = frozenset({"i", "in", "for", "pa", "sedan", "since", "od", "от", "за", "efter", "after", "inom",
-                            "within", "over"})
+                            "within", "over", "przez", "durante", "pendant", "течение", "протягом"})
 """Before a number of years these make a duration ("köpt sex i 10 år", "in sweden 6 years"), not an age."""
 PLURAL_AGE = re.compile(r"^\d{1,2}-?(aringar\w*|year-olds|yearolds|latkow|latki|latkami)$")
 """An age group named in the plural ("14-åringar", "15-year-olds"): a class of people, not a person."""
@@ -130,8 +130,10 @@ NOT_AGE_UNITS = frozenset({
     "clients", "kunder", "man", "killar", "guys", "men", "barbati", "мъже", "pm", "am",
     "pers", "personer", "people", "persons", "deltagare", "participants", "elever", "students", "kollegor",
     "colleagues", "persoane", "oameni", "души", "человек", "osob", "osoby", "personas", "fo", "szemely",
+    "lax", "lakan", "papp", "k", "tkr",
 })
-"""After a number, words that make it a count, not an age ("vi är 8 pers", "a group of 12 students")."""
+"""After a number, words that make it a count or a sum, not an age ("vi är 8 pers", "a group of 12 students",
+"15 lax": 15,000 kronor in slang)."""
 
 
 @dataclass
