@@ -2,20 +2,10 @@
 from __future__ import annotations
 
 import pytest
-import spacy
 
-from lotsa.settings import default_config_dir
+from lotsa_testing.phrase_rules import NLP, RULES, flags
 from triage.language import LanguageDetector
 from triage.normalize import fold
-from triage.phrasebook import load_phrasebook, phrases_folder
-from triage.redflags import RedFlagRules
-
-NLP = spacy.blank("xx")
-RULES = RedFlagRules(NLP, load_phrasebook(phrases_folder(default_config_dir() / "triage")))
-
-
-def flags(text: str, language: str | None = None) -> set[str]:
-    return RULES.find(NLP.make_doc(fold(text)), language).flags
 
 
 @pytest.mark.parametrize("text", [

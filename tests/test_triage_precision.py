@@ -2,35 +2,17 @@
 flag, and the true case next to it that still must."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-import spacy
 
-from lotsa.settings import default_config_dir
+from lotsa_testing.phrase_rules import BOOK, NLP, flags, found, shipped_assessor
 from triage.assess import RAISED_ALONE, Assessor
 from triage.features import Featurizer
-from triage.normalize import fold
-from triage.phrasebook import load_phrasebook, phrases_folder
-from triage.redflags import Flags, RedFlagRules
-
-NLP = spacy.blank("xx")
-BOOK = load_phrasebook(phrases_folder(default_config_dir() / "triage"))
-RULES = RedFlagRules(NLP, BOOK)
-MODEL = Path(__file__).resolve().parent.parent / "config" / "triage" / "model"
-
-
-def found(text: str, language: str | None = None) -> Flags:
-    return RULES.find(NLP.make_doc(fold(text)), language)
-
-
-def flags(text: str, language: str | None = None) -> set[str]:
-    return found(text, language).flags
+from triage.redflags import Flags
 
 
 @pytest.fixture(scope="module")
 def assessor() -> Assessor:
-    return Assessor.load(MODEL)
+    return shipped_assessor()
 
 
 @pytest.mark.parametrize("text", [

@@ -4,25 +4,14 @@ to someone else. Each in several languages, with the everyday wording next to it
 from __future__ import annotations
 
 import pytest
-import spacy
 
-from lotsa.settings import default_config_dir
+from lotsa_testing.phrase_rules import flags, shipped_assessor
 from triage.assess import Assessor
-from triage.normalize import fold
-from triage.phrasebook import load_phrasebook, phrases_folder
-from triage.redflags import RedFlagRules
-
-NLP = spacy.blank("xx")
-RULES = RedFlagRules(NLP, load_phrasebook(phrases_folder(default_config_dir() / "triage")))
 
 
 @pytest.fixture(scope="module")
 def assessor() -> Assessor:
-    return Assessor.load(default_config_dir() / "triage" / "model")
-
-
-def flags(text: str) -> set[str]:
-    return RULES.find(NLP.make_doc(fold(text)), None).flags
+    return shipped_assessor()
 
 
 @pytest.mark.parametrize("text", [

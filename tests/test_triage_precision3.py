@@ -9,32 +9,18 @@ import shutil
 from pathlib import Path
 
 import pytest
-import spacy
 import yaml
 
-from lotsa.settings import default_config_dir
+from lotsa_testing.phrase_rules import TRIAGE, flags, found, shipped_assessor
 from triage.assess import Assessor
 from triage.normalize import fold
 from triage.phrasebook import PhraseBookError, load_phrasebook, phrases_folder
-from triage.redflags import Flags, RedFlagRules
 from triage.vocabulary import risk_for
-
-NLP = spacy.blank("xx")
-TRIAGE = default_config_dir() / "triage"
-RULES = RedFlagRules(NLP, load_phrasebook(phrases_folder(TRIAGE)))
 
 
 @pytest.fixture(scope="module")
 def assessor() -> Assessor:
-    return Assessor.load(TRIAGE / "model")
-
-
-def found(text: str) -> Flags:
-    return RULES.find(NLP.make_doc(fold(text)), None)
-
-
-def flags(text: str) -> set[str]:
-    return found(text).flags
+    return shipped_assessor()
 
 
 @pytest.mark.parametrize("text", [

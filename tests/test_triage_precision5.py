@@ -9,27 +9,15 @@ number, a lesson that ends, a broken lock and pills for a headache stay quiet; a
 from __future__ import annotations
 
 import pytest
-import spacy
 
-from lotsa.settings import default_config_dir
+from lotsa_testing.phrase_rules import flags, shipped_assessor
 from triage.assess import Assessor
-from triage.normalize import fold
-from triage.phrasebook import load_phrasebook, phrases_folder
-from triage.redflags import RedFlagRules
 from triage.vocabulary import risk_for
-
-NLP = spacy.blank("xx")
-TRIAGE = default_config_dir() / "triage"
-RULES = RedFlagRules(NLP, load_phrasebook(phrases_folder(TRIAGE)))
 
 
 @pytest.fixture(scope="module")
 def assessor() -> Assessor:
-    return Assessor.load(TRIAGE / "model")
-
-
-def flags(text: str) -> set[str]:
-    return RULES.find(NLP.make_doc(fold(text)), None).flags
+    return shipped_assessor()
 
 
 @pytest.mark.parametrize("text", [
