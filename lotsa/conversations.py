@@ -35,6 +35,7 @@ from typing import Any
 from sqlalchemy import bindparam, case, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lotsa import message_rows
 from lotsa.db import Database, affected
 from lotsa.events import CONSOLE_TOPIC, QUEUE_TOPIC, Event, EventPublisher, conversation_topic
 from lotsa.models import (
@@ -285,7 +286,7 @@ class Change:
         for check in checks or []:
             self._entry(conversation).messages.append(check)
         message = self.say(conversation, author, text, author_id=author_id, held=checks is not None)
-        await self.session.flush()
+        await message_rows.write(self.session)
         return message
 
     async def say_system(self, conversation: Conversation, key: str, **values: Any) -> Message:
@@ -311,8 +312,10 @@ class Together:
             async with self.session.begin_nested():
                 change = Change(self.session, self.outgoing)
                 yield change
+                await message_rows.write(self.session)
                 await self.session.flush()
         except BaseException:
+            message_rows.discard(self.session)
             self.undone = True
             raise
         self.changes.append(change)
@@ -346,6 +349,7 @@ class Conversations:
             change = Change(session, self.outgoing)
             yield change
             await write_records(session, change.ended)
+            await message_rows.write(session)
             await session.flush()
         self.publish(change)
 

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handoff.queues import QueueDirectory
+from lotsa import message_rows
 from lotsa.channels import InboundMessage
 from lotsa.contact_requests import ContactRequests
 from lotsa.conversations import Change, Conversations, contact_by_key
@@ -253,8 +254,8 @@ class Pipeline:
                           provider_message_id=msg.provider_message_id, direction="in",
                           author=Author.CONTACT, text=text or _choice_label(runner, conversation, msg),
                           meta=meta)
-        session.add(inbound)
-        await session.flush()
+        message_rows.stage(session, inbound)
+        await message_rows.write(session)
         if self.recent is not None:
             self.recent.add(contact.id)
         change.received(conversation, inbound)
