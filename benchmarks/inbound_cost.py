@@ -7,7 +7,8 @@ The real application (create_app with the SMS channel, a fake Twilio REST API on
 temporary SQLite database (or a PostgreSQL URL); a signed webhook is posted for each message, the
 next only after the previous was answered. Half the messages come from new numbers (a conversation
 opened, greeted), half from numbers that wrote before (the conversation found, triage answered).
-`--profile` writes cProfile statistics of the server side (sorted by cumulative time).
+`--profile` writes cProfile statistics of the server side (sorted by cumulative time; a name ending
+in .prof gets the binary statistics, for pstats or snakeviz).
 """
 from __future__ import annotations
 
@@ -99,7 +100,9 @@ async def measure(messages: int, database: str | None, profile: str | None) -> d
                         "transactions_per_msg": round((counter.transactions - transactions) / n, 2),
                         "cpu_ms_per_msg": round((time.process_time() - cpu) / n * 1000, 2),
                         "wall_ms_per_msg": round((time.perf_counter() - wall) / n * 1000, 2)}
-                if profiler is not None and profile is not None:
+                if profiler is not None and profile is not None and profile.endswith(".prof"):
+                    profiler.dump_stats(profile)
+                elif profiler is not None and profile is not None:
                     with open(profile, "w") as out:
                         pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(80)
         finally:
@@ -112,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.inbound_cost")
     parser.add_argument("--messages", type=int, default=300)
     parser.add_argument("--database", help="a PostgreSQL URL (default: SQLite in a temporary folder)")
-    parser.add_argument("--profile", help="write cProfile statistics here")
+    parser.add_argument("--profile", help="write cProfile statistics here (binary when the name ends in .prof)")
     args = parser.parse_args(argv)
     print(json.dumps(asyncio.run(measure(args.messages, args.database, args.profile))))
     return 0

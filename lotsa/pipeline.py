@@ -14,9 +14,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import Table, and_, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from handoff.queues import QueueDirectory
 from lotsa import message_rows
@@ -64,6 +65,7 @@ WaitDescriber = Callable[[str, int | None, Sequence[datetime]], dict[str, Any]]
 times (handoff.waits)."""
 
 # The inbound path's statements, built once (building one costs more than SQLite takes to answer it).
+_CONTACTS = cast(Table, Contact.__table__)
 _DUPLICATE = select(Message.id, Message.conversation_id).where(
     Message.channel == bindparam("channel"), Message.provider_message_id == bindparam("provider_id"))
 _OPEN_CONVERSATION = (select(Conversation)
@@ -76,6 +78,7 @@ _CONTACT_AND_OPEN = (select(Contact, Conversation)
                      .where(Contact.key == bindparam("key")).order_by(Conversation.id.desc()).limit(1))
 """The contact and its open conversation in one statement (SQLite, where the single writer needs no
 row lock; PostgreSQL cannot lock the nullable side of an outer join and keeps two statements)."""
+_SEEN = update(_CONTACTS).where(_CONTACTS.c.id == bindparam("contact_id")).values(last_seen_at=bindparam("now"))
 _RECENT_INBOUND = (select(func.count(Message.id)).join(Conversation, Message.conversation_id == Conversation.id)
                    .where(Conversation.contact_id == bindparam("contact_id"), Message.direction == "in",
                           Message.created_at > bindparam("since")))
@@ -200,15 +203,23 @@ class Pipeline:
         else:
             contact = await contact_by_key(session, msg.contact_key)
         if contact is None:
-            contact = Contact(key=msg.contact_key, channel=msg.channel)
+            contact = Contact(key=msg.contact_key, channel=msg.channel, reply_address=self._sealed(msg))
             session.add(contact)
             await session.flush()
+            await self._check_contact_may_write(session, contact)
+            return contact, found, self.group is not None
         await self._check_contact_may_write(session, contact)
-        contact.last_seen_at = utcnow()
         if msg.reply_address is not None and contact.reply_address is None:
             # The address is what the contact key was hashed from: it cannot differ from the one kept.
-            contact.reply_address = self.keyring.encrypt_address(msg.reply_address)
+            contact.reply_address = self._sealed(msg)
+        # A Core UPDATE, the ORM object told it is stored: no unit-of-work flush for one column.
+        now = utcnow()
+        await (await session.connection()).execute(_SEEN, {"contact_id": contact.id, "now": now})
+        set_committed_value(contact, "last_seen_at", now)
         return contact, found, self.group is not None
+
+    def _sealed(self, msg: InboundMessage) -> bytes | None:
+        return self.keyring.encrypt_address(msg.reply_address) if msg.reply_address is not None else None
 
     async def _conversation(self, change: Change, contact: Contact, msg: InboundMessage,
                             assessment: Assessment | None, found: Conversation | None, looked: bool
@@ -235,7 +246,7 @@ class Pipeline:
     async def _accept(self, change: Change, msg: InboundMessage, text: str, assessment: Assessment | None
                       ) -> Accepted:
         session = change.session
-        existing = (await session.execute(
+        existing = (await (await session.connection()).execute(
             _DUPLICATE, {"channel": msg.channel, "provider_id": msg.provider_message_id})).first()
         if existing is not None:
             return Accepted(existing.conversation_id, existing.id, duplicate=True)
