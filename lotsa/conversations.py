@@ -142,6 +142,8 @@ class Change:
         self.outgoing = outgoing
         self.author_names: dict[int, str] = {}
         self.outbox_written = False
+        self.delayed = False
+        """A message written in this change waits (held behind a safe-contact check, or sent later)."""
         self._touched: dict[int, _Touched] = {}
         self.ended: list[Conversation] = []
         """Closed or erased while open here: each gets its statistics row before the commit."""
@@ -276,6 +278,7 @@ class Change:
                                     send_at=send_at)
         self._entry(conversation).messages.append(message)
         self.outbox_written = self.outbox_written or conversation.channel in self.outgoing.outbox_channels
+        self.delayed = self.delayed or held or send_at is not None
         return message
 
     async def say_safely(self, conversation: Conversation, author: str, text: str,

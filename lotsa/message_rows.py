@@ -66,7 +66,9 @@ def _write_staged(session: Session) -> None:
             "provider_message_id": message.provider_message_id, "direction": message.direction,
             "author": message.author, "author_id": message.author_id, "text": message.text, "meta": message.meta,
             "created_at": message.created_at})
-        message.id = result.inserted_primary_key[0]
+        key = result.inserted_primary_key
+        assert key is not None
+        message.id = key[0]
         if outbox is not None:
             outbox_rows.append({**outbox, "message_id": message.id})
     if outbox_rows:

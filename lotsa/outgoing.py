@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lotsa import message_rows
 from lotsa.crypto import Keyring
-from lotsa.db import affected
+from lotsa.db import affected, connection_of
 from lotsa.models import Author, Contact, Conversation, Message, OutboxItem, OutboxState, utcnow
 from lotsa.safe_contact import hold_until
 from lotsa.texts import Catalogue
@@ -95,6 +95,6 @@ class Outgoing:
         if conversation.channel not in self.safe_contact_channels:
             return 0
         await message_rows.write(session)   # items staged in this change are released too
-        connection = await session.connection()
+        connection = await connection_of(session)
         result = await connection.execute(_RELEASE, {"held_in": conversation.id, "released_at": utcnow()})
         return affected(result)

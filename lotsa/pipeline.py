@@ -25,6 +25,7 @@ from lotsa.channels import InboundMessage
 from lotsa.contact_requests import ContactRequests
 from lotsa.conversations import Change, Conversations, contact_by_key
 from lotsa.crypto import Keyring
+from lotsa.db import connection_of
 from lotsa.errors import Refused
 from lotsa.feedback import take_answer
 from lotsa.flood import NewConversations, RecentMessages
@@ -214,7 +215,7 @@ class Pipeline:
             contact.reply_address = self._sealed(msg)
         # A Core UPDATE, the ORM object told it is stored: no unit-of-work flush for one column.
         now = utcnow()
-        await (await session.connection()).execute(_SEEN, {"contact_id": contact.id, "now": now})
+        await (await connection_of(session)).execute(_SEEN, {"contact_id": contact.id, "now": now})
         set_committed_value(contact, "last_seen_at", now)
         return contact, found, self.group is not None
 
@@ -246,7 +247,7 @@ class Pipeline:
     async def _accept(self, change: Change, msg: InboundMessage, text: str, assessment: Assessment | None
                       ) -> Accepted:
         session = change.session
-        existing = (await (await session.connection()).execute(
+        existing = (await (await connection_of(session)).execute(
             _DUPLICATE, {"channel": msg.channel, "provider_id": msg.provider_message_id})).first()
         if existing is not None:
             return Accepted(existing.conversation_id, existing.id, duplicate=True)
@@ -271,7 +272,8 @@ class Pipeline:
             self.recent.add(contact.id)
         change.received(conversation, inbound)
         conversation.last_message_at = utcnow()
-        if await change.outgoing.release_held(session, conversation):
+        # A conversation opened here has nothing waiting for the person, unless this change made it wait.
+        if (not opened or change.delayed) and await change.outgoing.release_held(session, conversation):
             change.outbox_written = True
         self._answered_hold(change, conversation)
         self._take_assessment(change, conversation, assessment)
