@@ -155,7 +155,7 @@ class Pipeline:
         self.out_of_hours = out_of_hours
         self.wait_describer = wait_describer
         self.flood = NewConversations(new_per_address_per_minute, new_per_minute)
-        self.group = GroupCommit(conversations) if self.db.sqlite else None
+        self.group = GroupCommit(conversations, prepare=self._classify) if self.db.sqlite else None
         """SQLite writes one transaction at a time: messages arriving meanwhile are stored together.
         (PostgreSQL runs concurrent transactions, each message in its own.)"""
         self.line = WaitingLine(self.db, self.events)
@@ -166,6 +166,13 @@ class Pipeline:
 
     def check_text(self, text: str) -> str:
         return check_text(text, self.max_chars)
+
+    def _classify(self, texts: list[str | None]) -> list[Assessment | None]:
+        """The assessments of a batch's texts (None for None), in one classifier call."""
+        assert self.assessor is not None
+        given = [t for t in texts if t is not None]
+        found = iter(self.assessor.assess_many(given) if given else [])
+        return [next(found) if t is not None else None for t in texts]
 
     # -- inbound -------------------------------------------------------------------------------
 
@@ -178,13 +185,12 @@ class Pipeline:
             raise Refused("starting", "The service is starting. Write again in a moment.", 503)
         # A message with flags the person raised by a key (pressed 9) carries the key's meaning, not
         # their words: classifying it would read our own prompt as theirs.
-        assessment = self.assessor.assess(text) if text and not msg.flags else None
-        if msg.flags:
-            base = assessment or Assessment("other", 0.0, (), (), (), None)
-            assessment = replace(base, flags=tuple(sorted(set(base.flags) | set(msg.flags))),
-                                 flag_words=(*base.flag_words, text or msg.flags[0]))
+        to_classify = text if text and not msg.flags else None
         if self.group is not None:
-            return cast(Accepted, await self.group.run(lambda change: self._accept(change, msg, text, assessment)))
+            # Classified with the rest of its batch, in one call of the classifier (`_classify`).
+            return cast(Accepted, await self.group.run(
+                lambda change, found: self._accept(change, msg, text, _with_keys(msg, text, found)), to_classify))
+        assessment = _with_keys(msg, text, self.assessor.assess(to_classify) if to_classify else None)
         for attempt in range(3):
             try:
                 async with self.conversations.change() as change:
@@ -450,6 +456,15 @@ class Pipeline:
         if self.wait_describer is None:
             return place.position, None
         return place.position, self.wait_describer(place.queue, place.position, line.claims.get(place.queue, []))
+
+
+def _with_keys(msg: InboundMessage, text: str, assessment: Assessment | None) -> Assessment | None:
+    """The flags the person raised by a key (msg.flags) added to what the classifier found."""
+    if not msg.flags:
+        return assessment
+    base = assessment or Assessment("other", 0.0, (), (), (), None)
+    return replace(base, flags=tuple(sorted(set(base.flags) | set(msg.flags))),
+                   flag_words=(*base.flag_words, text or msg.flags[0]))
 
 
 def merged(record: TriageRecord, assessment: Assessment) -> TriageRecord:
