@@ -35,7 +35,7 @@ from typing import Any
 from sqlalchemy import bindparam, case, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lotsa import message_rows
+from lotsa import direct_writes
 from lotsa.db import Database, affected
 from lotsa.events import CONSOLE_TOPIC, QUEUE_TOPIC, Event, EventPublisher, conversation_topic
 from lotsa.models import (
@@ -177,8 +177,7 @@ class Change:
         conversation = Conversation(contact_id=contact_id, channel=channel, script_version=script_version,
                                     triage_state=triage_state, language=language, state=TRIAGE,
                                     line_rank=LINE_SURGE if surge else LINE_NORMAL)
-        self.session.add(conversation)
-        await self.session.flush()
+        await direct_writes.insert_now(self.session, conversation)
         self._entry(conversation).transition = "open"
         return conversation
 
@@ -289,7 +288,7 @@ class Change:
         for check in checks or []:
             self._entry(conversation).messages.append(check)
         message = self.say(conversation, author, text, author_id=author_id, held=checks is not None)
-        await message_rows.write(self.session)
+        await direct_writes.write(self.session)
         return message
 
     async def say_system(self, conversation: Conversation, key: str, **values: Any) -> Message:
@@ -315,10 +314,10 @@ class Together:
             async with self.session.begin_nested():
                 change = Change(self.session, self.outgoing)
                 yield change
-                await message_rows.write(self.session)
+                await direct_writes.write(self.session)
                 await self.session.flush()
         except BaseException:
-            message_rows.discard(self.session)
+            direct_writes.discard(self.session)
             self.undone = True
             raise
         self.changes.append(change)
@@ -352,7 +351,7 @@ class Conversations:
             change = Change(session, self.outgoing)
             yield change
             await write_records(session, change.ended)
-            await message_rows.write(session)
+            await direct_writes.write(session)
             await session.flush()
         self.publish(change)
 

@@ -27,7 +27,6 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import event, text
 from sqlalchemy.engine import CursorResult, Result, make_url
 from sqlalchemy.ext.asyncio import (
-    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -35,27 +34,14 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from lotsa import sqlite_inline
-from lotsa.message_rows import WriteSession
+from lotsa.direct_writes import WriteSession
 
 _WRITE = "lotsa_write"
-_CONNECTION = "lotsa_connection"
 
 
 def affected(result: Result[Any]) -> int:
     """How many rows an UPDATE or DELETE changed (its result is a cursor result)."""
     return int(cast("CursorResult[Any]", result).rowcount or 0)
-
-
-async def connection_of(session: AsyncSession) -> AsyncConnection:
-    """The connection of the session's transaction, for Core statements; asked of the session once
-    per transaction (each `session.connection()` is a greenlet switch and the ORM's bookkeeping)."""
-    transaction = session.sync_session.get_transaction()
-    kept = session.info.get(_CONNECTION)
-    if kept is not None and transaction is not None and kept[0] is transaction:
-        return cast(AsyncConnection, kept[1])
-    connection = await session.connection()
-    session.info[_CONNECTION] = (session.sync_session.get_transaction(), connection)
-    return connection
 
 
 def is_sqlite(url: str) -> bool:

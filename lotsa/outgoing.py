@@ -13,9 +13,10 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lotsa import message_rows
+from lotsa import direct_writes
 from lotsa.crypto import Keyring
-from lotsa.db import affected, connection_of
+from lotsa.db import affected
+from lotsa.direct_writes import connection_of
 from lotsa.models import Author, Contact, Conversation, Message, OutboxItem, OutboxState, utcnow
 from lotsa.safe_contact import hold_until
 from lotsa.texts import Catalogue
@@ -51,7 +52,7 @@ class Outgoing:
             meta: dict[str, Any] | None = None, author_id: int | None = None, *, held: bool = False,
             send_at: datetime | None = None) -> Message:
         """Store one outgoing message and, for a provider channel, its outbox item (staged:
-        written before the session's next statement, `lotsa.message_rows`)."""
+        written before the session's next statement, `lotsa.direct_writes`)."""
         meta = dict(meta or {})
         if held:
             meta["held"] = True
@@ -64,7 +65,7 @@ class Outgoing:
                       "idempotency_key": uuid.uuid4().hex,
                       "state": OutboxState.HELD if held else OutboxState.PENDING, "attempts": 0,
                       "next_attempt_at": send_at or now, "created_at": now}
-        message_rows.stage(session, message, outbox)
+        direct_writes.stage(session, message, outbox)
         return message
 
     async def safe_check(self, session: AsyncSession, conversation: Conversation) -> list[Message] | None:
@@ -94,7 +95,7 @@ class Outgoing:
         """The person wrote: what waited for them to say it is safe to write goes out now."""
         if conversation.channel not in self.safe_contact_channels:
             return 0
-        await message_rows.write(session)   # items staged in this change are released too
+        await direct_writes.write(session)   # items staged in this change are released too
         connection = await connection_of(session)
         result = await connection.execute(_RELEASE, {"held_in": conversation.id, "released_at": utcnow()})
         return affected(result)

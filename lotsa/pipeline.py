@@ -20,12 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from handoff.queues import QueueDirectory
-from lotsa import message_rows
+from lotsa import direct_writes
 from lotsa.channels import InboundMessage
 from lotsa.contact_requests import ContactRequests
 from lotsa.conversations import Change, Conversations, contact_by_key
 from lotsa.crypto import Keyring
-from lotsa.db import connection_of
+from lotsa.direct_writes import connection_of
 from lotsa.errors import Refused
 from lotsa.feedback import take_answer
 from lotsa.flood import NewConversations, RecentMessages
@@ -211,8 +211,7 @@ class Pipeline:
             contact = await contact_by_key(session, msg.contact_key)
         if contact is None:
             contact = Contact(key=msg.contact_key, channel=msg.channel, reply_address=self._sealed(msg))
-            session.add(contact)
-            await session.flush()
+            await direct_writes.insert_now(session, contact)
             await self._check_contact_may_write(session, contact)
             return contact, found, self.group is not None
         await self._check_contact_may_write(session, contact)
@@ -272,8 +271,8 @@ class Pipeline:
                           provider_message_id=msg.provider_message_id, direction="in",
                           author=Author.CONTACT, text=text or _choice_label(runner, conversation, msg),
                           meta=meta)
-        message_rows.stage(session, inbound)
-        await message_rows.write(session)
+        direct_writes.stage(session, inbound)
+        await direct_writes.write(session)
         if self.recent is not None:
             self.recent.add(contact.id)
         change.received(conversation, inbound)

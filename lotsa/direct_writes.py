@@ -1,4 +1,4 @@
-"""Messages and their outbox items written with Core INSERTs instead of the ORM's unit of work.
+"""Rows of the inbound path written with Core INSERTs instead of the ORM's unit of work.
 
 Every inbound message and every automatic reply is a `messages` row, and on a provider channel an
 `outbox` row too. Flushed as ORM objects they were the largest part of an inbound message's cost
@@ -9,22 +9,29 @@ the order they were staged, so the transcript keeps its order. Staged rows are w
 statement of the session (the `do_orm_execute` hook below), as the ORM's autoflush wrote pending
 objects: a query or a DELETE in the same transaction sees them. The `Message` object stays a plain
 (transient) instance with its id and creation time filled in, which is what events publish.
+
+A new contact or conversation is inserted at once (`insert_now`) and then joins the session as a
+persistent object whose every column is loaded: later changes to it are flushed as UPDATEs, as
+before, without a unit-of-work flush for the INSERT.
 """
 from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import Table, event, insert
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy import Table, event, insert, inspect
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.orm import ORMExecuteState, Session, make_transient_to_detached
+from sqlalchemy.sql.dml import Insert
 
-from lotsa.models import Message, OutboxItem, utcnow
+from lotsa.models import Base, Message, OutboxItem, utcnow
 
 _MESSAGES = cast(Table, Message.__table__)
 _OUTBOX = cast(Table, OutboxItem.__table__)
 _INSERT_MESSAGE = insert(_MESSAGES)
 _INSERT_OUTBOX = insert(_OUTBOX)
 _STAGED = "lotsa_staged_messages"
+_CONNECTION = "lotsa_connection"
+_INSERTS: dict[str, Insert] = {}
 
 Staged = tuple[Message, dict[str, Any] | None]
 
@@ -73,6 +80,46 @@ def _write_staged(session: Session) -> None:
             outbox_rows.append({**outbox, "message_id": message.id})
     if outbox_rows:
         connection.execute(_INSERT_OUTBOX, outbox_rows)
+
+
+async def connection_of(session: AsyncSession) -> AsyncConnection:
+    """The connection of the session's transaction, for Core statements; asked of the session once
+    per transaction (each `session.connection()` is a greenlet switch and the ORM's bookkeeping)."""
+    transaction = session.sync_session.get_transaction()
+    kept = session.info.get(_CONNECTION)
+    if kept is not None and transaction is not None and kept[0] is transaction:
+        return cast(AsyncConnection, kept[1])
+    connection = await session.connection()
+    session.info[_CONNECTION] = (session.sync_session.get_transaction(), connection)
+    return connection
+
+
+async def insert_now(session: AsyncSession, row: Base) -> None:
+    """INSERT the new ORM object `row` now (the columns not set take their defaults) and add it to
+    the session as persistent and fully loaded, with its id."""
+    table = cast(Table, row.__table__)
+    given = inspect(row).dict
+    values: dict[str, Any] = {}
+    for column in table.columns:
+        if column.key in given:
+            values[column.key] = given[column.key]
+        elif column.default is not None:
+            default = cast(Any, column.default)
+            values[column.key] = default.arg(None) if default.is_callable else default.arg
+        elif not column.primary_key:
+            values[column.key] = None
+    await write(session)
+    statement = _INSERTS.get(table.name)
+    if statement is None:
+        statement = _INSERTS[table.name] = insert(table)
+    result = await (await connection_of(session)).execute(statement, values)
+    key = result.inserted_primary_key
+    assert key is not None
+    values.update(zip((c.key for c in table.primary_key.columns), key, strict=True))
+    for name, value in values.items():
+        setattr(row, name, value)
+    make_transient_to_detached(row)
+    session.add(row)
 
 
 @event.listens_for(WriteSession, "do_orm_execute")
