@@ -317,9 +317,10 @@ class Together:
                 await direct_writes.write(self.session)
                 await self.session.flush()
         except BaseException:
-            direct_writes.discard(self.session)
+            direct_writes.undo(self.session)
             self.undone = True
             raise
+        direct_writes.keep(self.session)
         self.changes.append(change)
 
     async def settle(self) -> None:

@@ -31,6 +31,7 @@ _INSERT_MESSAGE = insert(_MESSAGES)
 _INSERT_OUTBOX = insert(_OUTBOX)
 _STAGED = "lotsa_staged_messages"
 _CONNECTION = "lotsa_connection"
+_INSERTED = "lotsa_inserted_rows"
 _INSERTS: dict[str, Insert] = {}
 
 Staged = tuple[Message, dict[str, Any] | None]
@@ -50,9 +51,19 @@ def stage(session: AsyncSession, message: Message, outbox: dict[str, Any] | None
     session.info.setdefault(_STAGED, []).append((message, outbox))
 
 
-def discard(session: AsyncSession) -> None:
-    """Forget what is staged (the change that staged it was undone)."""
+def undo(session: AsyncSession) -> None:
+    """The change under way was rolled back (its savepoint): forget what it staged, and take the
+    objects it inserted out of the session (the ORM takes out what it inserted itself; these it
+    believes were loaded)."""
     session.info.pop(_STAGED, None)
+    for row in session.info.pop(_INSERTED, []):
+        if row in session:
+            session.expunge(row)
+
+
+def keep(session: AsyncSession) -> None:
+    """The change under way was kept (its savepoint released)."""
+    session.info.pop(_INSERTED, None)
 
 
 async def write(session: AsyncSession) -> None:
@@ -120,6 +131,7 @@ async def insert_now(session: AsyncSession, row: Base) -> None:
         setattr(row, name, value)
     make_transient_to_detached(row)
     session.add(row)
+    session.info.setdefault(_INSERTED, []).append(row)
 
 
 @event.listens_for(WriteSession, "do_orm_execute")

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from handoff.queues import QueueDirectory
-from lotsa import direct_writes
+from lotsa import direct_reads, direct_writes
 from lotsa.channels import InboundMessage
 from lotsa.contact_requests import ContactRequests
 from lotsa.conversations import Change, Conversations, contact_by_key
@@ -67,18 +67,21 @@ times (handoff.waits)."""
 
 # The inbound path's statements, built once (building one costs more than SQLite takes to answer it).
 _CONTACTS = cast(Table, Contact.__table__)
+_CONVERSATIONS = cast(Table, Conversation.__table__)
 _DUPLICATE = select(Message.id, Message.conversation_id).where(
     Message.channel == bindparam("channel"), Message.provider_message_id == bindparam("provider_id"))
 _OPEN_CONVERSATION = (select(Conversation)
                       .where(Conversation.contact_id == bindparam("contact_id"),
                              Conversation.state != ConversationState.CLOSED)
                       .order_by(Conversation.id.desc()).limit(1).with_for_update())
-_CONTACT_AND_OPEN = (select(Contact, Conversation)
-                     .outerjoin(Conversation, and_(Conversation.contact_id == Contact.id,
-                                                   Conversation.state != ConversationState.CLOSED))
-                     .where(Contact.key == bindparam("key")).order_by(Conversation.id.desc()).limit(1))
-"""The contact and its open conversation in one statement (SQLite, where the single writer needs no
-row lock; PostgreSQL cannot lock the nullable side of an outer join and keeps two statements)."""
+_CONTACT_AND_OPEN = (select(*direct_reads.columns(Contact, "a_"), *direct_reads.columns(Conversation, "b_"))
+                     .select_from(_CONTACTS).outerjoin(_CONVERSATIONS, and_(
+                         _CONVERSATIONS.c.contact_id == _CONTACTS.c.id,
+                         _CONVERSATIONS.c.state != ConversationState.CLOSED))
+                     .where(_CONTACTS.c.key == bindparam("key")).order_by(_CONVERSATIONS.c.id.desc()).limit(1))
+"""The contact and its open conversation in one statement, read by Core (`lotsa.direct_reads`;
+SQLite, where the single writer needs no row lock; PostgreSQL cannot lock the nullable side of an
+outer join and keeps two statements)."""
 _SEEN = update(_CONTACTS).where(_CONTACTS.c.id == bindparam("contact_id")).values(last_seen_at=bindparam("now"))
 _RECENT_INBOUND = (select(func.count(Message.id)).join(Conversation, Message.conversation_id == Conversation.id)
                    .where(Conversation.contact_id == bindparam("contact_id"), Message.direction == "in",
@@ -205,8 +208,10 @@ class Pipeline:
         """The contact (made if new); with its open conversation and True when that was read too."""
         found: Conversation | None = None
         if self.group is not None:
-            row = (await session.execute(_CONTACT_AND_OPEN, {"key": msg.contact_key})).first()
-            contact, found = (row[0], row[1]) if row is not None else (None, None)
+            connection = await connection_of(session)
+            row = (await connection.execute(_CONTACT_AND_OPEN, {"key": msg.contact_key})).mappings().first()
+            contact = direct_reads.loaded(session, Contact, row, "a_") if row is not None else None
+            found = direct_reads.loaded(session, Conversation, row, "b_") if row is not None else None
         else:
             contact = await contact_by_key(session, msg.contact_key)
         if contact is None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select, update
 
-from lotsa import appkeys
+from lotsa import appkeys, direct_writes
 from lotsa.conversations import Change
 from lotsa.errors import Refused
 from lotsa.group_commit import GroupCommit
@@ -75,3 +76,33 @@ async def test_an_input_the_batch_step_fails_on_fails_alone(any_server: RunningS
                                     return_exceptions=True)
     assert outcomes[0] == "ONE" and outcomes[2] == "TWO"
     assert isinstance(outcomes[1], ValueError)
+
+
+async def test_a_change_undone_in_a_shared_transaction_leaves_no_row_behind_in_the_session(
+        any_server: RunningServer) -> None:
+    """A contact and conversation a change inserted are taken out of the session when its savepoint
+    is rolled back: the next change of the same transaction can insert them again (SQLite gives the
+    same ids again) and what it stores is what is committed."""
+    pipeline = any_server.app[appkeys.PIPELINE]
+    conversations, db = pipeline.conversations, any_server.app[appkeys.DB]
+    version = pipeline.scripts.for_new_conversation().script.version
+
+    async def open_for(change: Change) -> int:
+        contact = Contact(key="undone-contact", channel="sms")
+        await direct_writes.insert_now(change.session, contact)
+        conversation = await change.open(contact.id, "sms", version, {}, "sv")
+        change.say(conversation, "bot", "hej")
+        return conversation.id
+
+    async with conversations.together() as together:
+        with pytest.raises(RuntimeError):
+            async with together.change() as change:
+                await open_for(change)
+                raise RuntimeError("undone")
+        async with together.change() as change:
+            kept = await open_for(change)
+    async with db.read() as session:
+        stored = (await session.execute(select(Conversation.id, Contact.key).join(Contact))).all()
+        said = await session.scalar(select(func.count()).select_from(Message).where(Message.conversation_id == kept))
+    assert (kept, "undone-contact") in [tuple(r) for r in stored]
+    assert said == 1
