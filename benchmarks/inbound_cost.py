@@ -1,13 +1,16 @@
 """What one inbound SMS costs the server, one message at a time (no contention, no client noise):
 SQL statements, transactions, and CPU time (the whole process, the database thread included).
 
-    python -m benchmarks.inbound_cost [--messages 300] [--database URL] [--profile out.txt]
+    python -m benchmarks.inbound_cost [--messages 300] [--in-flight 1] [--database URL] [--profile out.txt]
 
 The real application (create_app with the SMS channel, a fake Twilio REST API on 127.0.0.1) on a
 temporary SQLite database (or a PostgreSQL URL); a signed webhook is posted for each message, the
-next only after the previous was answered. Half the messages come from new numbers (a conversation
-opened, greeted), half from numbers that wrote before (the conversation found, triage answered).
-`--profile` writes cProfile statistics of the server side (sorted by cumulative time).
+next only after the previous was answered (`--in-flight N`: N at once, the next N after all were
+answered, so that the group commit stores them together as it does under load). Half the messages
+come from new numbers (a conversation opened, greeted), half from numbers that wrote before (the
+conversation found, triage answered).
+`--profile` writes cProfile statistics of the server side (sorted by cumulative time; a name ending
+in .prof gets the binary statistics, for pstats or snakeviz).
 """
 from __future__ import annotations
 
@@ -54,7 +57,7 @@ class Counter:
             self.transactions += 1
 
 
-async def measure(messages: int, database: str | None, profile: str | None) -> dict[str, Any]:
+async def measure(messages: int, database: str | None, profile: str | None, in_flight: int = 1) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="lotsa-cost-") as folder:
         url = database or f"sqlite+aiosqlite:///{folder}/lotsa.db"
         await asyncio.to_thread(upgrade, url)
@@ -72,7 +75,8 @@ async def measure(messages: int, database: str | None, profile: str | None) -> d
         counter.install(app[appkeys.DB].engine.sync_engine)
         validator = RequestValidator(fake.auth_token)
         target = str(server.make_url("/hooks/twilio/sms"))
-        figures: dict[str, Any] = {"database": "postgresql" if database else "sqlite", "messages": messages}
+        figures: dict[str, Any] = {"database": "postgresql" if database else "sqlite", "messages": messages,
+                                   "in_flight": in_flight}
         try:
             async with aiohttp.ClientSession() as session:
                 async def post(number: int, body: str) -> None:
@@ -89,8 +93,9 @@ async def measure(messages: int, database: str | None, profile: str | None) -> d
                     cpu, wall = time.process_time(), time.perf_counter()
                     if profiler is not None:
                         profiler.enable()
-                    for i in range(messages // 2):
-                        await post(number_of(i), "jag behöver prata med någon")
+                    for first in range(0, messages // 2, in_flight):
+                        await asyncio.gather(*(post(number_of(i), "jag behöver prata med någon")
+                                               for i in range(first, min(first + in_flight, messages // 2))))
                     if profiler is not None:
                         profiler.disable()
                     n = messages // 2
@@ -99,7 +104,9 @@ async def measure(messages: int, database: str | None, profile: str | None) -> d
                         "transactions_per_msg": round((counter.transactions - transactions) / n, 2),
                         "cpu_ms_per_msg": round((time.process_time() - cpu) / n * 1000, 2),
                         "wall_ms_per_msg": round((time.perf_counter() - wall) / n * 1000, 2)}
-                if profiler is not None and profile is not None:
+                if profiler is not None and profile is not None and profile.endswith(".prof"):
+                    profiler.dump_stats(profile)
+                elif profiler is not None and profile is not None:
                     with open(profile, "w") as out:
                         pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(80)
         finally:
@@ -112,9 +119,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.inbound_cost")
     parser.add_argument("--messages", type=int, default=300)
     parser.add_argument("--database", help="a PostgreSQL URL (default: SQLite in a temporary folder)")
-    parser.add_argument("--profile", help="write cProfile statistics here")
+    parser.add_argument("--in-flight", type=int, default=1,
+                        help="messages posted at once, each round after the last was answered (1: one at a time; "
+                        "more: the group commit stores them in shared transactions, as under load)")
+    parser.add_argument("--profile", help="write cProfile statistics here (binary when the name ends in .prof)")
     args = parser.parse_args(argv)
-    print(json.dumps(asyncio.run(measure(args.messages, args.database, args.profile))))
+    print(json.dumps(asyncio.run(measure(args.messages, args.database, args.profile, args.in_flight))))
     return 0
 
 

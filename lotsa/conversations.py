@@ -37,6 +37,7 @@ from typing import Any
 from sqlalchemy import bindparam, case, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lotsa import direct_writes
 from lotsa.db import Database, affected
 from lotsa.events import CONSOLE_TOPIC, QUEUE_TOPIC, Announcement, Event, EventPublisher, conversation_topic
 from lotsa.models import (
@@ -143,6 +144,8 @@ class Change:
         self.outgoing = outgoing
         self.author_names: dict[int, str] = {}
         self.outbox_written = False
+        self.delayed = False
+        """A message written in this change waits (held behind a safe-contact check, or sent later)."""
         self._touched: dict[int, _Touched] = {}
         self.ended: list[Conversation] = []
         """Closed or erased while open here: each gets its statistics row before the commit."""
@@ -183,8 +186,7 @@ class Change:
         conversation = Conversation(contact_id=contact_id, channel=channel, script_version=script_version,
                                     triage_state=triage_state, language=language, state=TRIAGE,
                                     line_rank=LINE_SURGE if surge else LINE_NORMAL)
-        self.session.add(conversation)
-        await self.session.flush()
+        await direct_writes.insert_now(self.session, conversation)
         self._entry(conversation).transition = "open"
         return conversation
 
@@ -284,6 +286,7 @@ class Change:
                                     send_at=send_at)
         self._entry(conversation).messages.append(message)
         self.outbox_written = self.outbox_written or conversation.channel in self.outgoing.outbox_channels
+        self.delayed = self.delayed or held or send_at is not None
         return message
 
     async def say_safely(self, conversation: Conversation, author: str, text: str,
@@ -294,7 +297,7 @@ class Change:
         for check in checks or []:
             self._entry(conversation).messages.append(check)
         message = self.say(conversation, author, text, author_id=author_id, held=checks is not None)
-        await self.session.flush()
+        await direct_writes.write(self.session)
         return message
 
     async def say_system(self, conversation: Conversation, key: str, **values: Any) -> Message:
@@ -320,10 +323,13 @@ class Together:
             async with self.session.begin_nested():
                 change = Change(self.session, self.outgoing)
                 yield change
+                await direct_writes.write(self.session)
                 await self.session.flush()
         except BaseException:
+            direct_writes.undo(self.session)
             self.undone = True
             raise
+        direct_writes.keep(self.session)
         self.changes.append(change)
 
     async def settle(self) -> None:
@@ -355,6 +361,7 @@ class Conversations:
             change = Change(session, self.outgoing)
             yield change
             await write_records(session, change.ended)
+            await direct_writes.write(session)
             await session.flush()
             announcements = announcements_of(change)
             await self.events.publish_in(session, announcements)

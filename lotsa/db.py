@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from lotsa import sqlite_inline
+from lotsa.direct_writes import WriteSession
 
 _WRITE = "lotsa_write"
 
@@ -94,7 +95,7 @@ class Database:
         self.sqlite = is_sqlite(url)
         self._read = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write = async_sessionmaker(self.engine.execution_options(**{_WRITE: True}),
-                                         expire_on_commit=False)
+                                         expire_on_commit=False, sync_session_class=WriteSession)
         self._one_writer = asyncio.Lock() if self.sqlite else None
 
     @asynccontextmanager

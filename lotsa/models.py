@@ -298,7 +298,8 @@ class OutboxItem(Base):
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
     message: Mapped[Message] = relationship(lazy="raise")
 
-    __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),)
+    __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),
+                      Index("ix_outbox_conversation_state", "conversation_id", "state"))
 
 
 class Note(Base):

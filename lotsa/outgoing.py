@@ -13,8 +13,10 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lotsa import direct_writes
 from lotsa.crypto import Keyring
 from lotsa.db import affected
+from lotsa.direct_writes import connection_of
 from lotsa.models import Author, Contact, Conversation, Message, OutboxItem, OutboxState, utcnow
 from lotsa.safe_contact import hold_until
 from lotsa.texts import Catalogue
@@ -49,18 +51,21 @@ class Outgoing:
     def add(self, session: AsyncSession, conversation: Conversation, author: str, text: str,
             meta: dict[str, Any] | None = None, author_id: int | None = None, *, held: bool = False,
             send_at: datetime | None = None) -> Message:
-        """Store one outgoing message and, for a provider channel, its outbox item."""
+        """Store one outgoing message and, for a provider channel, its outbox item (staged:
+        written before the session's next statement, `lotsa.direct_writes`)."""
         meta = dict(meta or {})
         if held:
             meta["held"] = True
         message = Message(conversation_id=conversation.id, channel=conversation.channel, direction="out",
                           author=author, author_id=author_id, text=text, meta=meta)
-        session.add(message)
+        outbox = None
         if conversation.channel in self.outbox_channels:
-            session.add(OutboxItem(message=message, conversation_id=conversation.id,
-                                   channel=conversation.channel, idempotency_key=uuid.uuid4().hex,
-                                   state=OutboxState.HELD if held else OutboxState.PENDING,
-                                   next_attempt_at=send_at or utcnow()))
+            now = utcnow()
+            outbox = {"conversation_id": conversation.id, "channel": conversation.channel,
+                      "idempotency_key": uuid.uuid4().hex,
+                      "state": OutboxState.HELD if held else OutboxState.PENDING, "attempts": 0,
+                      "next_attempt_at": send_at or now, "created_at": now}
+        direct_writes.stage(session, message, outbox)
         return message
 
     async def safe_check(self, session: AsyncSession, conversation: Conversation) -> list[Message] | None:
@@ -90,7 +95,7 @@ class Outgoing:
         """The person wrote: what waited for them to say it is safe to write goes out now."""
         if conversation.channel not in self.safe_contact_channels:
             return 0
-        await session.flush()   # what the ORM's autoflush would do first: items added here are released too
-        connection = await session.connection()
+        await direct_writes.write(session)   # items staged in this change are released too
+        connection = await connection_of(session)
         result = await connection.execute(_RELEASE, {"held_in": conversation.id, "released_at": utcnow()})
         return affected(result)

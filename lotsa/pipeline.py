@@ -14,15 +14,18 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import Table, and_, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from handoff.queues import QueueDirectory
+from lotsa import direct_reads, direct_writes
 from lotsa.channels import InboundMessage
 from lotsa.contact_requests import ContactRequests
 from lotsa.conversations import Change, Conversations, contact_by_key
 from lotsa.crypto import Keyring
+from lotsa.direct_writes import connection_of
 from lotsa.errors import Refused
 from lotsa.events import QUEUE_TOPIC, Event
 from lotsa.feedback import take_answer
@@ -64,18 +67,23 @@ WaitDescriber = Callable[[str, int | None, Sequence[datetime]], dict[str, Any]]
 times (handoff.waits)."""
 
 # The inbound path's statements, built once (building one costs more than SQLite takes to answer it).
+_CONTACTS = cast(Table, Contact.__table__)
+_CONVERSATIONS = cast(Table, Conversation.__table__)
 _DUPLICATE = select(Message.id, Message.conversation_id).where(
     Message.channel == bindparam("channel"), Message.provider_message_id == bindparam("provider_id"))
 _OPEN_CONVERSATION = (select(Conversation)
                       .where(Conversation.contact_id == bindparam("contact_id"),
                              Conversation.state != ConversationState.CLOSED)
                       .order_by(Conversation.id.desc()).limit(1).with_for_update())
-_CONTACT_AND_OPEN = (select(Contact, Conversation)
-                     .outerjoin(Conversation, and_(Conversation.contact_id == Contact.id,
-                                                   Conversation.state != ConversationState.CLOSED))
-                     .where(Contact.key == bindparam("key")).order_by(Conversation.id.desc()).limit(1))
-"""The contact and its open conversation in one statement (SQLite, where the single writer needs no
-row lock; PostgreSQL cannot lock the nullable side of an outer join and keeps two statements)."""
+_CONTACT_AND_OPEN = (select(*direct_reads.columns(Contact, "a_"), *direct_reads.columns(Conversation, "b_"))
+                     .select_from(_CONTACTS).outerjoin(_CONVERSATIONS, and_(
+                         _CONVERSATIONS.c.contact_id == _CONTACTS.c.id,
+                         _CONVERSATIONS.c.state != ConversationState.CLOSED))
+                     .where(_CONTACTS.c.key == bindparam("key")).order_by(_CONVERSATIONS.c.id.desc()).limit(1))
+"""The contact and its open conversation in one statement, read by Core (`lotsa.direct_reads`;
+SQLite, where the single writer needs no row lock; PostgreSQL cannot lock the nullable side of an
+outer join and keeps two statements)."""
+_SEEN = update(_CONTACTS).where(_CONTACTS.c.id == bindparam("contact_id")).values(last_seen_at=bindparam("now"))
 _RECENT_INBOUND = (select(func.count(Message.id)).join(Conversation, Message.conversation_id == Conversation.id)
                    .where(Conversation.contact_id == bindparam("contact_id"), Message.direction == "in",
                           Message.created_at > bindparam("since")))
@@ -151,7 +159,7 @@ class Pipeline:
         self.out_of_hours = out_of_hours
         self.wait_describer = wait_describer
         self.flood = NewConversations(new_per_address_per_minute, new_per_minute)
-        self.group = GroupCommit(conversations) if self.db.sqlite else None
+        self.group = GroupCommit(conversations, prepare=self._classify) if self.db.sqlite else None
         """SQLite writes one transaction at a time: messages arriving meanwhile are stored together.
         (PostgreSQL runs concurrent transactions, each message in its own.)"""
         self.line = WaitingLine(self.db, self.events)
@@ -162,6 +170,13 @@ class Pipeline:
 
     def check_text(self, text: str) -> str:
         return check_text(text, self.max_chars)
+
+    def _classify(self, texts: list[str | None]) -> list[Assessment | None]:
+        """The assessments of a batch's texts (None for None), in one classifier call."""
+        assert self.assessor is not None
+        given = [t for t in texts if t is not None]
+        found = iter(self.assessor.assess_many(given) if given else [])
+        return [next(found) if t is not None else None for t in texts]
 
     # -- inbound -------------------------------------------------------------------------------
 
@@ -174,13 +189,12 @@ class Pipeline:
             raise Refused("starting", "The service is starting. Write again in a moment.", 503)
         # A message with flags the person raised by a key (pressed 9) carries the key's meaning, not
         # their words: classifying it would read our own prompt as theirs.
-        assessment = self.assessor.assess(text) if text and not msg.flags else None
-        if msg.flags:
-            base = assessment or Assessment("other", 0.0, (), (), (), None)
-            assessment = replace(base, flags=tuple(sorted(set(base.flags) | set(msg.flags))),
-                                 flag_words=(*base.flag_words, text or msg.flags[0]))
+        to_classify = text if text and not msg.flags else None
         if self.group is not None:
-            return cast(Accepted, await self.group.run(lambda change: self._accept(change, msg, text, assessment)))
+            # Classified with the rest of its batch, in one call of the classifier (`_classify`).
+            return cast(Accepted, await self.group.run(
+                lambda change, found: self._accept(change, msg, text, _with_keys(msg, text, found)), to_classify))
+        assessment = _with_keys(msg, text, self.assessor.assess(to_classify) if to_classify else None)
         for attempt in range(3):
             try:
                 async with self.conversations.change() as change:
@@ -195,20 +209,29 @@ class Pipeline:
         """The contact (made if new); with its open conversation and True when that was read too."""
         found: Conversation | None = None
         if self.group is not None:
-            row = (await session.execute(_CONTACT_AND_OPEN, {"key": msg.contact_key})).first()
-            contact, found = (row[0], row[1]) if row is not None else (None, None)
+            connection = await connection_of(session)
+            row = (await connection.execute(_CONTACT_AND_OPEN, {"key": msg.contact_key})).mappings().first()
+            contact = direct_reads.loaded(session, Contact, row, "a_") if row is not None else None
+            found = direct_reads.loaded(session, Conversation, row, "b_") if row is not None else None
         else:
             contact = await contact_by_key(session, msg.contact_key)
         if contact is None:
-            contact = Contact(key=msg.contact_key, channel=msg.channel)
-            session.add(contact)
-            await session.flush()
+            contact = Contact(key=msg.contact_key, channel=msg.channel, reply_address=self._sealed(msg))
+            await direct_writes.insert_now(session, contact)
+            await self._check_contact_may_write(session, contact)
+            return contact, found, self.group is not None
         await self._check_contact_may_write(session, contact)
-        contact.last_seen_at = utcnow()
         if msg.reply_address is not None and contact.reply_address is None:
             # The address is what the contact key was hashed from: it cannot differ from the one kept.
-            contact.reply_address = self.keyring.encrypt_address(msg.reply_address)
+            contact.reply_address = self._sealed(msg)
+        # A Core UPDATE, the ORM object told it is stored: no unit-of-work flush for one column.
+        now = utcnow()
+        await (await connection_of(session)).execute(_SEEN, {"contact_id": contact.id, "now": now})
+        set_committed_value(contact, "last_seen_at", now)
         return contact, found, self.group is not None
+
+    def _sealed(self, msg: InboundMessage) -> bytes | None:
+        return self.keyring.encrypt_address(msg.reply_address) if msg.reply_address is not None else None
 
     async def _conversation(self, change: Change, contact: Contact, msg: InboundMessage,
                             assessment: Assessment | None, found: Conversation | None, looked: bool
@@ -235,7 +258,7 @@ class Pipeline:
     async def _accept(self, change: Change, msg: InboundMessage, text: str, assessment: Assessment | None
                       ) -> Accepted:
         session = change.session
-        existing = (await session.execute(
+        existing = (await (await connection_of(session)).execute(
             _DUPLICATE, {"channel": msg.channel, "provider_id": msg.provider_message_id})).first()
         if existing is not None:
             return Accepted(existing.conversation_id, existing.id, duplicate=True)
@@ -254,13 +277,14 @@ class Pipeline:
                           provider_message_id=msg.provider_message_id, direction="in",
                           author=Author.CONTACT, text=text or _choice_label(runner, conversation, msg),
                           meta=meta)
-        session.add(inbound)
-        await session.flush()
+        direct_writes.stage(session, inbound)
+        await direct_writes.write(session)
         if self.recent is not None:
             self.recent.add(contact.id)
         change.received(conversation, inbound)
         conversation.last_message_at = utcnow()
-        if await change.outgoing.release_held(session, conversation):
+        # A conversation opened here has nothing waiting for the person, unless this change made it wait.
+        if (not opened or change.delayed) and await change.outgoing.release_held(session, conversation):
             change.outbox_written = True
         self._answered_hold(change, conversation)
         self._take_assessment(change, conversation, assessment)
@@ -438,6 +462,15 @@ class Pipeline:
         if self.wait_describer is None:
             return place.position, None
         return place.position, self.wait_describer(place.queue, place.position, line.claims.get(place.queue, []))
+
+
+def _with_keys(msg: InboundMessage, text: str, assessment: Assessment | None) -> Assessment | None:
+    """The flags the person raised by a key (msg.flags) added to what the classifier found."""
+    if not msg.flags:
+        return assessment
+    base = assessment or Assessment("other", 0.0, (), (), (), None)
+    return replace(base, flags=tuple(sorted(set(base.flags) | set(msg.flags))),
+                   flag_words=(*base.flag_words, text or msg.flags[0]))
 
 
 def merged(record: TriageRecord, assessment: Assessment) -> TriageRecord:

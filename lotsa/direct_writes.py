@@ -1,0 +1,140 @@
+"""Rows of the inbound path written with Core INSERTs instead of the ORM's unit of work.
+
+Every inbound message and every automatic reply is a `messages` row, and on a provider channel an
+`outbox` row too. Flushed as ORM objects they were the largest part of an inbound message's cost
+(the unit of work sorting, bookkeeping and building their INSERTs: benchmarks/RESULTS.md). Here a
+message is *staged* on the write session (`stage`) and written by one prepared INSERT each, with
+its outbox row, the next time the session runs a statement or when the change ends (`write`), in
+the order they were staged, so the transcript keeps its order. Staged rows are written before any
+statement of the session (the `do_orm_execute` hook below), as the ORM's autoflush wrote pending
+objects: a query or a DELETE in the same transaction sees them. The `Message` object stays a plain
+(transient) instance with its id and creation time filled in, which is what events publish.
+
+A new contact or conversation is inserted at once (`insert_now`) and then joins the session as a
+persistent object whose every column is loaded: later changes to it are flushed as UPDATEs, as
+before, without a unit-of-work flush for the INSERT.
+"""
+from __future__ import annotations
+
+from typing import Any, cast
+
+from sqlalchemy import Table, event, insert, inspect
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.orm import ORMExecuteState, Session, make_transient_to_detached
+from sqlalchemy.sql.dml import Insert
+
+from lotsa.models import Base, Message, OutboxItem, utcnow
+
+_MESSAGES = cast(Table, Message.__table__)
+_OUTBOX = cast(Table, OutboxItem.__table__)
+_INSERT_MESSAGE = insert(_MESSAGES)
+_INSERT_OUTBOX = insert(_OUTBOX)
+_STAGED = "lotsa_staged_messages"
+_CONNECTION = "lotsa_connection"
+_INSERTED = "lotsa_inserted_rows"
+_INSERTS: dict[str, Insert] = {}
+
+Staged = tuple[Message, dict[str, Any] | None]
+
+
+class WriteSession(Session):
+    """The session class of write transactions: staged messages are written before each statement."""
+
+
+def stage(session: AsyncSession, message: Message, outbox: dict[str, Any] | None = None) -> None:
+    """Write `message` (and `outbox`, its outbox row without `message_id`) before the session's
+    next statement or when the change ends."""
+    if message.created_at is None:
+        message.created_at = utcnow()
+    if message.meta is None:
+        message.meta = {}
+    session.info.setdefault(_STAGED, []).append((message, outbox))
+
+
+def undo(session: AsyncSession) -> None:
+    """The change under way was rolled back (its savepoint): forget what it staged, and take the
+    objects it inserted out of the session (the ORM takes out what it inserted itself; these it
+    believes were loaded)."""
+    session.info.pop(_STAGED, None)
+    for row in session.info.pop(_INSERTED, []):
+        if row in session:
+            session.expunge(row)
+
+
+def keep(session: AsyncSession) -> None:
+    """The change under way was kept (its savepoint released)."""
+    session.info.pop(_INSERTED, None)
+
+
+async def write(session: AsyncSession) -> None:
+    """Write what is staged now: each message gets its id."""
+    if session.info.get(_STAGED):
+        await session.run_sync(_write_staged)
+
+
+def _write_staged(session: Session) -> None:
+    staged: list[Staged] | None = session.info.pop(_STAGED, None)
+    if not staged:
+        return
+    connection = session.connection()
+    outbox_rows = []
+    for message, outbox in staged:
+        result = connection.execute(_INSERT_MESSAGE, {
+            "conversation_id": message.conversation_id, "channel": message.channel,
+            "provider_message_id": message.provider_message_id, "direction": message.direction,
+            "author": message.author, "author_id": message.author_id, "text": message.text, "meta": message.meta,
+            "created_at": message.created_at})
+        key = result.inserted_primary_key
+        assert key is not None
+        message.id = key[0]
+        if outbox is not None:
+            outbox_rows.append({**outbox, "message_id": message.id})
+    if outbox_rows:
+        connection.execute(_INSERT_OUTBOX, outbox_rows)
+
+
+async def connection_of(session: AsyncSession) -> AsyncConnection:
+    """The connection of the session's transaction, for Core statements; asked of the session once
+    per transaction (each `session.connection()` is a greenlet switch and the ORM's bookkeeping)."""
+    transaction = session.sync_session.get_transaction()
+    kept = session.info.get(_CONNECTION)
+    if kept is not None and transaction is not None and kept[0] is transaction:
+        return cast(AsyncConnection, kept[1])
+    connection = await session.connection()
+    session.info[_CONNECTION] = (session.sync_session.get_transaction(), connection)
+    return connection
+
+
+async def insert_now(session: AsyncSession, row: Base) -> None:
+    """INSERT the new ORM object `row` now (the columns not set take their defaults) and add it to
+    the session as persistent and fully loaded, with its id."""
+    table = cast(Table, row.__table__)
+    given = inspect(row).dict
+    values: dict[str, Any] = {}
+    for column in table.columns:
+        if column.key in given:
+            values[column.key] = given[column.key]
+        elif column.default is not None:
+            default = cast(Any, column.default)
+            values[column.key] = default.arg(None) if default.is_callable else default.arg
+        elif not column.primary_key:
+            values[column.key] = None
+    await write(session)
+    statement = _INSERTS.get(table.name)
+    if statement is None:
+        statement = _INSERTS[table.name] = insert(table)
+    result = await (await connection_of(session)).execute(statement, values)
+    key = result.inserted_primary_key
+    assert key is not None
+    values.update(zip((c.key for c in table.primary_key.columns), key, strict=True))
+    for name, value in values.items():
+        setattr(row, name, value)
+    make_transient_to_detached(row)
+    session.add(row)
+    session.info.setdefault(_INSERTED, []).append(row)
+
+
+@event.listens_for(WriteSession, "do_orm_execute")
+def _before_statement(state: ORMExecuteState) -> None:
+    if state.session.info.get(_STAGED):
+        _write_staged(state.session)
