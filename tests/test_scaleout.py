@@ -33,9 +33,9 @@ ACUTE_TEXT = "hjälp han slår mig nu och jag är 16"
 SEEN_WITHIN = 5.0
 """A console must see every queue change, from whichever worker, and not stall: this bound catches a
 change missed or held up. How fast changes arrive is a figure, printed by `benchmarks/scaleout.py`
-(queue p50/p99/max) and not asserted here: issue 15 asks for 1 s; on this 2-core machine, with the
-three workers, PostgreSQL and the clients sharing the cores while 150-200 contacts go through triage
-at once, p99 was 1.2-1.8 s (benchmarks/RESULTS.md)."""
+(queue p50/p99/max) and not asserted here: issue 15 asks for 1 s; on a quiet 2-core machine three
+workers with 200 contacts and 20 consoles showed every change within 880 ms (p99 672 ms), under a
+load average of 3-10 at p99 1.2-1.8 s (benchmarks/RESULTS.md)."""
 T = TypeVar("T")
 
 
