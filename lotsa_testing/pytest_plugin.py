@@ -66,6 +66,7 @@ async def database_url(tmp_path: Path) -> str:
 async def server(tmp_path: Path, database_url: str) -> AsyncIterator[RunningServer]:
     test_server, running = await start_server(make_settings(tmp_path, database_url))
     yield running
+    await running.close_consoles()
     await test_server.close()
 
 
@@ -73,6 +74,7 @@ async def server(tmp_path: Path, database_url: str) -> AsyncIterator[RunningServ
 async def any_server(tmp_path: Path, any_database_url: str) -> AsyncIterator[RunningServer]:
     test_server, running = await start_server(make_settings(tmp_path, any_database_url))
     yield running
+    await running.close_consoles()
     await test_server.close()
 
 

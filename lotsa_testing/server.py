@@ -12,7 +12,7 @@ import shutil
 import sys
 import tempfile
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from lotsa.cli import PROCESS_ENVIRONMENT
 from lotsa.db import upgrade
 from lotsa.logs import AccessLogger
 from lotsa.settings import Settings, default_config_dir, load_settings
+from lotsa_testing.clients import ConsoleClient
 from lotsa_testing.memory import MemoryChannel
 
 PASSWORD = "correct horse battery staple"
@@ -109,10 +110,24 @@ class RunningServer:
     app: web.Application
     memory: MemoryChannel
     settings: Settings
+    consoles: list[ConsoleClient] = field(default_factory=list)
 
     async def add_staff(self, name: str, role: str = "counsellor", **skills: Any) -> None:
         """`skills`: languages, queues, max_chats, phone (sealed; see lotsa.auth.add_user)."""
         await add_user(self.app[appkeys.DB], name, PASSWORD, role, keyring=self.app[appkeys.KEYRING], **skills)
+
+    async def logged_in(self, name: str, role: str = "counsellor", **skills: Any) -> ConsoleClient:
+        """A new staff account, logged in. Its session is closed by `close_consoles`, which the
+        `server` and `any_server` fixtures call at teardown."""
+        await self.add_staff(name, role, **skills)
+        client = ConsoleClient(self.url)
+        self.consoles.append(client)
+        await client.login(name, PASSWORD)
+        return client
+
+    async def close_consoles(self) -> None:
+        while self.consoles:
+            await self.consoles.pop().session.close()
 
 
 async def start_server(settings: Settings) -> tuple[TestServer, RunningServer]:

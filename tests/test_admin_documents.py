@@ -4,7 +4,6 @@ the audit log."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -17,31 +16,13 @@ from lotsa.admin.documents import DocumentStore, file_documents
 from lotsa.models import AuditEntry, Conversation
 from lotsa.settings import default_config_dir
 from lotsa_testing.clients import ConsoleClient
-from lotsa_testing.server import PASSWORD, RunningServer, make_settings, start_server
+from lotsa_testing.server import RunningServer, make_settings, start_server
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = (ROOT / "config" / "triage" / "default.yaml").read_text(encoding="utf-8")
 FILES = file_documents(default_config_dir())
 OLD_THANKS = "Thank you. We are now connecting you with a counsellor."
 NEW_THANKS = "Thanks! A counsellor from the new version will answer you soon."
-
-
-OPEN: list[ConsoleClient] = []
-
-
-@pytest.fixture(autouse=True)
-async def close_clients() -> AsyncIterator[None]:
-    yield
-    while OPEN:
-        await OPEN.pop().session.close()
-
-
-async def admin(server: RunningServer, name: str = "ada") -> ConsoleClient:
-    await server.add_staff(name, "admin")
-    client = ConsoleClient(server.url)
-    OPEN.append(client)
-    await client.login(name, PASSWORD)
-    return client
 
 
 async def call(client: ConsoleClient, verb: str, path: str, body: Any = None) -> tuple[int, dict[str, Any]]:
@@ -120,7 +101,7 @@ async def test_the_files_are_the_first_version_and_publishing_switches_new_conve
     store = DocumentStore(server.app[appkeys.DB])
     active = await store.active()
     assert set(active) == set(FILES) and {d.version for d in active.values()} == {1}
-    ada = await admin(server)
+    ada = await server.logged_in("ada", "admin")
     memory = server.memory
     await memory.write("+46700000001", choice="en")      # a conversation under way, on version 1
     draft = SCRIPT.replace(OLD_THANKS, NEW_THANKS)
@@ -146,7 +127,7 @@ async def test_the_files_are_the_first_version_and_publishing_switches_new_conve
 
 async def test_two_admins_publishing_at_once_do_not_lose_one(any_server: RunningServer) -> None:
     server = any_server
-    ada, bea = await admin(server, "ada"), await admin(server, "bea")
+    ada, bea = await server.logged_in("ada", "admin"), await server.logged_in("bea", "admin")
     path = "/api/admin/documents/canned_replies/canned_replies/publish"
     base = FILES["canned_replies", "canned_replies"]
     drafts = [base.replace("canned_replies:", f"# {who}'s edit\ncanned_replies:", 1) for who in ("ada", "bea")]
@@ -162,7 +143,7 @@ async def test_two_admins_publishing_at_once_do_not_lose_one(any_server: Running
 
 
 async def test_a_refused_publish_saves_nothing_and_says_where(server: RunningServer) -> None:
-    ada = await admin(server)
+    ada = await server.logged_in("ada", "admin")
     draft = SCRIPT.replace("start: language", "start: nowhere", 1)
     status, answer = await call(ada, "POST", "/api/admin/documents/triage_script/default/publish",
                                 {"content": draft, "comment": "oops", "base_version": 1})
@@ -175,7 +156,7 @@ async def test_a_refused_publish_saves_nothing_and_says_where(server: RunningSer
 
 
 async def test_a_rollback_publishes_the_old_version_again(server: RunningServer) -> None:
-    ada = await admin(server)
+    ada = await server.logged_in("ada", "admin")
     texts = FILES["texts", "en"].replace("  send: Send", "  send: Send it", 1)
     status, _ = await call(ada, "POST", "/api/admin/documents/texts/en/publish",
                            {"content": texts, "comment": "longer", "base_version": 1})
@@ -193,7 +174,7 @@ async def test_another_worker_switches_within_seconds(server: RunningServer, tmp
     settings = make_settings(tmp_path / "second", server.settings.database_url)
     second, running = await start_server(settings)
     try:
-        ada = await admin(server)
+        ada = await server.logged_in("ada", "admin")
         draft = SCRIPT.replace(OLD_THANKS, NEW_THANKS)
         status, _ = await call(ada, "POST", "/api/admin/documents/triage_script/default/publish",
                                {"content": draft, "comment": "warmer thanks", "base_version": 1})
@@ -210,7 +191,7 @@ async def test_another_worker_switches_within_seconds(server: RunningServer, tmp
 
 
 async def test_the_simulator_runs_the_draft_and_the_sample_table_compares(server: RunningServer) -> None:
-    ada = await admin(server)
+    ada = await server.logged_in("ada", "admin")
     draft = SCRIPT.replace(OLD_THANKS, NEW_THANKS).replace(
         "      - if: {risk: acute}\n        next: handoff\n",
         "      - if: {risk: acute}\n        next: handoff\n      - if: {group: buys}\n        next: buyers\n", 1)
@@ -241,7 +222,7 @@ async def test_after_a_restart_the_published_version_is_active_and_a_conversatio
     settings = make_settings(tmp_path, database_url)
     first, running = await start_server(settings)
     try:
-        ada = await admin(running)
+        ada = await running.logged_in("ada", "admin")
         await running.memory.write("+46700000009", choice="en")              # started on version 1
         status, _ = await call(ada, "POST", "/api/admin/documents/triage_script/default/publish",
                                {"content": SCRIPT.replace(OLD_THANKS, NEW_THANKS), "comment": "warmer",
@@ -249,6 +230,7 @@ async def test_after_a_restart_the_published_version_is_active_and_a_conversatio
         assert status == 201
         published = running.app[appkeys.PIPELINE].scripts.for_new_conversation().script.version
     finally:
+        await running.close_consoles()
         await first.close()
     second, running = await start_server(settings)                            # the same files, restarted
     try:
@@ -264,7 +246,7 @@ async def test_after_a_restart_the_published_version_is_active_and_a_conversatio
 
 
 async def test_the_queue_preview_routes_every_group_under_the_draft(server: RunningServer) -> None:
-    ada = await admin(server)
+    ada = await server.logged_in("ada", "admin")
     draft = FILES["queues", "queues"].replace("groups: [buys]", "groups: [buys]\n    languages: [en]", 1)
     status, preview = await call(ada, "POST", "/api/admin/queues/preview", {"content": draft})
     assert status == 200 and preview["late"].endswith("23:00")

@@ -7,35 +7,16 @@ token or from another site is refused."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from html.parser import HTMLParser
 
-import pytest
 import yaml
 
 from lotsa import appkeys
 from lotsa.admin.documents import DocumentStore
 from lotsa_testing.clients import ConsoleClient
-from lotsa_testing.server import PASSWORD, RunningServer
+from lotsa_testing.server import RunningServer
 from triage.result import TriageResult
 from triage.routing import pick_queue
-
-OPEN: list[ConsoleClient] = []
-
-
-@pytest.fixture(autouse=True)
-async def close_clients() -> AsyncIterator[None]:
-    yield
-    while OPEN:
-        await OPEN.pop().session.close()
-
-
-async def logged_in(server: RunningServer, name: str, role: str) -> ConsoleClient:
-    await server.add_staff(name, role)
-    client = ConsoleClient(server.url)
-    OPEN.append(client)
-    await client.login(name, PASSWORD)
-    return client
 
 
 class FormFields(HTMLParser):
@@ -119,7 +100,7 @@ ROMANIAN = {"q6-id": "ro-evening", "q6-name-sv": "Rumänska kvällar", "q6-name-
 
 
 async def test_an_admin_creates_previews_and_publishes_a_romanian_evening_queue(server: RunningServer) -> None:
-    ada = await logged_in(server, "ada", "admin")
+    ada = await server.logged_in("ada", "admin")
     status, page = await get(ada)
     assert status == 200 and 'id="queues-form"' in page and "Sells or has sold sex" in page
     assert preview_queue(page, "sells", "en") == "sells"                  # who lands where, as it is
@@ -173,7 +154,7 @@ async def test_an_admin_creates_previews_and_publishes_a_romanian_evening_queue(
 
 
 async def test_the_form_refuses_what_the_document_would_refuse_next_to_the_field(server: RunningServer) -> None:
-    ada = await logged_in(server, "ada", "admin")
+    ada = await server.logged_in("ada", "admin")
     _, page = await get(ada)
     fields = fields_of(page)
     status, page, _ = await post(ada, changed(fields, {"q1-closed": "1"}), "preview")   # sells has no other queue
@@ -198,8 +179,8 @@ async def test_the_form_refuses_what_the_document_would_refuse_next_to_the_field
 
 
 async def test_a_second_admin_publishing_meanwhile_is_a_conflict_not_a_loss(server: RunningServer) -> None:
-    ada = await logged_in(server, "ada", "admin")
-    bea = await logged_in(server, "bea", "admin")
+    ada = await server.logged_in("ada", "admin")
+    bea = await server.logged_in("bea", "admin")
     _, page = await get(ada)
     mine = fields_of(page)
     _, page = await get(bea)
@@ -216,15 +197,15 @@ async def test_a_second_admin_publishing_meanwhile_is_a_conflict_not_a_loss(serv
 
 
 async def test_supervisors_read_the_form_and_no_one_posts_it_without_the_token(server: RunningServer) -> None:
-    sven = await logged_in(server, "sven", "supervisor")
+    sven = await server.logged_in("sven", "supervisor")
     status, page = await get(sven)
     assert status == 200 and '<fieldset class="plain" disabled>' in page and 'id="publish"' not in page
     status, _, _ = await post(sven, changed(fields_of(page), {"comment": "mine"}), "publish")
     assert status == 403
-    anna = await logged_in(server, "anna", "counsellor")
+    anna = await server.logged_in("anna", "counsellor")
     status, _ = await get(anna)
     assert status == 403
-    ada = await logged_in(server, "ada", "admin")
+    ada = await server.logged_in("ada", "admin")
     _, page = await get(ada)
     fields = changed(fields_of(page), {"q3-name-en": "Family", "comment": "x"})
     assert (await post(ada, fields, "publish", csrf=False))[0] == 403

@@ -17,7 +17,7 @@ import pytest
 from lotsa import appkeys, coalesce
 from lotsa.coalesce import Coalescer
 from lotsa_testing.clients import ChatClient, ConsoleClient, waiting_chat
-from lotsa_testing.server import PASSWORD, RunningServer
+from lotsa_testing.server import RunningServer
 
 INTERVAL = 2.0
 """The push interval in these tests: long enough that a burst on a slow, busy machine fits inside it."""
@@ -103,21 +103,14 @@ async def triaged(server: RunningServer, address: str) -> int:
     return accepted.conversation_id
 
 
-async def logged_in(server: RunningServer, name: str, role: str = "counsellor") -> ConsoleClient:
-    await server.add_staff(name, role, max_chats=10)
-    client = ConsoleClient(server.url)
-    await client.login(name, PASSWORD)
-    return client
-
-
 async def test_a_burst_of_queue_changes_is_one_read_and_at_most_two_frames_per_console(
         server: RunningServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(coalesce, "PUSH_SECONDS", INTERVAL)
     addresses = [f"+4670000050{n}" for n in range(5)]
     waiting = [await triaged(server, address) for address in addresses]
     held = await triaged(server, "+46700000599")
-    anna, bo = await logged_in(server, "anna"), await logged_in(server, "bo")
-    sara = await logged_in(server, "sara", "supervisor")
+    anna, bo = await server.logged_in("anna", max_chats=10), await server.logged_in("bo", max_chats=10)
+    sara = await server.logged_in("sara", "supervisor", max_chats=10)
     consoles = (anna, bo, sara)
     try:
         assert await anna.claim(held) == 200
@@ -167,7 +160,7 @@ async def test_a_waiting_chat_gets_its_place_at_most_twice_per_burst_and_message
         server: RunningServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(coalesce, "PUSH_SECONDS", INTERVAL)
     contacts: list[ChatClient] = []
-    anna = await logged_in(server, "anna")
+    anna = await server.logged_in("anna", max_chats=10)
     try:
         for _ in range(4):
             contacts.append(await waiting_chat(server.url))
