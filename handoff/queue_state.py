@@ -14,7 +14,6 @@ and then for a read; during a burst of arrivals the two waits added up to more t
 """
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -22,12 +21,11 @@ from sqlalchemy import select
 
 from handoff.claims import QueueRow, active_rows, waiting_rows
 from handoff.supervision import chat_counts
-from lotsa import coalesce
-from lotsa.coalesce import PUSH_SECONDS, Coalescer
+from lotsa.coalesce import PUSH_SECONDS
 from lotsa.db import Database
-from lotsa.events import QUEUE_TOPIC, RESYNC, EventPublisher
+from lotsa.events import RESYNC, EventPublisher
 from lotsa.models import StaffUser
-from lotsa.shared_read import SharedRead
+from lotsa.shared_read import FollowedRead
 
 CHANGES = frozenset({"state", "presence", RESYNC})
 """The queue topic's events that change what a queue frame shows (an alert does not)."""
@@ -57,49 +55,31 @@ async def read_snapshot(db: Database, version: int) -> QueueSnapshot:
     return QueueSnapshot(version, waiting, active, {u.id: u for u in staff})
 
 
-class QueueSnapshots:
+class QueueSnapshots(FollowedRead[QueueSnapshot]):
     """The current snapshot: read again after each queue event, or when older than `max_age`
     (changes made by another worker process are published only there)."""
 
+    changes = CHANGES
+    name = "queue-snapshots"
+
     def __init__(self, db: Database, events: EventPublisher, max_age: float = PUSH_SECONDS) -> None:
-        self._events = events
-        self._shared = SharedRead(lambda version: read_snapshot(db, version), events, max_age)
+        super().__init__(lambda version: read_snapshot(db, version), events, max_age)
         self._watchers: set[Callable[[QueueSnapshot], None]] = set()
-        self._follower: asyncio.Task[None] | None = None
 
     def watch(self, callback: Callable[[QueueSnapshot], None]) -> None:
         """Call `callback` with each snapshot read after a change (it must return at once)."""
         self._watchers.add(callback)
-        if self._follower is None or self._follower.done():
-            self._follower = asyncio.create_task(self._follow(), name="queue-snapshots")
+        self._follow_changes()
 
     def unwatch(self, callback: Callable[[QueueSnapshot], None]) -> None:
         self._watchers.discard(callback)
 
-    async def _follow(self) -> None:
-        """Until the publisher closes (or drops this subscriber: the next `watch` starts again)."""
-        async with self._events.subscribe(QUEUE_TOPIC) as sub, \
-                Coalescer(self._hand_out, coalesce.PUSH_SECONDS, name="queue-snapshots") as reads:
-            async for event in sub:
-                if event.kind in CHANGES:
-                    reads.trigger()
+    def _watched(self) -> bool:
+        return bool(self._watchers)
 
-    async def _hand_out(self) -> None:
-        if not self._watchers:
-            return
-        snapshot = await self.get()
+    def _hand_out(self, value: QueueSnapshot) -> None:
         for callback in list(self._watchers):
-            callback(snapshot)
-
-    async def close(self) -> None:
-        if self._follower is not None:
-            self._follower.cancel()
-            await asyncio.gather(self._follower, return_exceptions=True)
-
-    @property
-    def reads(self) -> int:
-        """How many times the database was read (tests and diagnostics)."""
-        return self._shared.reads
+            callback(value)
 
     async def get(self, fresh: bool = False) -> QueueSnapshot:
         """The snapshot of the queue's current version; callers asking while it is read share the

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
-from lotsa.coalesce import PUSH_SECONDS
+from lotsa import coalesce
+from lotsa.coalesce import PUSH_SECONDS, Coalescer
 from lotsa.events import QUEUE_TOPIC, EventPublisher
 
 T = TypeVar("T")
@@ -69,3 +71,54 @@ class SharedRead(Generic[T]):
             return True
         return (not read.cancelled() and read.exception() is None
                 and self._version == self._events.version(QUEUE_TOPIC) and time.monotonic() - self._started < self.max_age)
+
+
+class FollowedRead(ABC, Generic[T]):
+    """A `SharedRead` that also reads by itself while anyone watches: after a burst of the queue
+    topic's `changes` (coalesced: at once, then at most once per `coalesce.PUSH_SECONDS`) it reads
+    and hands the result to its watchers (`_hand_out`). One follower task per process, started by
+    the first watcher; subclasses keep their watchers and say whether there are any (`_watched`)."""
+
+    changes: frozenset[str]
+    """The queue topic's event kinds that change what the watchers show."""
+    name: str
+
+    def __init__(self, read: Callable[[int], Awaitable[T]], events: EventPublisher,
+                 max_age: float = PUSH_SECONDS) -> None:
+        self._events = events
+        self._shared = SharedRead(read, events, max_age)
+        self._follower: asyncio.Task[None] | None = None
+
+    @abstractmethod
+    def _watched(self) -> bool:
+        """Anyone watching (no read when nobody is)."""
+
+    @abstractmethod
+    def _hand_out(self, value: T) -> None:
+        """Give a new read to every watcher (each must return at once)."""
+
+    def _follow_changes(self) -> None:
+        if self._follower is None or self._follower.done():
+            self._follower = asyncio.create_task(self._follow(), name=self.name)
+
+    async def _follow(self) -> None:
+        """Until the publisher closes (or drops this subscriber: the next watcher starts again)."""
+        async with self._events.subscribe(QUEUE_TOPIC) as sub, \
+                Coalescer(self._push, coalesce.PUSH_SECONDS, name=self.name) as pushes:
+            async for event in sub:
+                if event.kind in self.changes:
+                    pushes.trigger()
+
+    async def _push(self) -> None:
+        if self._watched():
+            self._hand_out(await self._shared.get())
+
+    async def close(self) -> None:
+        if self._follower is not None:
+            self._follower.cancel()
+            await asyncio.gather(self._follower, return_exceptions=True)
+
+    @property
+    def reads(self) -> int:
+        """How many times the database was read (tests and diagnostics)."""
+        return self._shared.reads

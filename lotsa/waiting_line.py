@@ -13,7 +13,6 @@ watcher with it, a dictionary look-up for those whose place did not change.
 """
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,12 +20,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from lotsa.coalesce import PUSH_SECONDS, Coalescer
+from lotsa.coalesce import PUSH_SECONDS
 from lotsa.conversations import waiting_order
 from lotsa.db import Database
-from lotsa.events import QUEUE_TOPIC, RESYNC, EventPublisher
+from lotsa.events import RESYNC, EventPublisher
 from lotsa.models import Conversation, ConversationState, utcnow
-from lotsa.shared_read import SharedRead
+from lotsa.shared_read import FollowedRead
 
 CLAIMS_WINDOW = timedelta(hours=2)
 MAX_CLAIMS = 20
@@ -79,23 +78,22 @@ async def read_line(db: Database, version: int) -> Line:
     return Line(version, places, dict(claims), now)
 
 
-class WaitingLine:
+class WaitingLine(FollowedRead[Line]):
     """The current `Line`: read again after each queue event, or when older than `max_age`
     (another worker's changes are published only there)."""
 
+    changes = frozenset({"state", RESYNC})
+    name = "waiting-line"
+
     def __init__(self, db: Database, events: EventPublisher, max_age: float = PUSH_SECONDS) -> None:
-        self._events = events
-        self._shared = SharedRead(lambda version: read_line(db, version), events, max_age)
+        super().__init__(lambda version: read_line(db, version), events, max_age)
         self._watchers: dict[int, set[Callable[[Line], None]]] = {}
-        self._follower: asyncio.Task[None] | None = None
-        self._pushes = Coalescer(self._push, PUSH_SECONDS, name="waiting-line")
 
     def watch(self, conversation_id: int, callback: Callable[[Line], None]) -> None:
         """Call `callback` with the new line after changes while the conversation waits (it must
         return at once: a look-up, at most starting a push of its own)."""
         self._watchers.setdefault(conversation_id, set()).add(callback)
-        if self._follower is None or self._follower.done():
-            self._follower = asyncio.create_task(self._follow(), name="waiting-line-follower")
+        self._follow_changes()
 
     def unwatch(self, conversation_id: int, callback: Callable[[Line], None]) -> None:
         callbacks = self._watchers.get(conversation_id)
@@ -108,30 +106,13 @@ class WaitingLine:
     def watched(self) -> int:
         return len(self._watchers)
 
-    async def _follow(self) -> None:
-        """Until the publisher closes (or drops this subscriber: the next `watch` starts again)."""
-        async with self._events.subscribe(QUEUE_TOPIC) as sub, self._pushes:
-            async for event in sub:
-                if event.kind in ("state", RESYNC):
-                    self._pushes.trigger()
+    def _watched(self) -> bool:
+        return bool(self._watchers)
 
-    async def _push(self) -> None:
-        if not self._watchers:
-            return
-        line = await self.get()
+    def _hand_out(self, value: Line) -> None:
         for callbacks in list(self._watchers.values()):
             for callback in list(callbacks):
-                callback(line)
-
-    async def close(self) -> None:
-        if self._follower is not None:
-            self._follower.cancel()
-            await asyncio.gather(self._follower, return_exceptions=True)
-
-    @property
-    def reads(self) -> int:
-        """How many times the database was read (tests and diagnostics)."""
-        return self._shared.reads
+                callback(value)
 
     async def get(self) -> Line:
         """The line at the queue's current version; callers asking while it is read share the read."""
