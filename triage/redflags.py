@@ -270,8 +270,8 @@ class Context:
 
     def swallowed_by_animal(self, start: int) -> bool:
         """A pet or an animal (context `animal`) ends at most ANIMAL_REACH words before an overdose or poison
-        taken, in its sentence: "my dog ate rat poison", "hunden har ätit råttgift". Whoever swallowed it
-        is no person at risk."""
+        taken (or pills swallowed), in its sentence: "my dog ate rat poison", "hunden har ätit råttgift".
+        Whoever swallowed it is no person at risk."""
         return any(start - ANIMAL_REACH <= e <= start and _same_sentence(self.lowered, s, start)
                    for s, e in self.spans["animal"])
 
@@ -405,7 +405,7 @@ class RedFlagRules:
             return False
         if label in ("suicide", "trafficking", "taken") and _long_ago(lowered, start, end):
             return False
-        if label == "taken" and context.swallowed_by_animal(start):
+        if label in ("taken", "suicide") and context.swallowed_by_animal(start):
             return False
         if label == "immediate_danger" and (_over(lowered, start, end) or context.over_now(start, end)):
             return False
