@@ -74,8 +74,8 @@ def _tokenizer() -> Pipeline:
 
 
 def _check_alternatives(phrase: str, word: str) -> None:
-    """`a|b` is one token of the message that is either word. An alternative of several words ("hela kartan |
-    hela burken", "tar alla|tar hela pengarna"), an empty one, one with `~` or `-`, or one the tokenizer splits
+    """`a|b` is one token of the message that is either word. An alternative of several words written with spaces
+    around `|` ("hela kartan | hela burken", "tog alla |svalde"), an empty one, one with `~` or `-`, or one the tokenizer splits
     ("don't|do") would never match what its writer meant, and nothing would say so: refused here."""
     alternatives = word.split("|")
     if not all(alternatives):
