@@ -24,8 +24,8 @@ from typing import Annotated, Any, cast
 import spacy
 import yaml
 from lingua import Language
-from spacy.language import Language as Pipeline
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from spacy.language import Language as Pipeline
 
 from triage.normalize import fold
 from triage.script import ScriptError
