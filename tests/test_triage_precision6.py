@@ -224,3 +224,17 @@ def test_an_alternative_that_can_never_match_is_refused(tmp_path: Path, phrase: 
 def test_an_alternative_of_whole_words_loads(tmp_path: Path) -> None:
     book = load_phrasebook(_book_with(tmp_path, "laughed|giggled myself to death"))
     assert "laughed|giggled myself to death" in book.idioms
+
+
+@pytest.mark.parametrize(("text", "flag"), [
+    ("honestly there is no way out for me", "suicide"),
+    ("je n'en peux plus de cette vie", "suicide"),
+    ("не можу більше так", "suicide"),
+    ("nincs kiút, nem bírom tovább", "suicide"),
+    ("he keeps threatening me on the phone", "immediate_danger"),
+    ("j'ai peur de lui depuis des semaines", "immediate_danger"),
+    ("погрожує мені", "immediate_danger"),
+])
+def test_words_that_back_the_model_on_danger_and_suicide(text: str, flag: str) -> None:
+    result = found(text)
+    assert result.support.get(flag) and flag not in result.flags  # backing only: the model must agree
