@@ -238,3 +238,42 @@ def test_an_alternative_of_whole_words_loads(tmp_path: Path) -> None:
 def test_words_that_back_the_model_on_danger_and_suicide(text: str, flag: str) -> None:
     result = found(text)
     assert result.support.get(flag) and flag not in result.flags  # backing only: the model must agree
+
+
+@pytest.mark.parametrize("text", [
+    "il menace de me tuer, il est en bas maintenant",
+    "mi ex quiere matarme, está en la puerta ahora",
+    "lui vuole uccidermi, è qui adesso",
+])
+def test_someone_else_who_will_kill_me_is_danger_not_suicide(text: str) -> None:
+    assert flags(text) == {"immediate_danger"}
+
+
+@pytest.mark.parametrize("text", [
+    "j'ai envie de me tuer",
+    "quiero matarme, no aguanto",
+    "voglio ammazzarmi stanotte",
+])
+def test_wanting_to_kill_oneself_is_still_suicide(text: str) -> None:
+    assert "suicide" in flags(text)
+
+
+@pytest.mark.parametrize("text", [
+    "ลูกสาวเพื่อนอายุ 14 ต้องทำงานกับลูกค้าที่ร้าน",
+    "น้องสาวอายุ 16 ถูกบังคับให้รับลูกค้า",
+])
+def test_a_thai_minor_with_clients_is_minor_and_trafficking(text: str) -> None:
+    assert {"minor", "trafficking"} <= flags(text)
+
+
+def test_an_adult_thai_message_about_clients_is_no_flag() -> None:
+    assert not flags("ร้านเรามีลูกค้าผู้ชายเยอะ ฉันอายุ 34 อยากตรวจสุขภาพ")
+
+
+@pytest.mark.parametrize("text", [
+    "han låste dörren och tog mina telefoner",
+    "he locked us in and took our phones last night",
+    "zamknął drzwi i zabrał mi telefon",
+])
+def test_locked_in_and_phone_taken_is_control(text: str) -> None:
+    assert "trafficking" in flags(text)
