@@ -177,7 +177,8 @@ class ContextFile(_File):
     that follows closely in the same sentence does not count. `paying`: the exchange is a minor paying, or
     a parent selling or buying ("I'm 16 and paid a girl", "my mum sells sex"): exchange words near it do not
     make a minor a trafficking victim (the README's convention). `animal`: a pet or an animal named just
-    before an overdose or poison `taken` ("my dog ate rat poison") is the one who swallowed it: no overdose."""
+    before an overdose, poison or pills swallowed ("my dog ate rat poison") is the one who swallowed it: no
+    overdose and no suicide."""
 
     topic: dict[LanguageKey, Phrases] = {}
     subject: dict[LanguageKey, Phrases] = {}

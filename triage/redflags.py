@@ -189,10 +189,10 @@ SINGLE_PERSON = frozenset({"jag", "mig", "mej", "min", "mitt", "mina", "me", "my
 "i": in Swedish and Romanian it is "in" ("offer för människohandel i Sverige")."""
 SELF_LEADS = frozenset({"i'm", "im", "am", "'m", "jag", "ja", "eu", "sunt", "аз", "съм", "yo", "я", "ich"})
 INCIDENTAL_REACH = 6
-ANIMAL_REACH = 3
-"""Words allowed between an animal and the verb of swallowing ("the dog might have eaten")."""
 """An everyday use ("gambling debt", "passport office") covers a flag phrase it overlaps or that follows
 within this many words in the same sentence ("skulder hos kronofogden ... betala av")."""
+ANIMAL_REACH = 3
+"""Words allowed between an animal and the verb of swallowing ("the dog might have eaten")."""
 
 
 def _chars(doc: Doc, start: int, end: int) -> Span:
