@@ -195,6 +195,10 @@ def test_help_with_the_ticket_home_or_housing_is_economy(assessor: Assessor, tex
     ("Я врач, пациентка рассказала, что продаёт секс", "professional"),
     ("Hi, I'm a masters student, could I interview a staff member for my thesis?", "other"),
     ("sorry wrong number", "other"),
+    ("Ich kaufe Sex seit Jahren und will aufhören", "buys"),
+    ("been booking girls off escortsidor every weekend, need to stop", "buys"),
+    ("Soy estudiante de trabajo social, ¿tienen estadísticas?", "other"),
+    ("where is the embassy, I need a new passport", "other"),
 ])
 def test_group_cues(assessor: Assessor, text: str, group: str) -> None:
     assert assessor.assess(text).group == group
