@@ -177,7 +177,7 @@ def test_context_needs_and_support_are_validated(triage_dir: Path, stem: str, ch
 def test_the_packaged_context_needs_and_support_load() -> None:
     book = load_phrasebook(phrases_folder(TRIAGE))
     assert set(book.context) == {"topic", "subject", "reassuring", "over", "class", "incidental", "role",
-                                "client", "paying"}
+                                "client", "paying", "animal"}
     assert all(book.context.values()) and set(book.needs) == {"economy", "return", "health", "legal"}
     assert all(book.support[flag] for flag in ("suicide", "immediate_danger", "trafficking", "minor"))
     assert book.taken and book.need_substrings["return"]

@@ -26,12 +26,16 @@ from triage.vocabulary import FLAGS, GROUPS, NEEDS
 
 CUE_WEIGHT = 0.25
 """How far group cue phrases pull the model's scores (chosen by cross-validation on the training split)."""
-FLAG_THRESHOLDS = {"minor": 0.6, "immediate_danger": 0.4, "suicide": 0.4, "trafficking": 0.4}
+FLAG_THRESHOLDS = {"minor": 0.6, "immediate_danger": 0.3, "suicide": 0.3, "trafficking": 0.4}
 """The model's say on a red flag counts from these scores: missing a flag costs more than a false alarm.
 Chosen by `benchmarks/triage_crossval.py` (4-fold cross-validation on the training split): each is the
 highest score whose out-of-fold recall is within 0.02 of the recall at 0.2 (with the model of 2026-12-04:
 danger 0.839 against 0.843, suicide 0.874 against 0.889, trafficking 0.838 against 0.851). For `minor`
-the model adds nothing to the rules' recall, so it only counts when it is sure."""
+the model adds nothing to the rules' recall, so it only counts when it is sure. Danger and suicide, where
+a miss costs most, count from the highest score that keeps the recall of 0.25 at no more than 0.005 of
+precision lost against 0.4 (2026-12-05: suicide 0.892 against 0.885 at 0.4, precision 0.943 against 0.946;
+danger 0.849 against 0.846, precision 0.780 against 0.782). Below RAISED_ALONE that is only with words in
+the message that back the flag (a means, a weak sign, a threat word); without them the flag is possible."""
 SURE_THRESHOLDS: dict[str, float] = {}
 """The classifier alone, without words in the message that back it, raises a flag only from these scores:
 each is the lowest score whose out-of-fold precision alone is at least 0.9 on at least ten messages

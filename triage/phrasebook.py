@@ -17,12 +17,15 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, cast
 
+import spacy
 import yaml
 from lingua import Language
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from spacy.language import Language as Pipeline
 
 from triage.normalize import fold
 from triage.script import ScriptError
@@ -57,13 +60,31 @@ def _check_phrases(phrases: list[str]) -> list[str]:
         if fold(phrase) != phrase:
             raise ValueError(f"{phrase!r} is not folded text: write {fold(phrase)!r}")
         for word in phrase.split():
-            if "|" in word and any(c in word for c in "~-"):
-                raise ValueError(f"{phrase!r}: an alternative in {word!r} is one whole word, without `~` or `-`"
-                                 " (write a phrase for each)")
+            if "|" in word:
+                _check_alternatives(phrase, word)
         if phrase in seen:
             raise ValueError(f"{phrase!r} is listed twice")
         seen.add(phrase)
     return phrases
+
+
+@cache
+def _tokenizer() -> Pipeline:
+    return spacy.blank("xx")
+
+
+def _check_alternatives(phrase: str, word: str) -> None:
+    """`a|b` is one token of the message that is either word. An alternative of several words written with spaces
+    around `|` ("hela kartan | hela burken", "tog alla |svalde"), an empty one, one with `~` or `-`, or one the tokenizer splits
+    ("don't|do") would never match what its writer meant, and nothing would say so: refused here."""
+    alternatives = word.split("|")
+    if not all(alternatives):
+        raise ValueError(f"{phrase!r}: `|` joins whole words with no space around it (a|b); an alternative of "
+                         "several words cannot be written: write a phrase for each")
+    for alternative in alternatives:
+        if any(c in alternative for c in "~-") or len(_tokenizer().make_doc(alternative)) != 1:
+            raise ValueError(f"{phrase!r}: an alternative in {word!r} is one whole word, without `~` or `-` and "
+                             f"not split by the tokenizer ({alternative!r} is not): write a phrase for each")
 
 
 def _check_language(key: str) -> str:
@@ -139,7 +160,8 @@ class CuesFile(_File):
     """Per group: matched inside the text, for scripts written without spaces (Thai); never ASCII text."""
 
 
-CONTEXT_KINDS = ("topic", "subject", "reassuring", "over", "class", "incidental", "role", "client", "paying")
+CONTEXT_KINDS = ("topic", "subject", "reassuring", "over", "class", "incidental", "role", "client", "paying",
+                 "animal")
 
 
 class ContextFile(_File):
@@ -154,7 +176,9 @@ class ContextFile(_File):
     leave", "I locked myself in"): danger, not control by others, so a trafficking phrase it overlaps or
     that follows closely in the same sentence does not count. `paying`: the exchange is a minor paying, or
     a parent selling or buying ("I'm 16 and paid a girl", "my mum sells sex"): exchange words near it do not
-    make a minor a trafficking victim (the README's convention)."""
+    make a minor a trafficking victim (the README's convention). `animal`: a pet or an animal named just
+    before an overdose, poison or pills swallowed ("my dog ate rat poison") is the one who swallowed it: no
+    overdose and no suicide."""
 
     topic: dict[LanguageKey, Phrases] = {}
     subject: dict[LanguageKey, Phrases] = {}
@@ -165,6 +189,7 @@ class ContextFile(_File):
     role: dict[LanguageKey, Phrases] = {}
     client: dict[LanguageKey, Phrases] = {}
     paying: dict[LanguageKey, Phrases] = {}
+    animal: dict[LanguageKey, Phrases] = {}
 
 
 class NeedsFile(_File):

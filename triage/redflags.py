@@ -191,6 +191,8 @@ SELF_LEADS = frozenset({"i'm", "im", "am", "'m", "jag", "ja", "eu", "sunt", "а�
 INCIDENTAL_REACH = 6
 """An everyday use ("gambling debt", "passport office") covers a flag phrase it overlaps or that follows
 within this many words in the same sentence ("skulder hos kronofogden ... betala av")."""
+ANIMAL_REACH = 3
+"""Words allowed between an animal and the verb of swallowing ("the dog might have eaten")."""
 
 
 def _chars(doc: Doc, start: int, end: int) -> Span:
@@ -265,6 +267,13 @@ class Context:
         for pimping"), with nothing in the sentence saying it goes on now."""
         return any(_same_sentence(self.lowered, min(s, start), max(e, end) - 1) for s, e in self.spans["over"]) and \
             self.over_now(start, end)
+
+    def swallowed_by_animal(self, start: int) -> bool:
+        """A pet or an animal (context `animal`) ends at most ANIMAL_REACH words before an overdose or poison
+        taken (or pills swallowed), in its sentence: "my dog ate rat poison", "hunden har ätit råttgift".
+        Whoever swallowed it is no person at risk."""
+        return any(start - ANIMAL_REACH <= e <= start and _same_sentence(self.lowered, s, start)
+                   for s, e in self.spans["animal"])
 
     def _own(self, label: str, start: int) -> bool:
         """A school year said of oneself ("I'm in year 9", "jag går i nian"): a minor writing, topic or not."""
@@ -373,6 +382,9 @@ class RedFlagRules:
                 found.add(label, doc[start:end].text, REASON_OF[label], (_chars(doc, start, end),))
         _danger_now(found, doc, lowered, signals, context)
         _unspoken_suicide(found, doc, signals)
+        for flag in ("suicide", "immediate_danger"):
+            if context.idioms and flag not in found.flags and not found.support.get(flag):
+                found.denied.add(flag)  # "dying of laughter": the model's say there is the idiom's words
         if "immediate_danger" in found.flags and JOKE_MARKERS & set(lowered):
             found.flags.discard("immediate_danger")
         if not all(w.isascii() for w in lowered):
@@ -392,6 +404,8 @@ class RedFlagRules:
         if label in ("suicide", "immediate_danger") and _inside(context.idioms, start, end):
             return False
         if label in ("suicide", "trafficking", "taken") and _long_ago(lowered, start, end):
+            return False
+        if label in ("taken", "suicide") and context.swallowed_by_animal(start):
             return False
         if label == "immediate_danger" and (_over(lowered, start, end) or context.over_now(start, end)):
             return False
