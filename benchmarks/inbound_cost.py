@@ -32,7 +32,7 @@ from sqlalchemy import event
 from twilio.request_validator import RequestValidator
 
 from bot.twilio_sms import SmsChannel
-from lotsa import appkeys
+from lotsa import appkeys, sqlite_direct
 from lotsa.app import create_app
 from lotsa.db import upgrade
 from lotsa.logs import AccessLogger
@@ -43,14 +43,20 @@ PUBLIC = "https://lotsa.example.org"
 
 
 class Counter:
+    """Statements through SQLAlchemy plus those run by sqlite3 directly (`lotsa.sqlite_direct`)."""
+
     def __init__(self) -> None:
-        self.statements = 0
+        self._through_sqlalchemy = 0
         self.transactions = 0
+
+    @property
+    def statements(self) -> int:
+        return self._through_sqlalchemy + sqlite_direct.Counter.statements
 
     def install(self, engine: Any) -> None:
         @event.listens_for(engine, "before_cursor_execute")
         def _statement(*_: Any) -> None:
-            self.statements += 1
+            self._through_sqlalchemy += 1
 
         @event.listens_for(engine, "commit")
         def _commit(*_: Any) -> None:

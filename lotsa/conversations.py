@@ -169,6 +169,13 @@ class Change:
         if transition not in SILENT:
             self._entry(conversation).transition = transition
 
+    async def store(self) -> None:
+        """Write what the change holds: staged messages, the touched conversations' changed columns
+        (by sqlite3 on SQLite: `direct_writes.update_changed`), then whatever else the session holds."""
+        await direct_writes.write(self.session)
+        await direct_writes.update_changed(self.session, [t.conversation for t in self._touched.values()])
+        await self.session.flush()
+
     def touched(self) -> list[tuple[Conversation, list[Message], str | None]]:
         return [(t.conversation, t.messages, t.transition) for t in self._touched.values()]
 
@@ -319,14 +326,24 @@ class Together:
 
     @asynccontextmanager
     async def change(self) -> AsyncIterator[Change]:
+        change: Change | None = None
         try:
             async with self.session.begin_nested():
+                # The SAVEPOINT now: the ORM emits it only when the session is next asked for its
+                # connection, and the Core and sqlite3 statements of the change do not ask it (they
+                # reuse the transaction's connection: `sqlite_direct.connection_of`).
+                await self.session.connection()
                 change = Change(self.session, self.outgoing)
                 yield change
-                await direct_writes.write(self.session)
-                await self.session.flush()
+                await change.store()
         except BaseException:
             direct_writes.undo(self.session)
+            if change is not None:
+                # What `store` wrote by sqlite3 is undone by the rollback, which the ORM does not
+                # know of: the conversations are read again before anything publishes them (settle).
+                for conversation, _, _ in change.touched():
+                    if inspect(conversation).persistent:
+                        self.session.expire(conversation)
             self.undone = True
             raise
         direct_writes.keep(self.session)
@@ -361,8 +378,7 @@ class Conversations:
             change = Change(session, self.outgoing)
             yield change
             await write_records(session, change.ended)
-            await direct_writes.write(session)
-            await session.flush()
+            await change.store()
             announcements = announcements_of(change)
             await self.events.publish_in(session, announcements)
         self.published([change], announcements)
