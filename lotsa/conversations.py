@@ -37,7 +37,7 @@ from typing import Any
 from sqlalchemy import bindparam, case, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lotsa import direct_writes
+from lotsa import direct_writes, sqlite_direct
 from lotsa.db import Database, affected
 from lotsa.events import CONSOLE_TOPIC, QUEUE_TOPIC, Announcement, Event, EventPublisher, conversation_topic
 from lotsa.models import (
@@ -326,17 +326,26 @@ class Together:
 
     @asynccontextmanager
     async def change(self) -> AsyncIterator[Change]:
+        # On SQLite's inline connection the savepoint is a sqlite3 call of our own around the ORM's
+        # (which the ORM emits only if its flush has work left: `Change.store` leaves it little).
+        # Elsewhere the ORM's, emitted at once: the ORM emits it only when the session is next
+        # asked for its connection, and the Core statements of a change do not ask it (they reuse
+        # the transaction's connection: `sqlite_direct.connection_of`).
+        direct = await sqlite_direct.of(self.session)
+        if direct is not None:
+            sqlite_direct.run(direct, "SAVEPOINT lotsa_change")
         change: Change | None = None
         try:
             async with self.session.begin_nested():
-                # The SAVEPOINT now: the ORM emits it only when the session is next asked for its
-                # connection, and the Core and sqlite3 statements of the change do not ask it (they
-                # reuse the transaction's connection: `sqlite_direct.connection_of`).
-                await self.session.connection()
+                if direct is None:
+                    await self.session.connection()
                 change = Change(self.session, self.outgoing)
                 yield change
                 await change.store()
         except BaseException:
+            if direct is not None:
+                sqlite_direct.run(direct, "ROLLBACK TO lotsa_change")
+                sqlite_direct.run(direct, "RELEASE lotsa_change")
             direct_writes.undo(self.session)
             if change is not None:
                 # What `store` wrote by sqlite3 is undone by the rollback, which the ORM does not
@@ -346,6 +355,8 @@ class Together:
                         self.session.expire(conversation)
             self.undone = True
             raise
+        if direct is not None:
+            sqlite_direct.run(direct, "RELEASE lotsa_change")
         direct_writes.keep(self.session)
         self.changes.append(change)
 

@@ -77,6 +77,12 @@ def known(session: Any) -> Direct | None:
     return kept[1] if kept is not None else None  # type: ignore[no-any-return]
 
 
+def run(direct: Direct, sql: str) -> None:
+    """A statement without parameters (a savepoint's)."""
+    Counter.statements += 1
+    direct.raw.execute(sql)
+
+
 class _Compiled:
     def __init__(self, statement: ClauseElement, dialect: Dialect, column_keys: Sequence[str] | None) -> None:
         compiled: Any = statement.compile(dialect=dialect, column_keys=list(column_keys) if column_keys else None)
