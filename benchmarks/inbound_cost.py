@@ -36,6 +36,7 @@ from lotsa import appkeys, sqlite_direct
 from lotsa.app import create_app
 from lotsa.db import upgrade
 from lotsa.logs import AccessLogger
+from lotsa.server import quiet_collector
 from lotsa.settings import load_settings
 from lotsa_testing.fake_providers import FakeTwilio
 
@@ -75,6 +76,7 @@ async def measure(messages: int, database: str | None, profile: str | None, in_f
             "twilio_from_number": "+46766860000", "twilio_api_url": fake.url, "public_url": PUBLIC,
             "new_conversations_per_minute": 100000, "new_conversations_per_address_per_minute": 100000})
         app = create_app(settings, channels=[SmsChannel])
+        app.on_startup.append(quiet_collector)   # as `lotsa serve` does (lotsa.server)
         server = TestServer(app, host="127.0.0.1")
         await server.start_server(access_log_class=AccessLogger)
         counter = Counter()

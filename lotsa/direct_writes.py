@@ -29,12 +29,13 @@ from lotsa import sqlite_direct
 from lotsa.models import Base, Message, OutboxItem, utcnow
 from lotsa.sqlite_direct import Direct, Prepared, connection_of
 
-__all__ = ["WriteSession", "connection_of", "insert_now", "keep", "stage", "undo", "update_changed", "write"]
+__all__ = ["WriteSession", "connection_of", "insert_now", "keep", "new_message", "stage", "undo", "update_changed", "write"]
 
 _MESSAGES = cast(Table, Message.__table__)
 _OUTBOX = cast(Table, OutboxItem.__table__)
 _INSERT_MESSAGE = insert(_MESSAGES)
 _INSERT_OUTBOX = insert(_OUTBOX)
+_MESSAGE_MANAGER = inspect(Message).class_manager
 _MESSAGE_KEYS = ("conversation_id", "channel", "provider_message_id", "direction", "author", "author_id", "text",
                  "meta", "created_at")
 _OUTBOX_KEYS = ("conversation_id", "channel", "idempotency_key", "state", "attempts", "next_attempt_at",
@@ -51,6 +52,14 @@ Staged = tuple[Message, dict[str, Any] | None]
 
 class WriteSession(Session):
     """The session class of write transactions: staged messages are written before each statement."""
+
+
+def new_message(**values: Any) -> Message:
+    """A `Message` for `stage`: the plain object without the instrumented constructor's attribute
+    events (it is never added to a session; what is not given reads as None)."""
+    message = cast(Message, _MESSAGE_MANAGER.new_instance())
+    inspect(message).dict.update(values)
+    return message
 
 
 def stage(session: AsyncSession, message: Message, outbox: dict[str, Any] | None = None) -> None:
@@ -164,8 +173,8 @@ async def insert_now(session: AsyncSession, row: Base) -> None:
         key = result.inserted_primary_key
         assert key is not None
         values.update(zip((c.key for c in table.primary_key.columns), key, strict=True))
-    for name, value in values.items():
-        setattr(row, name, value)
+    # As the ORM's loading does: the values straight into the instance's dict, then committed.
+    inspect(row).dict.update(values)
     make_transient_to_detached(row)
     session.add(row)
     session.info.setdefault(_INSERTED, []).append(row)

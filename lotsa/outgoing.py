@@ -62,8 +62,9 @@ class Outgoing:
         meta = dict(meta or {})
         if held:
             meta["held"] = True
-        message = Message(conversation_id=conversation.id, channel=conversation.channel, direction="out",
-                          author=author, author_id=author_id, text=text, meta=meta)
+        message = direct_writes.new_message(conversation_id=conversation.id, channel=conversation.channel,
+                                            direction="out", author=author, author_id=author_id, text=text,
+                                            meta=meta, provider_message_id=None)
         outbox = None
         if conversation.channel in self.outbox_channels:
             now = utcnow()

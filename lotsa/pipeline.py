@@ -289,10 +289,10 @@ class Pipeline:
         meta.update(msg.provider_meta)
         if assessment is not None and assessment.flags:
             meta.update(flags=list(assessment.flags), flag_words=list(assessment.flag_words))
-        inbound = Message(conversation_id=conversation.id, channel=msg.channel,
-                          provider_message_id=msg.provider_message_id, direction="in",
-                          author=Author.CONTACT, text=text or _choice_label(runner, conversation, msg),
-                          meta=meta)
+        inbound = direct_writes.new_message(conversation_id=conversation.id, channel=msg.channel,
+                                            provider_message_id=msg.provider_message_id, direction="in",
+                                            author=Author.CONTACT, author_id=None,
+                                            text=text or _choice_label(runner, conversation, msg), meta=meta)
         direct_writes.stage(session, inbound)
         await direct_writes.write(session)
         if self.recent is not None:
