@@ -57,7 +57,7 @@ class WriteSession(Session):
 def new_message(**values: Any) -> Message:
     """A `Message` for `stage`: the plain object without the instrumented constructor's attribute
     events (it is never added to a session; what is not given reads as None)."""
-    message = cast(Message, _MESSAGE_MANAGER.new_instance())
+    message: Message = _MESSAGE_MANAGER.new_instance()
     inspect(message).dict.update(values)
     return message
 
@@ -110,7 +110,7 @@ def _write_directly(session: AsyncSession | Session, direct: Direct) -> None:
             "provider_message_id": message.provider_message_id, "direction": message.direction,
             "author": message.author, "author_id": message.author_id, "text": message.text, "meta": message.meta,
             "created_at": message.created_at})
-        message.id = cursor.lastrowid
+        message.id = cast(int, cursor.lastrowid)
         if outbox is not None:
             outbox_rows.append({**outbox, "message_id": message.id})
     if outbox_rows:

@@ -271,9 +271,9 @@ class Pipeline:
         direct = await sqlite_direct.of(session)
         duplicate = {"channel": msg.channel, "provider_id": msg.provider_message_id}
         if direct is not None:
-            found = _DIRECT_DUPLICATE.first(direct, duplicate)
-            if found is not None:
-                return Accepted(found["conversation_id"], found["id"], duplicate=True)
+            stored = _DIRECT_DUPLICATE.first(direct, duplicate)
+            if stored is not None:
+                return Accepted(stored["conversation_id"], stored["id"], duplicate=True)
         else:
             existing = (await (await connection_of(session)).execute(_DUPLICATE, duplicate)).first()
             if existing is not None:

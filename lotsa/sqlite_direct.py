@@ -64,8 +64,9 @@ async def of(session: AsyncSession) -> Direct | None:
     connection = await connection_of(session)
     kept = session.info.get(_DIRECT)
     if kept is not None and kept[0] is connection:
-        return kept[1]  # type: ignore[no-any-return]
-    driver = getattr(connection.sync_connection.connection.dbapi_connection, "driver_connection", None)  # type: ignore[union-attr]
+        return cast(Direct | None, kept[1])
+    sync = connection.sync_connection
+    driver = getattr(sync.connection.dbapi_connection, "driver_connection", None) if sync is not None else None
     direct = Direct(driver.raw, connection.dialect) if isinstance(driver, InlineConnection) else None
     session.info[_DIRECT] = (connection, direct)
     return direct
@@ -74,7 +75,7 @@ async def of(session: AsyncSession) -> Direct | None:
 def known(session: Any) -> Direct | None:
     """The `Direct` of the session's transaction if `of` found one already (for synchronous code)."""
     kept = session.info.get(_DIRECT)
-    return kept[1] if kept is not None else None  # type: ignore[no-any-return]
+    return cast(Direct | None, kept[1]) if kept is not None else None
 
 
 def run(direct: Direct, sql: str) -> None:
