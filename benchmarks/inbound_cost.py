@@ -32,10 +32,11 @@ from sqlalchemy import event
 from twilio.request_validator import RequestValidator
 
 from bot.twilio_sms import SmsChannel
-from lotsa import appkeys
+from lotsa import appkeys, sqlite_direct
 from lotsa.app import create_app
 from lotsa.db import upgrade
 from lotsa.logs import AccessLogger
+from lotsa.server import quiet_collector
 from lotsa.settings import load_settings
 from lotsa_testing.fake_providers import FakeTwilio
 
@@ -43,14 +44,20 @@ PUBLIC = "https://lotsa.example.org"
 
 
 class Counter:
+    """Statements through SQLAlchemy plus those run by sqlite3 directly (`lotsa.sqlite_direct`)."""
+
     def __init__(self) -> None:
-        self.statements = 0
+        self._through_sqlalchemy = 0
         self.transactions = 0
+
+    @property
+    def statements(self) -> int:
+        return self._through_sqlalchemy + sqlite_direct.Counter.statements
 
     def install(self, engine: Any) -> None:
         @event.listens_for(engine, "before_cursor_execute")
         def _statement(*_: Any) -> None:
-            self.statements += 1
+            self._through_sqlalchemy += 1
 
         @event.listens_for(engine, "commit")
         def _commit(*_: Any) -> None:
@@ -69,6 +76,7 @@ async def measure(messages: int, database: str | None, profile: str | None, in_f
             "twilio_from_number": "+46766860000", "twilio_api_url": fake.url, "public_url": PUBLIC,
             "new_conversations_per_minute": 100000, "new_conversations_per_address_per_minute": 100000})
         app = create_app(settings, channels=[SmsChannel])
+        app.on_startup.append(quiet_collector)   # as `lotsa serve` does (lotsa.server)
         server = TestServer(app, host="127.0.0.1")
         await server.start_server(access_log_class=AccessLogger)
         counter = Counter()

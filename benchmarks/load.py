@@ -146,8 +146,11 @@ class Bench:
         figures["ratio"] = round(figures["inbound_msgs_per_s"] / max(figures["ceiling_msgs_per_s"], 1e-9), 3)
         await asyncio.sleep(1)
 
+        profiler = _profiler(pid, args.profile_ack, args.duration) if args.profile_ack else None
         offered = await wl.drive(self._load(self.url, rate=args.rate, telegram_share=0.1,
                                             first_number=3_000_000, sid_prefix="O"))
+        if profiler is not None:
+            profiler.wait(timeout=60)
         figures.update(offered_msgs_per_s=args.rate, ack_p50_ms=_ms(offered.latencies, 50),
                        ack_p99_ms=_ms(offered.latencies, 99), ack_max_ms=_ms(offered.latencies, 100),
                        telegram_ack_p99_ms=_ms(offered.telegram_latencies, 99),
@@ -220,6 +223,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="SMS conversations opened before the memory is read")
     parser.add_argument("--profile", help="py-spy output of the server during the throughput phase "
                         "(.svg flame graph, .txt collapsed stacks, .json speedscope)")
+    parser.add_argument("--profile-ack", help="the same through the acknowledgement phase (--rate offered)")
     parser.add_argument("--json", action="store_true", help="print one JSON object with the figures last")
 
 

@@ -37,7 +37,7 @@ from typing import Any
 from sqlalchemy import bindparam, case, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lotsa import direct_writes
+from lotsa import direct_writes, sqlite_direct
 from lotsa.db import Database, affected
 from lotsa.events import CONSOLE_TOPIC, QUEUE_TOPIC, Announcement, Event, EventPublisher, conversation_topic
 from lotsa.models import (
@@ -168,6 +168,13 @@ class Change:
             conversation.state = target
         if transition not in SILENT:
             self._entry(conversation).transition = transition
+
+    async def store(self) -> None:
+        """Write what the change holds: staged messages, the touched conversations' changed columns
+        (by sqlite3 on SQLite: `direct_writes.update_changed`), then whatever else the session holds."""
+        await direct_writes.write(self.session)
+        await direct_writes.update_changed(self.session, [t.conversation for t in self._touched.values()])
+        await self.session.flush()
 
     def touched(self) -> list[tuple[Conversation, list[Message], str | None]]:
         return [(t.conversation, t.messages, t.transition) for t in self._touched.values()]
@@ -319,16 +326,37 @@ class Together:
 
     @asynccontextmanager
     async def change(self) -> AsyncIterator[Change]:
+        # On SQLite's inline connection the savepoint is a sqlite3 call of our own around the ORM's
+        # (which the ORM emits only if its flush has work left: `Change.store` leaves it little).
+        # Elsewhere the ORM's, emitted at once: the ORM emits it only when the session is next
+        # asked for its connection, and the Core statements of a change do not ask it (they reuse
+        # the transaction's connection: `sqlite_direct.connection_of`).
+        direct = await sqlite_direct.of(self.session)
+        if direct is not None:
+            sqlite_direct.run(direct, "SAVEPOINT lotsa_change")
+        change: Change | None = None
         try:
             async with self.session.begin_nested():
+                if direct is None:
+                    await self.session.connection()
                 change = Change(self.session, self.outgoing)
                 yield change
-                await direct_writes.write(self.session)
-                await self.session.flush()
+                await change.store()
         except BaseException:
+            if direct is not None:
+                sqlite_direct.run(direct, "ROLLBACK TO lotsa_change")
+                sqlite_direct.run(direct, "RELEASE lotsa_change")
             direct_writes.undo(self.session)
+            if change is not None:
+                # What `store` wrote by sqlite3 is undone by the rollback, which the ORM does not
+                # know of: the conversations are read again before anything publishes them (settle).
+                for conversation, _, _ in change.touched():
+                    if inspect(conversation).persistent:
+                        self.session.expire(conversation)
             self.undone = True
             raise
+        if direct is not None:
+            sqlite_direct.run(direct, "RELEASE lotsa_change")
         direct_writes.keep(self.session)
         self.changes.append(change)
 
@@ -361,8 +389,7 @@ class Conversations:
             change = Change(session, self.outgoing)
             yield change
             await write_records(session, change.ended)
-            await direct_writes.write(session)
-            await session.flush()
+            await change.store()
             announcements = announcements_of(change)
             await self.events.publish_in(session, announcements)
         self.published([change], announcements)

@@ -13,7 +13,6 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import ColumnElement, Table, inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
 
 from lotsa.models import Base
 
@@ -37,8 +36,8 @@ def loaded(session: AsyncSession, model: type[Row], row: Any, prefix: str) -> Ro
     if held is not None:
         return cast(Row, held)
     instance = cast(Row, mapper.class_manager.new_instance())
-    for key, value in values.items():
-        set_committed_value(instance, key, value)
+    # As the ORM's loading does: the values straight into the instance's dict (committed below).
+    inspect(instance).dict.update(values)
     make_transient_to_detached(instance)
     session.add(instance)
     return instance

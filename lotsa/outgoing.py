@@ -10,15 +10,15 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lotsa import direct_writes
+from lotsa import direct_writes, sqlite_direct
 from lotsa.crypto import Keyring
 from lotsa.db import affected
-from lotsa.direct_writes import connection_of
 from lotsa.models import Author, Contact, Conversation, Message, OutboxItem, OutboxState, utcnow
 from lotsa.safe_contact import hold_until
+from lotsa.sqlite_direct import Prepared, connection_of
 from lotsa.texts import Catalogue
 
 SAFE_CONTACT_CHANNELS = frozenset({"sms", "telegram"})
@@ -33,6 +33,12 @@ _RELEASE = (update(_OUTBOX)
 """Built once: it runs on every inbound SMS and Telegram message. A Core statement on the session's
 connection, not an ORM-enabled one (whose bookkeeping cost about a millisecond per message): outbox
 items loaded in the session are not brought up to date, and no caller reads their state afterwards."""
+_DIRECT_RELEASE = Prepared(update(_OUTBOX).where(
+    _OUTBOX.c.conversation_id == bindparam("held_in"),
+    or_(_OUTBOX.c.state == OutboxState.HELD, _OUTBOX.c.state == OutboxState.PENDING))
+    .values(state=OutboxState.PENDING, next_attempt_at=bindparam("released_at")))
+"""The same by sqlite3 (`lotsa.sqlite_direct`; its statements are compiled once, so without IN's
+expanding parameters)."""
 
 
 class Outgoing:
@@ -56,8 +62,9 @@ class Outgoing:
         meta = dict(meta or {})
         if held:
             meta["held"] = True
-        message = Message(conversation_id=conversation.id, channel=conversation.channel, direction="out",
-                          author=author, author_id=author_id, text=text, meta=meta)
+        message = direct_writes.new_message(conversation_id=conversation.id, channel=conversation.channel,
+                                            direction="out", author=author, author_id=author_id, text=text,
+                                            meta=meta, provider_message_id=None)
         outbox = None
         if conversation.channel in self.outbox_channels:
             now = utcnow()
@@ -96,6 +103,8 @@ class Outgoing:
         if conversation.channel not in self.safe_contact_channels:
             return 0
         await direct_writes.write(session)   # items staged in this change are released too
-        connection = await connection_of(session)
-        result = await connection.execute(_RELEASE, {"held_in": conversation.id, "released_at": utcnow()})
-        return affected(result)
+        values = {"held_in": conversation.id, "released_at": utcnow()}
+        direct = await sqlite_direct.of(session)
+        if direct is not None:
+            return _DIRECT_RELEASE.execute(direct, values).rowcount
+        return affected(await (await connection_of(session)).execute(_RELEASE, values))

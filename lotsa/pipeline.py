@@ -20,12 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from handoff.queues import QueueDirectory
-from lotsa import direct_reads, direct_writes
+from lotsa import direct_reads, direct_writes, sqlite_direct
 from lotsa.channels import InboundMessage
 from lotsa.contact_requests import ContactRequests
 from lotsa.conversations import Change, Conversations, contact_by_key
 from lotsa.crypto import Keyring
-from lotsa.direct_writes import connection_of
 from lotsa.errors import Refused
 from lotsa.events import QUEUE_TOPIC, Event
 from lotsa.feedback import take_answer
@@ -44,6 +43,7 @@ from lotsa.models import (
     TriageRecord,
     utcnow,
 )
+from lotsa.sqlite_direct import Prepared, connection_of
 from lotsa.triage_scripts import TriageScripts
 from lotsa.waiting_line import WaitingLine
 from triage.assess import Assessment, Assessor
@@ -87,6 +87,8 @@ _SEEN = update(_CONTACTS).where(_CONTACTS.c.id == bindparam("contact_id")).value
 _RECENT_INBOUND = (select(func.count(Message.id)).join(Conversation, Message.conversation_id == Conversation.id)
                    .where(Conversation.contact_id == bindparam("contact_id"), Message.direction == "in",
                           Message.created_at > bindparam("since")))
+_DIRECT_DUPLICATE, _DIRECT_CONTACT_AND_OPEN, _DIRECT_SEEN = Prepared(_DUPLICATE), Prepared(_CONTACT_AND_OPEN), Prepared(_SEEN)
+"""The same statements run by sqlite3 on SQLite's inline connection (`lotsa.sqlite_direct`)."""
 
 
 def _encodable(text: str) -> bool:
@@ -209,8 +211,12 @@ class Pipeline:
         """The contact (made if new); with its open conversation and True when that was read too."""
         found: Conversation | None = None
         if self.group is not None:
-            connection = await connection_of(session)
-            row = (await connection.execute(_CONTACT_AND_OPEN, {"key": msg.contact_key})).mappings().first()
+            direct = await sqlite_direct.of(session)
+            if direct is not None:
+                row: Any = _DIRECT_CONTACT_AND_OPEN.first(direct, {"key": msg.contact_key})
+            else:
+                row = (await (await connection_of(session)).execute(
+                    _CONTACT_AND_OPEN, {"key": msg.contact_key})).mappings().first()
             contact = direct_reads.loaded(session, Contact, row, "a_") if row is not None else None
             found = direct_reads.loaded(session, Conversation, row, "b_") if row is not None else None
         else:
@@ -226,7 +232,11 @@ class Pipeline:
             contact.reply_address = self._sealed(msg)
         # A Core UPDATE, the ORM object told it is stored: no unit-of-work flush for one column.
         now = utcnow()
-        await (await connection_of(session)).execute(_SEEN, {"contact_id": contact.id, "now": now})
+        direct = await sqlite_direct.of(session)
+        if direct is not None:
+            _DIRECT_SEEN.execute(direct, {"contact_id": contact.id, "now": now})
+        else:
+            await (await connection_of(session)).execute(_SEEN, {"contact_id": contact.id, "now": now})
         set_committed_value(contact, "last_seen_at", now)
         return contact, found, self.group is not None
 
@@ -258,10 +268,16 @@ class Pipeline:
     async def _accept(self, change: Change, msg: InboundMessage, text: str, assessment: Assessment | None
                       ) -> Accepted:
         session = change.session
-        existing = (await (await connection_of(session)).execute(
-            _DUPLICATE, {"channel": msg.channel, "provider_id": msg.provider_message_id})).first()
-        if existing is not None:
-            return Accepted(existing.conversation_id, existing.id, duplicate=True)
+        direct = await sqlite_direct.of(session)
+        duplicate = {"channel": msg.channel, "provider_id": msg.provider_message_id}
+        if direct is not None:
+            stored = _DIRECT_DUPLICATE.first(direct, duplicate)
+            if stored is not None:
+                return Accepted(stored["conversation_id"], stored["id"], duplicate=True)
+        else:
+            existing = (await (await connection_of(session)).execute(_DUPLICATE, duplicate)).first()
+            if existing is not None:
+                return Accepted(existing.conversation_id, existing.id, duplicate=True)
         contact, found, looked = await self._contact(session, msg)
         # An open conversation is the contact's newest: no feedback question of a closed one is open.
         answered = None if found is not None else await take_answer(change, contact, msg.choice, text)
@@ -273,10 +289,10 @@ class Pipeline:
         meta.update(msg.provider_meta)
         if assessment is not None and assessment.flags:
             meta.update(flags=list(assessment.flags), flag_words=list(assessment.flag_words))
-        inbound = Message(conversation_id=conversation.id, channel=msg.channel,
-                          provider_message_id=msg.provider_message_id, direction="in",
-                          author=Author.CONTACT, text=text or _choice_label(runner, conversation, msg),
-                          meta=meta)
+        inbound = direct_writes.new_message(conversation_id=conversation.id, channel=msg.channel,
+                                            provider_message_id=msg.provider_message_id, direction="in",
+                                            author=Author.CONTACT, author_id=None,
+                                            text=text or _choice_label(runner, conversation, msg), meta=meta)
         direct_writes.stage(session, inbound)
         await direct_writes.write(session)
         if self.recent is not None:

@@ -100,6 +100,11 @@ class InlineConnection:
         self._committed_changes = connection.total_changes
 
     @property
+    def raw(self) -> sqlite3.Connection:
+        """The sqlite3 connection itself (`lotsa.sqlite_direct`)."""
+        return self._conn
+
+    @property
     def isolation_level(self) -> str | None:
         return self._conn.isolation_level
 

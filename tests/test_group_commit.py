@@ -106,3 +106,33 @@ async def test_a_change_undone_in_a_shared_transaction_leaves_no_row_behind_in_t
         said = await session.scalar(select(func.count()).select_from(Message).where(Message.conversation_id == kept))
     assert (kept, "undone-contact") in [tuple(r) for r in stored]
     assert said == 1
+
+
+async def test_a_change_undone_after_another_in_the_same_transaction_leaves_nothing_stored(
+        any_server: RunningServer) -> None:
+    """Every change of a shared transaction has its own savepoint from its first statement, not only
+    the first one: what the second change wrote before it failed is not committed with the first."""
+    pipeline = any_server.app[appkeys.PIPELINE]
+    conversations, db = pipeline.conversations, any_server.app[appkeys.DB]
+    version = pipeline.scripts.for_new_conversation().script.version
+
+    async def open_for(change: Change, key: str) -> int:
+        contact = Contact(key=key, channel="sms")
+        await direct_writes.insert_now(change.session, contact)
+        conversation = await change.open(contact.id, "sms", version, {}, "sv")
+        change.say(conversation, "bot", "hej")
+        await direct_writes.write(change.session)
+        return conversation.id
+
+    async with conversations.together() as together:
+        async with together.change() as change:
+            kept = await open_for(change, "kept-contact")
+        with pytest.raises(RuntimeError):
+            async with together.change() as change:
+                await open_for(change, "undone-contact")
+                raise RuntimeError("undone")
+    async with db.read() as session:
+        keys = (await session.execute(select(Contact.key).where(Contact.key.like("%-contact")))).scalars().all()
+        said = (await session.execute(select(Message.conversation_id).where(Message.text == "hej"))).scalars().all()
+    assert keys == ["kept-contact"]
+    assert said == [kept]
