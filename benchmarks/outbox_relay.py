@@ -1,17 +1,28 @@
-"""The outbox relay against the fake providers: messages per second it sustains draining a backlog,
-and what happens when a provider is down for a minute.
+"""The outbox relay: what a delivered item costs, whether draining the outbox holds up inbound
+messages, the rates it sustains against the fake providers, and what happens when a provider is down
+for a minute.
 
-    .venv/bin/python benchmarks/outbox_relay.py [--messages 300] [--down-seconds 60]
+    .venv/bin/python -m benchmarks.outbox_relay [--messages 300] [--down-seconds 60]
+        [--drain-items 2000] [--inbound-rate 200] [--database URL] [--profile out.txt] [--only cost]
 
-Runs the real server (SQLite in a temporary folder) with Telegram and Twilio SMS pointed at the fake
-provider servers on 127.0.0.1, drives it through the signed webhooks as people would, and counts
-what reaches the fakes. Prints one line per figure, then one JSON object with all of them.
+First the relay alone (`drain_cost`): the real application with the in-memory channel (a provider
+that accepts every message at once, `lotsa_testing.memory`), its relay stopped while a backlog of
+`--drain-items` greetings is written, then drained round by round: items/s, CPU ms (the whole
+process), commits and SQL statements per delivered item. Then inbound acknowledgement latency
+(`Pipeline.accept`, open loop at `--inbound-rate` messages/s from known numbers) with the relay
+idle and while it drains such a backlog: on SQLite both write through the one writer at a time.
+`--only cost` stops there. Then the real server (SQLite in a temporary folder) with Telegram and
+Twilio SMS pointed at the fake provider servers on 127.0.0.1, driven through the signed webhooks as
+people would, counting what reaches the fakes. Prints one line per figure, then one JSON object
+with all of them.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import json
+import pstats
 import secrets
 import sys
 import tempfile
@@ -25,11 +36,13 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 from twilio.request_validator import RequestValidator
 
-from lotsa import logs
+from benchmarks.inbound_cost import Counter
+from lotsa import appkeys, logs
 from lotsa.app import create_app
 from lotsa.db import upgrade
 from lotsa.settings import load_settings
 from lotsa_testing.fake_providers import FakeProvider, FakeTelegram, FakeTwilio
+from lotsa_testing.server import RunningServer, make_settings, sqlite_database, start_server
 
 PUBLIC = "https://lotsa.example.org"
 SECRET = "bench-secret-" + "z" * 20
@@ -139,11 +152,105 @@ async def outage(folder: Path, down_seconds: float, per_second: float = 1.0) -> 
                 "seconds_until_all_delivered_after_recovery": round(done - back, 2)}
 
 
+NO_FLOOD_LIMITS = {"new_conversations_per_minute": 10**6, "new_conversations_per_address_per_minute": 10**6,
+                   "contact_messages_per_minute": 10**6, "log_level": "WARNING"}
+
+
+async def _backlog(running: RunningServer, first: int, items: int) -> None:
+    """`items` new people write once each (32 at a time): one greeting each waits in the outbox."""
+    for start in range(first, first + items, 32):
+        await asyncio.gather(*(running.memory.write(f"+4671{i:07d}", "hej")
+                               for i in range(start, min(start + 32, first + items))))
+
+
+async def _drain(running: RunningServer) -> int:
+    """The relay's rounds back to back, as `OutboxRelay.run` does while there is work: items attempted."""
+    relay, attempted = running.app[appkeys.OUTBOX], 0
+    while delivered := await relay.deliver_due():
+        attempted += delivered
+    return attempted
+
+
+async def _acks(running: RunningServer, rate: float, seconds: float, numbers: range) -> list[float]:
+    """Open loop: a message from a known number every 1/rate s; each one's time to acknowledgement (ms),
+    measured from when it was due to be sent."""
+    latencies: list[float] = []
+    start, count = time.perf_counter(), int(rate * seconds)
+
+    async def one(index: int) -> None:
+        due = start + index / rate
+        await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        await running.memory.write(f"+4671{numbers[index % len(numbers)]:07d}", "jag behöver prata")
+        latencies.append((time.perf_counter() - due) * 1000)
+
+    await asyncio.gather(*(one(i) for i in range(count)))
+    return latencies
+
+
+def _percentiles(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    at = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
+    return {"p50_ms": round(at(0.5), 1), "p99_ms": round(at(0.99), 1), "max_ms": round(ordered[-1], 1)}
+
+
+async def drain_cost(folder: Path, database: str | None, items: int, inbound_rate: float,
+                     profile: str | None = None) -> dict[str, Any]:
+    """The relay alone against a provider that answers at once, then inbound acknowledgements while it drains."""
+    folder.mkdir(parents=True, exist_ok=True)
+    url = database or await sqlite_database(folder)
+    test_server, running = await start_server(make_settings(folder, url, **NO_FLOOD_LIMITS))
+    relay = running.app[appkeys.OUTBOX]
+    counter = Counter()
+    counter.install(running.app[appkeys.DB].engine.sync_engine)
+    figures: dict[str, Any] = {"database": "postgresql" if database else "sqlite", "items": items}
+    try:
+        relay.stop()                      # its rounds are driven here
+        await asyncio.sleep(0.3)
+        await _drain(running)             # anything the start left
+        await _backlog(running, 0, items)
+        commits, statements = counter.transactions, counter.statements
+        profiler = cProfile.Profile() if profile else None
+        cpu, wall = time.process_time(), time.perf_counter()
+        if profiler is not None:
+            profiler.enable()
+        delivered = await _drain(running)
+        if profiler is not None:
+            profiler.disable()
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        if profiler is not None and profile is not None:
+            with open(profile, "w") as out:
+                pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(60)
+        assert delivered == items, (delivered, items)
+        figures["drain"] = {"items_per_s": round(items / wall, 1), "cpu_ms_per_item": round(cpu / items * 1000, 3),
+                            "commits_per_item": round((counter.transactions - commits) / items, 3),
+                            "statements_per_item": round((counter.statements - statements) / items, 3)}
+
+        seconds = max(2.0, items / inbound_rate / 2)
+        known = range(0, items)
+        figures["inbound_ack_relay_idle"] = _percentiles(await _acks(running, inbound_rate, seconds, known))
+        await _drain(running)             # the replies to those messages
+        await _backlog(running, items, items)
+        draining = asyncio.create_task(_drain(running))
+        latencies = await _acks(running, inbound_rate, seconds, known)
+        drained_meanwhile = not draining.done()
+        await draining
+        figures["inbound_ack_while_draining"] = {**_percentiles(latencies), "inbound_rate": inbound_rate,
+                                                 "seconds": seconds, "drain_outlasted_inbound": drained_meanwhile}
+    finally:
+        await test_server.close()
+    return figures
+
+
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     logs.configure("WARNING")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         figures: dict[str, Any] = {}
+        figures["relay"] = await drain_cost(folder / "cost", args.database, args.drain_items, args.inbound_rate,
+                                       args.profile)
+        print(f"relay alone, instant provider: {json.dumps(figures['relay'])}", flush=True)
+        if args.only == "cost":
+            return figures
         raw = {"telegram_per_second": 10_000.0, "telegram_per_chat_per_second": 10_000.0}
         figures["telegram_msgs_per_s_raw"] = round(await throughput(folder, "telegram", args.messages, **raw), 1)
         print(f"telegram, limits lifted: {figures['telegram_msgs_per_s_raw']} messages/s", flush=True)
@@ -165,6 +272,12 @@ if __name__ == "__main__":
     parser.add_argument("--messages", type=int, default=300)
     parser.add_argument("--sms-limited-messages", type=int, default=10)
     parser.add_argument("--down-seconds", type=float, default=60.0)
+    parser.add_argument("--drain-items", type=int, default=2000, help="the backlog the relay drains alone")
+    parser.add_argument("--inbound-rate", type=float, default=200.0,
+                        help="inbound messages/s offered while the relay drains")
+    parser.add_argument("--database", help="a PostgreSQL URL for the relay-alone part (default: SQLite)")
+    parser.add_argument("--profile", help="write cProfile statistics of the drain here (sorted by cumulative time)")
+    parser.add_argument("--only", choices=["cost"], help="cost: only the relay alone and inbound while it drains")
     result = asyncio.run(main(parser.parse_args()))
     print(json.dumps(result))
     sys.exit(0)
