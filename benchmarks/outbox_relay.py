@@ -10,7 +10,8 @@ that accepts every message at once, `lotsa_testing.memory`), its relay stopped w
 `--drain-items` greetings is written, then drained round by round: items/s, CPU ms (the whole
 process), commits and SQL statements per delivered item. Then inbound acknowledgement latency
 (`Pipeline.accept`, open loop at `--inbound-rate` messages/s from known numbers) with the relay
-idle and while it drains such a backlog: on SQLite both write through the one writer at a time.
+idle and while it drains such a backlog (only the messages due before the drain ended count): on
+SQLite both write through the one writer at a time.
 `--only cost` stops there. Then the real server (SQLite in a temporary folder) with Telegram and
 Twilio SMS pointed at the fake provider servers on 127.0.0.1, driven through the signed webhooks as
 people would, counting what reaches the fakes. Prints one line per figure, then one JSON object
@@ -36,7 +37,7 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 from twilio.request_validator import RequestValidator
 
-from benchmarks.inbound_cost import Counter
+from benchmarks.inbound_cost import Counter as SqlCounter
 from lotsa import appkeys, logs
 from lotsa.app import create_app
 from lotsa.db import upgrade
@@ -171,17 +172,17 @@ async def _drain(running: RunningServer) -> int:
     return attempted
 
 
-async def _acks(running: RunningServer, rate: float, seconds: float, numbers: range) -> list[float]:
-    """Open loop: a message from a known number every 1/rate s; each one's time to acknowledgement (ms),
-    measured from when it was due to be sent."""
-    latencies: list[float] = []
+async def _acks(running: RunningServer, rate: float, seconds: float, numbers: range) -> list[tuple[float, float]]:
+    """Open loop: a message from a known number every 1/rate s; for each, when it was due to be sent
+    (perf_counter) and its time to acknowledgement from then (ms)."""
+    latencies: list[tuple[float, float]] = []
     start, count = time.perf_counter(), int(rate * seconds)
 
     async def one(index: int) -> None:
         due = start + index / rate
         await asyncio.sleep(max(0.0, due - time.perf_counter()))
         await running.memory.write(f"+4671{numbers[index % len(numbers)]:07d}", "jag behöver prata")
-        latencies.append((time.perf_counter() - due) * 1000)
+        latencies.append((due, (time.perf_counter() - due) * 1000))
 
     await asyncio.gather(*(one(i) for i in range(count)))
     return latencies
@@ -200,7 +201,7 @@ async def drain_cost(folder: Path, database: str | None, items: int, inbound_rat
     url = database or await sqlite_database(folder)
     test_server, running = await start_server(make_settings(folder, url, **NO_FLOOD_LIMITS))
     relay = running.app[appkeys.OUTBOX]
-    counter = Counter()
+    counter = SqlCounter()
     counter.install(running.app[appkeys.DB].engine.sync_engine)
     figures: dict[str, Any] = {"database": "postgresql" if database else "sqlite", "items": items}
     try:
@@ -227,15 +228,19 @@ async def drain_cost(folder: Path, database: str | None, items: int, inbound_rat
 
         seconds = max(2.0, items / inbound_rate / 2)
         known = range(0, items)
-        figures["inbound_ack_relay_idle"] = _percentiles(await _acks(running, inbound_rate, seconds, known))
+        idle = await _acks(running, inbound_rate, seconds, known)
+        figures["inbound_ack_relay_idle"] = _percentiles([ms for _, ms in idle])
         await _drain(running)             # the replies to those messages
         await _backlog(running, items, items)
+        began = time.perf_counter()
         draining = asyncio.create_task(_drain(running))
-        latencies = await _acks(running, inbound_rate, seconds, known)
-        drained_meanwhile = not draining.done()
-        await draining
-        figures["inbound_ack_while_draining"] = {**_percentiles(latencies), "inbound_rate": inbound_rate,
-                                                 "seconds": seconds, "drain_outlasted_inbound": drained_meanwhile}
+        acks = asyncio.create_task(_acks(running, inbound_rate, seconds, known))
+        drained = await draining
+        ended = time.perf_counter()
+        during = [ms for due, ms in await acks if due < ended]
+        figures["inbound_ack_while_draining"] = {
+            **_percentiles(during), "inbound_rate": inbound_rate, "acks_counted": len(during),
+            "drain_s": round(ended - began, 2), "drained_items_per_s": round(drained / (ended - began), 1)}
     finally:
         await test_server.close()
     return figures
