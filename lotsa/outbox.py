@@ -84,10 +84,13 @@ class _Batch:
     back: set[str] = field(default_factory=set)
     """Channels that delivered again after a temporary failure."""
 
+    def __bool__(self) -> bool:
+        return bool(self.sent or self.retry or self.dead or self.defer or self.back)
+
 
 class Marks:
-    """A round's outcomes, written in as few transactions as the writer allows: whoever finds its
-    outcome not yet stored writes everything gathered so far, the others wait for that commit."""
+    """A round's outcomes, written in as few transactions as the writer allows: a store takes
+    everything gathered until it holds the write lock, and the next one what came in meanwhile."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -95,6 +98,7 @@ class Marks:
         self._added = 0
         self._stored = 0
         self._writing = asyncio.Lock()
+        self._soon: set[asyncio.Task[None]] = set()
         self.back: set[str] = set()
         """Channels released from backoff by a stored batch (the relay wakes for them)."""
 
@@ -114,6 +118,31 @@ class Marks:
         self._batch.dead.append({"item": item.id, "tries": item.attempts + 1, "error": error})
         self._added += 1
 
+    def store_soon(self) -> None:
+        """Store what was added without waiting for it (the sender goes on with its next item)."""
+        if not any(not task.done() for task in self._soon):
+            self._soon.add(asyncio.create_task(self._store_all(), name="outbox-marks"))
+
+    async def _store_all(self) -> None:
+        while self._stored < self._added:
+            await self.store()
+
+    async def settle(self) -> None:
+        """Store everything added; raises the first failure of any store of this round."""
+        try:
+            await self.store()
+        finally:
+            failures = await asyncio.gather(*self._soon, return_exceptions=True)
+        for failure in failures:
+            if isinstance(failure, BaseException):
+                raise failure
+
+    def abandon(self) -> None:
+        """The round was cancelled (the service stops): what is not stored yet is sent again, in
+        doubt, after the lease."""
+        for task in self._soon:
+            task.cancel()
+
     async def store(self) -> None:
         """Returns when every outcome added before the call is committed (raises if its commit failed:
         the items stay leased and are sent again, in doubt, after the lease)."""
@@ -126,6 +155,9 @@ class Marks:
                 # Taken once the write lock is ours: what arrived while waiting for it goes too.
                 batch, upto = self._batch, self._added
                 self._batch = _Batch()
+                if not batch:       # a store before this one failed and took them: nothing to write
+                    self._stored = upto
+                    return
                 connection = await session.connection()
                 now = utcnow()
                 for channel in batch.back:
@@ -200,14 +232,14 @@ class OutboxRelay:
         for item in leased:
             by_conversation.setdefault(item.conversation_id, []).append(item)
         marks = Marks(self.db)
-        done = await asyncio.gather(*(self._deliver_in_order(items, marks) for items in by_conversation.values()),
-                                    return_exceptions=True)
-        await marks.store()
+        try:
+            await asyncio.gather(*(self._deliver_in_order(items, marks) for items in by_conversation.values()))
+        except asyncio.CancelledError:
+            marks.abandon()
+            raise
+        await marks.settle()
         if marks.back:
             self._wake.set()      # what waited in backoff for a provider that is back goes now
-        for failure in done:
-            if isinstance(failure, BaseException):
-                raise failure
         return len(leased)
 
     async def _deliver_in_order(self, items: list[Leased], marks: Marks) -> None:
@@ -223,9 +255,9 @@ class OutboxRelay:
                 self._failing.add(item.channel)
                 delay = timedelta(seconds=outcome.retry_after) if outcome.retry_after else backoff(item.attempts + 1)
                 marks.retry(item, outcome.error, utcnow() + delay, items[index + 1:])
-                await marks.store()
+                marks.store_soon()
                 return
-            await marks.store()
+            marks.store_soon()
 
     def _due_statement(self) -> Any:
         """Due items of this relay's channels whose conversation has nothing earlier waiting."""
