@@ -3,15 +3,15 @@ messages, the rates it sustains against the fake providers, and what happens whe
 for a minute.
 
     .venv/bin/python -m benchmarks.outbox_relay [--messages 300] [--down-seconds 60]
-        [--drain-items 2000] [--inbound-rate 200] [--database URL] [--profile out.txt] [--only cost]
+        [--drain-items 2000] [--inbound-rate 200] [--postgres] [--profile out.txt] [--only cost]
 
 First the relay alone (`drain_cost`): the real application with the in-memory channel (a provider
 that accepts every message at once, `lotsa_testing.memory`), its relay stopped while a backlog of
 `--drain-items` greetings is written, then drained round by round: items/s, CPU ms (the whole
 process), commits and SQL statements per delivered item. Then inbound acknowledgement latency
 (`Pipeline.accept`, open loop at `--inbound-rate` messages/s from known numbers) with the relay
-idle and while it drains such a backlog (only the messages due before the drain ended count): on
-SQLite both write through the one writer at a time.
+idle and while it drains a backlog three times that size (only the messages due before the drain
+ended count): on SQLite both write through the one writer at a time.
 `--only cost` stops there. Then the real server (SQLite in a temporary folder) with Telegram and
 Twilio SMS pointed at the fake provider servers on 127.0.0.1, driven through the signed webhooks as
 people would, counting what reaches the fakes. Prints one line per figure, then one JSON object
@@ -43,7 +43,14 @@ from lotsa.app import create_app
 from lotsa.db import upgrade
 from lotsa.settings import load_settings
 from lotsa_testing.fake_providers import FakeProvider, FakeTelegram, FakeTwilio
-from lotsa_testing.server import RunningServer, make_settings, sqlite_database, start_server
+from lotsa_testing.server import (
+    RunningServer,
+    create_postgres_database,
+    drop_postgres_database,
+    make_settings,
+    sqlite_database,
+    start_server,
+)
 
 PUBLIC = "https://lotsa.example.org"
 SECRET = "bench-secret-" + "z" * 20
@@ -194,16 +201,27 @@ def _percentiles(values: list[float]) -> dict[str, float]:
     return {"p50_ms": round(at(0.5), 1), "p99_ms": round(at(0.99), 1), "max_ms": round(ordered[-1], 1)}
 
 
-async def drain_cost(folder: Path, database: str | None, items: int, inbound_rate: float,
+async def drain_cost(folder: Path, postgres: bool, items: int, inbound_rate: float,
                      profile: str | None = None) -> dict[str, Any]:
-    """The relay alone against a provider that answers at once, then inbound acknowledgements while it drains."""
+    """The relay alone against a provider that answers at once, then inbound acknowledgements while
+    it drains; on SQLite, or on a throw-away database of LOTSA_TEST_POSTGRES_URL's server."""
     folder.mkdir(parents=True, exist_ok=True)
-    url = database or await sqlite_database(folder)
+    if not postgres:
+        return await _drain_cost(folder, await sqlite_database(folder), items, inbound_rate, profile)
+    url, name = await create_postgres_database()
+    try:
+        await asyncio.to_thread(upgrade, url)
+        return await _drain_cost(folder, url, items, inbound_rate, profile)
+    finally:
+        await drop_postgres_database(name)
+
+
+async def _drain_cost(folder: Path, url: str, items: int, inbound_rate: float, profile: str | None) -> dict[str, Any]:
     test_server, running = await start_server(make_settings(folder, url, **NO_FLOOD_LIMITS))
     relay = running.app[appkeys.OUTBOX]
     counter = SqlCounter()
     counter.install(running.app[appkeys.DB].engine.sync_engine)
-    figures: dict[str, Any] = {"database": "postgresql" if database else "sqlite", "items": items}
+    figures: dict[str, Any] = {"database": url.split(":")[0], "items": items}
     try:
         relay.stop()                      # its rounds are driven here
         await asyncio.sleep(0.3)
@@ -231,7 +249,7 @@ async def drain_cost(folder: Path, database: str | None, items: int, inbound_rat
         idle = await _acks(running, inbound_rate, seconds, known)
         figures["inbound_ack_relay_idle"] = _percentiles([ms for _, ms in idle])
         await _drain(running)             # the replies to those messages
-        await _backlog(running, items, items)
+        await _backlog(running, items, 3 * items)   # long enough to outlast the messages, drained fast
         began = time.perf_counter()
         draining = asyncio.create_task(_drain(running))
         acks = asyncio.create_task(_acks(running, inbound_rate, seconds, known))
@@ -251,7 +269,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         figures: dict[str, Any] = {}
-        figures["relay"] = await drain_cost(folder / "cost", args.database, args.drain_items, args.inbound_rate,
+        figures["relay"] = await drain_cost(folder / "cost", args.postgres, args.drain_items, args.inbound_rate,
                                        args.profile)
         print(f"relay alone, instant provider: {json.dumps(figures['relay'])}", flush=True)
         if args.only == "cost":
@@ -280,7 +298,8 @@ if __name__ == "__main__":
     parser.add_argument("--drain-items", type=int, default=2000, help="the backlog the relay drains alone")
     parser.add_argument("--inbound-rate", type=float, default=200.0,
                         help="inbound messages/s offered while the relay drains")
-    parser.add_argument("--database", help="a PostgreSQL URL for the relay-alone part (default: SQLite)")
+    parser.add_argument("--postgres", action="store_true", help="the relay-alone part on a throw-away database of "
+                        "LOTSA_TEST_POSTGRES_URL's server (default: SQLite)")
     parser.add_argument("--profile", help="write cProfile statistics of the drain here (sorted by cumulative time)")
     parser.add_argument("--only", choices=["cost"], help="cost: only the relay alone and inbound while it drains")
     result = asyncio.run(main(parser.parse_args()))
