@@ -1,17 +1,29 @@
-"""The outbox relay against the fake providers: messages per second it sustains draining a backlog,
-and what happens when a provider is down for a minute.
+"""The outbox relay: what a delivered item costs, whether draining the outbox holds up inbound
+messages, the rates it sustains against the fake providers, and what happens when a provider is down
+for a minute.
 
-    .venv/bin/python benchmarks/outbox_relay.py [--messages 300] [--down-seconds 60]
+    .venv/bin/python -m benchmarks.outbox_relay [--messages 300] [--down-seconds 60]
+        [--drain-items 2000] [--inbound-rate 200] [--postgres] [--profile out.txt] [--only cost]
 
-Runs the real server (SQLite in a temporary folder) with Telegram and Twilio SMS pointed at the fake
-provider servers on 127.0.0.1, drives it through the signed webhooks as people would, and counts
-what reaches the fakes. Prints one line per figure, then one JSON object with all of them.
+First the relay alone (`drain_cost`): the real application with the in-memory channel (a provider
+that accepts every message at once, `lotsa_testing.memory`), its relay stopped while a backlog of
+`--drain-items` greetings is written, then drained round by round: items/s, CPU ms (the whole
+process), commits and SQL statements per delivered item. Then inbound acknowledgement latency
+(`Pipeline.accept`, open loop at `--inbound-rate` messages/s from known numbers) with the relay
+idle and while it drains a backlog three times that size (only the messages due before the drain
+ended count): on SQLite both write through the one writer at a time.
+`--only cost` stops there. Then the real server (SQLite in a temporary folder) with Telegram and
+Twilio SMS pointed at the fake provider servers on 127.0.0.1, driven through the signed webhooks as
+people would, counting what reaches the fakes. Prints one line per figure, then one JSON object
+with all of them.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import json
+import pstats
 import secrets
 import sys
 import tempfile
@@ -25,11 +37,20 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 from twilio.request_validator import RequestValidator
 
-from lotsa import logs
+from benchmarks.inbound_cost import Counter as SqlCounter
+from lotsa import appkeys, logs
 from lotsa.app import create_app
 from lotsa.db import upgrade
 from lotsa.settings import load_settings
 from lotsa_testing.fake_providers import FakeProvider, FakeTelegram, FakeTwilio
+from lotsa_testing.server import (
+    RunningServer,
+    create_postgres_database,
+    drop_postgres_database,
+    make_settings,
+    sqlite_database,
+    start_server,
+)
 
 PUBLIC = "https://lotsa.example.org"
 SECRET = "bench-secret-" + "z" * 20
@@ -139,11 +160,120 @@ async def outage(folder: Path, down_seconds: float, per_second: float = 1.0) -> 
                 "seconds_until_all_delivered_after_recovery": round(done - back, 2)}
 
 
+NO_FLOOD_LIMITS = {"new_conversations_per_minute": 10**6, "new_conversations_per_address_per_minute": 10**6,
+                   "contact_messages_per_minute": 10**6, "log_level": "WARNING"}
+
+
+async def _backlog(running: RunningServer, first: int, items: int) -> None:
+    """`items` new people write once each (32 at a time): one greeting each waits in the outbox."""
+    for start in range(first, first + items, 32):
+        await asyncio.gather(*(running.memory.write(f"+4671{i:07d}", "hej")
+                               for i in range(start, min(start + 32, first + items))))
+
+
+async def _drain(running: RunningServer) -> int:
+    """The relay's rounds back to back, as `OutboxRelay.run` does while there is work: items attempted."""
+    relay, attempted = running.app[appkeys.OUTBOX], 0
+    while delivered := await relay.deliver_due():
+        attempted += delivered
+    return attempted
+
+
+async def _acks(running: RunningServer, rate: float, seconds: float, numbers: range) -> list[tuple[float, float]]:
+    """Open loop: a message from a known number every 1/rate s; for each, when it was due to be sent
+    (perf_counter) and its time to acknowledgement from then (ms)."""
+    latencies: list[tuple[float, float]] = []
+    start, count = time.perf_counter(), int(rate * seconds)
+
+    async def one(index: int) -> None:
+        due = start + index / rate
+        await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        await running.memory.write(f"+4671{numbers[index % len(numbers)]:07d}", "jag behöver prata")
+        latencies.append((due, (time.perf_counter() - due) * 1000))
+
+    await asyncio.gather(*(one(i) for i in range(count)))
+    return latencies
+
+
+def _percentiles(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    at = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
+    return {"p50_ms": round(at(0.5), 1), "p99_ms": round(at(0.99), 1), "max_ms": round(ordered[-1], 1)}
+
+
+async def drain_cost(folder: Path, postgres: bool, items: int, inbound_rate: float,
+                     profile: str | None = None) -> dict[str, Any]:
+    """The relay alone against a provider that answers at once, then inbound acknowledgements while
+    it drains; on SQLite, or on a throw-away database of LOTSA_TEST_POSTGRES_URL's server."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if not postgres:
+        return await _drain_cost(folder, await sqlite_database(folder), items, inbound_rate, profile)
+    url, name = await create_postgres_database()
+    try:
+        await asyncio.to_thread(upgrade, url)
+        return await _drain_cost(folder, url, items, inbound_rate, profile)
+    finally:
+        await drop_postgres_database(name)
+
+
+async def _drain_cost(folder: Path, url: str, items: int, inbound_rate: float, profile: str | None) -> dict[str, Any]:
+    test_server, running = await start_server(make_settings(folder, url, **NO_FLOOD_LIMITS))
+    relay = running.app[appkeys.OUTBOX]
+    counter = SqlCounter()
+    counter.install(running.app[appkeys.DB].engine.sync_engine)
+    figures: dict[str, Any] = {"database": url.split(":")[0], "items": items}
+    try:
+        relay.stop()                      # its rounds are driven here
+        await asyncio.sleep(0.3)
+        await _drain(running)             # anything the start left
+        await _backlog(running, 0, items)
+        commits, statements = counter.transactions, counter.statements
+        profiler = cProfile.Profile() if profile else None
+        cpu, wall = time.process_time(), time.perf_counter()
+        if profiler is not None:
+            profiler.enable()
+        delivered = await _drain(running)
+        if profiler is not None:
+            profiler.disable()
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        if profiler is not None and profile is not None:
+            with open(profile, "w") as out:
+                pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(60)
+        assert delivered == items, (delivered, items)
+        figures["drain"] = {"items_per_s": round(items / wall, 1), "cpu_ms_per_item": round(cpu / items * 1000, 3),
+                            "commits_per_item": round((counter.transactions - commits) / items, 3),
+                            "statements_per_item": round((counter.statements - statements) / items, 3)}
+
+        seconds = max(2.0, items / inbound_rate / 2)
+        known = range(0, items)
+        idle = await _acks(running, inbound_rate, seconds, known)
+        figures["inbound_ack_relay_idle"] = _percentiles([ms for _, ms in idle])
+        await _drain(running)             # the replies to those messages
+        await _backlog(running, items, 3 * items)   # long enough to outlast the messages, drained fast
+        began = time.perf_counter()
+        draining = asyncio.create_task(_drain(running))
+        acks = asyncio.create_task(_acks(running, inbound_rate, seconds, known))
+        drained = await draining
+        ended = time.perf_counter()
+        during = [ms for due, ms in await acks if due < ended]
+        figures["inbound_ack_while_draining"] = {
+            **_percentiles(during), "inbound_rate": inbound_rate, "acks_counted": len(during),
+            "drain_s": round(ended - began, 2), "drained_items_per_s": round(drained / (ended - began), 1)}
+    finally:
+        await test_server.close()
+    return figures
+
+
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     logs.configure("WARNING")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         figures: dict[str, Any] = {}
+        figures["relay"] = await drain_cost(folder / "cost", args.postgres, args.drain_items, args.inbound_rate,
+                                       args.profile)
+        print(f"relay alone, instant provider: {json.dumps(figures['relay'])}", flush=True)
+        if args.only == "cost":
+            return figures
         raw = {"telegram_per_second": 10_000.0, "telegram_per_chat_per_second": 10_000.0}
         figures["telegram_msgs_per_s_raw"] = round(await throughput(folder, "telegram", args.messages, **raw), 1)
         print(f"telegram, limits lifted: {figures['telegram_msgs_per_s_raw']} messages/s", flush=True)
@@ -165,6 +295,13 @@ if __name__ == "__main__":
     parser.add_argument("--messages", type=int, default=300)
     parser.add_argument("--sms-limited-messages", type=int, default=10)
     parser.add_argument("--down-seconds", type=float, default=60.0)
+    parser.add_argument("--drain-items", type=int, default=2000, help="the backlog the relay drains alone")
+    parser.add_argument("--inbound-rate", type=float, default=200.0,
+                        help="inbound messages/s offered while the relay drains")
+    parser.add_argument("--postgres", action="store_true", help="the relay-alone part on a throw-away database of "
+                        "LOTSA_TEST_POSTGRES_URL's server (default: SQLite)")
+    parser.add_argument("--profile", help="write cProfile statistics of the drain here (sorted by cumulative time)")
+    parser.add_argument("--only", choices=["cost"], help="cost: only the relay alone and inbound while it drains")
     result = asyncio.run(main(parser.parse_args()))
     print(json.dumps(result))
     sys.exit(0)
