@@ -1,0 +1,83 @@
+"""Rule behaviours added after reading the eighth blind set's misses (issue 12), each in several
+languages. Danger and suicide first: wanting to die in Somali; a partner or relative who says he will
+kill himself (ar, es, pl, ru, so); "he'd rather die" only with a means at hand (a rifle, a shotgun); a
+whole supply of insulin or of pills already taken (sv, en, bg, ro); a man at the door who will break it
+if the writer does not open it; hit today; locked out on the balcony. On the other side: "I'd rather die
+than …" as a figure of speech, a shop one does not open, being locked out of one's own flat."""
+from __future__ import annotations
+
+import pytest
+
+from lotsa_testing.phrase_rules import flags, shipped_assessor
+from triage.assess import Assessor
+from triage.vocabulary import risk_for
+
+
+@pytest.fixture(scope="module")
+def assessor() -> Assessor:
+    return shipped_assessor()
+
+
+@pytest.mark.parametrize("text", [
+    "Ma rabo inaan sii noolaado. Waxaan doonayaa inaan dhinto",
+    "صاحبي يقول راح يقتل نفسه اذا تركته",
+    "mi pareja me escribió que se va a matar, no contesta",
+    "tata napisał, że odbierze sobie życie, nie wiem gdzie jest",
+    "сын написал, что наложит на себя руки, телефон выключен",
+    "Mwanaa ma aha: walaalkay wuxuu leeyahay waan is dilayaa",
+])
+def test_wanting_to_die_or_someone_close_who_will_kill_himself_is_suicide(assessor: Assessor, text: str) -> None:
+    assert "suicide" in flags(text)
+    assert risk_for(assessor.assess(text).flags) == "acute"
+
+
+@pytest.mark.parametrize("text", [
+    "він каже, що краще помре, і взяв рушницю з гаража",
+    "mój ojciec woli umrzeć, zabrał strzelbę i wyszedł",
+    "dice que prefiere morir y se llevó la escopeta",
+])
+def test_rather_die_with_a_gun_at_hand_is_suicide(text: str) -> None:
+    assert "suicide" in flags(text)
+
+
+@pytest.mark.parametrize("text", [
+    "лучше умру, чем снова пойду к этому стоматологу",
+    "prefiero morir de hambre que comer en ese sitio jaja",
+    "wole umrzec niz jechac tam autobusem",
+])
+def test_rather_die_as_a_figure_of_speech_is_no_suicide(text: str) -> None:
+    assert "suicide" not in flags(text)
+
+
+@pytest.mark.parametrize("text", [
+    "har tagit alla insulinsprutorna på en gång, förlåt mamma",
+    "i injected all my insulin pens, i just want to sleep",
+    "Тя изпила всичките хапчета и не отговаря",
+    "prietena mea a luat toate pastilele din cutie",
+])
+def test_a_whole_supply_taken_is_an_overdose(assessor: Assessor, text: str) -> None:
+    assert {"suicide", "immediate_danger"} <= flags(text)
+    assert risk_for(assessor.assess(text).flags) == "acute"
+
+
+@pytest.mark.parametrize("text", [
+    "he's outside yelling that if i dont open the door he will kill me",
+    "está fuera gritando, si no abro la puerta entra igual",
+    "on krzyczy, że jak nie otworzę drzwi to będzie źle",
+    "стучит и кричит, если не открою дверь, выломает",
+    "hoy me pegó otra vez y sigue en el piso",
+    "min kund slog mig idag och står kvar i trapphuset",
+    "han har låst ute mig på balkongen i natt",
+    "the man locked me out on the balcony with no clothes",
+])
+def test_a_threat_at_the_door_a_beating_today_or_locked_out_in_the_cold_is_danger(text: str) -> None:
+    assert "immediate_danger" in flags(text)
+
+
+@pytest.mark.parametrize("text", [
+    "si no abro la tienda mañana pierdo el trabajo",
+    "my friend asked if i dont open the shop tomorrow who will",
+    "jag har låst ute mig själv från lägenheten, var kan jag sova inatt",
+])
+def test_a_shop_not_opened_or_oneself_locked_out_is_no_danger(text: str) -> None:
+    assert "immediate_danger" not in flags(text)
