@@ -81,3 +81,40 @@ def test_a_threat_at_the_door_a_beating_today_or_locked_out_in_the_cold_is_dange
 ])
 def test_a_shop_not_opened_or_oneself_locked_out_is_no_danger(text: str) -> None:
     assert "immediate_danger" not in flags(text)
+
+
+@pytest.mark.parametrize("text", [
+    "my cousin is with a man who controls her and takes her phone",
+    "ma cousine vit chez un homme qui la contrôle, elle ne sort jamais",
+    "mi hermana vive con un tipo que la controla y se queda con todo el dinero",
+    "moja siostra mieszka u faceta, który ją kontroluje i trzyma wszystkie pieniądze",
+    "он держит все деньги, а я должна выходить к клиентам каждый вечер",
+    "verisoara mea e cu unul care o controlează și îi ține toți banii",
+    "اللي جابوني لهنا قالوا لازم اخلص الدين",
+    "مردی که منو آورده اینجا پول‌هامو می‌گیره",
+    "Họ giữ hộ chiếu của chị, bắt em tiếp khách mỗi tối",
+    "gabadha waxaa lagu iibiyaa guri magaalada ku yaal",
+    "killen jag bor hos tar betalt av männen som kommer på kvällarna",
+])
+def test_control_by_others_brought_here_or_sold_in_a_house_is_trafficking(text: str) -> None:
+    assert "trafficking" in flags(text)
+
+
+@pytest.mark.parametrize("text", [
+    "im 15 and sold nudes to a guy i met on discord",
+    "jag är 16 och han sa att jag kan bo gratis om jag ställer upp för hans kompisar",
+    "پسر ۱۵ ساله‌ام از یه مرد پول می‌گیره برای عکس لخت",
+])
+def test_a_minor_paid_in_money_a_place_to_sleep_or_for_pictures_is_minor_and_trafficking(text: str) -> None:
+    assert {"minor", "trafficking"} <= flags(text)
+
+
+@pytest.mark.parametrize("text", [
+    "i work alone and keep my money, nobody controls me",
+    "my sister is 16 and our mother sold photos of the old house",
+    "mi novio me controla el móvil, ¿es normal en una pareja?",
+    "jag tar betalt av kunderna själv, ingen annan är inblandad",
+    "دخترم ۱۵ سالشه و برای عکاسی مدرسه پول لازم داره",
+])
+def test_own_money_a_partner_checking_a_phone_or_photos_of_things_is_no_trafficking(text: str) -> None:
+    assert "trafficking" not in flags(text)
