@@ -118,3 +118,39 @@ def test_a_minor_paid_in_money_a_place_to_sleep_or_for_pictures_is_minor_and_tra
 ])
 def test_own_money_a_partner_checking_a_phone_or_photos_of_things_is_no_trafficking(text: str) -> None:
     assert "trafficking" not in flags(text)
+
+
+def _needs(assessor: Assessor, text: str) -> set[str]:
+    return set(assessor.assess(text).needs)
+
+
+@pytest.mark.parametrize("text", [
+    "vill tillbaka till mitt land men vet inte hur",
+    "بغيت نرجع لبلادي، ما عندي حتى درهم",
+    "می‌خوام برگردم به کشورم، کمکم کنید",
+    "Waxaan rabaa inaan dalkayga ku noqdo",
+    "segítség kell a hazautazáshoz",
+    "ich will einfach nur zurück nach Rumänien",
+    "чоловік, який привіз мене з Молдови, не віддає гроші",
+])
+def test_going_back_home_or_brought_from_abroad_is_return(assessor: Assessor, text: str) -> None:
+    assert "return" in _needs(assessor, text)
+
+
+@pytest.mark.parametrize("text", [
+    "Ist das in Schweden strafbar, wenn ich dafür bezahlt habe?",
+    "Elle veut connaître ses droits avant d'aller au tribunal",
+    "kan jag överklaga beslutet om min ersättning?",
+    "will this end up on my record if i testify?",
+    "мене оштрафують, якщо я розповім?",
+])
+def test_rights_a_court_an_appeal_a_fine_or_a_record_is_legal(assessor: Assessor, text: str) -> None:
+    assert "legal" in _needs(assessor, text)
+
+
+@pytest.mark.parametrize("text", [
+    "vad har ni för öppettider i helgen?",
+    "hi, just checking this number works",
+])
+def test_a_plain_question_or_a_test_needs_no_return_or_legal(assessor: Assessor, text: str) -> None:
+    assert not {"return", "legal"} & _needs(assessor, text)
