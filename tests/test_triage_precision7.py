@@ -154,3 +154,32 @@ def test_rights_a_court_an_appeal_a_fine_or_a_record_is_legal(assessor: Assessor
 ])
 def test_a_plain_question_or_a_test_needs_no_return_or_legal(assessor: Assessor, text: str) -> None:
     assert not {"return", "legal"} & _needs(assessor, text)
+
+
+@pytest.mark.parametrize("text", [
+    "je travaille seule, sans proxénète, je voudrais savoir pour les impôts",
+    "I'm a social worker: no sign anyone is forced, she lives alone and seems fine",
+    "lucrez singură, fără nimeni deasupra mea, și vreau să știu de chirie",
+    "we're planning a bake sale against trafficking at our church",
+    "organizamos una carrera contra la trata, ¿podemos usar vuestro nombre?",
+    "wir sammeln Spenden gegen Menschenhandel, wie kann man euch unterstützen?",
+])
+def test_no_pimp_no_sign_of_force_or_a_campaign_against_trafficking_is_no_trafficking(text: str) -> None:
+    assert "trafficking" not in flags(text)
+
+
+@pytest.mark.parametrize("text", [
+    "My mother has been selling sex since I was small. I'm 14 and I hate it",
+    "jag är 15 och min mamma har sålt sex i flera år, vill bara prata",
+])
+def test_a_minor_whose_parent_sells_is_minor_without_trafficking(text: str) -> None:
+    assert flags(text) >= {"minor"}
+    assert "trafficking" not in flags(text)
+
+
+@pytest.mark.parametrize("text", [
+    "sans proxénète? non, il garde mon passeport et prend tout",
+    "I bought sex last weekend and she told me afterwards she was 15",
+])
+def test_trafficking_told_plainly_or_a_minor_paid_by_the_writer_still_flags(text: str) -> None:
+    assert "trafficking" in flags(text)
