@@ -183,3 +183,29 @@ def test_a_minor_whose_parent_sells_is_minor_without_trafficking(text: str) -> N
 ])
 def test_trafficking_told_plainly_or_a_minor_paid_by_the_writer_still_flags(text: str) -> None:
     assert "trafficking" in flags(text)
+
+
+@pytest.mark.parametrize(("text", "group"), [
+    ("j'ai été arrêté pour achat de sexe la semaine dernière, que faire", "buys"),
+    ("Minha irmã mora com um homem que pegou o passaporte dela", "relative"),
+    ("Waxaan ahay turjumaan, ma haysaan warqado af-Soomaali ah?", "professional"),
+    ("jestem pracownikiem socjalnym i szukam materiałów po polsku", "professional"),
+    ("quick question for my debate class: is buying sex illegal in sweden?", "other"),
+    ("ich schreibe meine Masterarbeit über Prostitutionsgesetze", "other"),
+    ("hej, är det här lotteriet? jag fick ett sms", "other"),
+])
+def test_group_cues_for_buyers_relatives_staff_students_and_wrong_numbers(
+        assessor: Assessor, text: str, group: str) -> None:
+    assert assessor.assess(text).group == group
+
+
+@pytest.mark.parametrize("text", [
+    "o namorado pegou o passaporte dela e não deixa ela sair",
+    "eles tiraram os documentos dela quando chegou",
+])
+def test_her_passport_taken_in_portuguese_is_trafficking(text: str) -> None:
+    assert "trafficking" in flags(text)
+
+
+def test_getting_ones_own_passport_in_portuguese_is_no_trafficking() -> None:
+    assert "trafficking" not in flags("ela vai tirar o passaporte dela no consulado amanhã")
