@@ -73,7 +73,7 @@ AGE_UNITS = frozenset({
     "ar", "argammal", "years", "year", "yrs", "yr", "yo", "y/o", "y.o", "y.o.", "ani", "anisori", "години",
     "годишна", "годишен", "годинки", "god", "godini", "лет", "года", "год", "років", "роки", "рокiв", "anos", "ans",
     "an", "lat", "jahre", "jahr", "eves", "yasinda", "yasindayim", "bast", "sano", "sanad", "سنة", "سنوات", "عاما",
-    "ปี", "سال", "سالمه", "ساله", "سالشه", "سالم", "years-old", "year-old", "yearold", "yearsold", "y", "sym", "jir", "jiro", "godin", "godina",
+    "ปี", "سال", "سالمه", "ساله", "سالشه", "سالم", "سالهام", "سالهاش", "سالش", "years-old", "year-old", "yearold", "yearsold", "y", "sym", "jir", "jiro", "godin", "godina",
 })
 FUSED_AGE = re.compile(
     r"^(?:(\d{1,2})-?(?:ar(?:ing\w*|ig\w*|s)?|yo|y/o|y\.o\.?|yrs?|years?|f|m|ani|годишн\w*|годишен|year-?old|years-?old|"
