@@ -97,6 +97,14 @@ async def write(session: AsyncSession) -> None:
             await session.run_sync(_write_staged)
 
 
+def _message_row(message: Message) -> dict[str, Any]:
+    """The INSERT's parameters of a staged message."""
+    return {"conversation_id": message.conversation_id, "channel": message.channel,
+            "provider_message_id": message.provider_message_id, "direction": message.direction,
+            "author": message.author, "author_id": message.author_id, "text": message.text, "meta": message.meta,
+            "created_at": message.created_at}
+
+
 def _write_directly(session: AsyncSession | Session, direct: Direct) -> None:
     """`_write_staged` by sqlite3 calls: one INSERT per message (its id is needed), the outbox rows
     in one executemany."""
@@ -105,11 +113,7 @@ def _write_directly(session: AsyncSession | Session, direct: Direct) -> None:
         return
     outbox_rows = []
     for message, outbox in staged:
-        cursor = _PREPARED_MESSAGE.execute(direct, {
-            "conversation_id": message.conversation_id, "channel": message.channel,
-            "provider_message_id": message.provider_message_id, "direction": message.direction,
-            "author": message.author, "author_id": message.author_id, "text": message.text, "meta": message.meta,
-            "created_at": message.created_at})
+        cursor = _PREPARED_MESSAGE.execute(direct, _message_row(message))
         message.id = cast(int, cursor.lastrowid)
         if outbox is not None:
             outbox_rows.append({**outbox, "message_id": message.id})
@@ -128,11 +132,7 @@ def _write_staged(session: Session) -> None:
     connection = session.connection()
     outbox_rows = []
     for message, outbox in staged:
-        result = connection.execute(_INSERT_MESSAGE, {
-            "conversation_id": message.conversation_id, "channel": message.channel,
-            "provider_message_id": message.provider_message_id, "direction": message.direction,
-            "author": message.author, "author_id": message.author_id, "text": message.text, "meta": message.meta,
-            "created_at": message.created_at})
+        result = connection.execute(_INSERT_MESSAGE, _message_row(message))
         key = result.inserted_primary_key
         assert key is not None
         message.id = key[0]
