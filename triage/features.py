@@ -36,17 +36,18 @@ class Featurizer:
 
     def __call__(self, texts: Sequence[str], languages: Sequence[str | None]) -> Iterable[tuple[Flags, Doc]]:
         for text, language in zip(texts, languages, strict=True):
-            doc = self.nlp.make_doc(fold(text))
+            folded = fold(text)
+            doc = self.nlp.make_doc(folded)   # doc.text is `folded` again, rebuilt from the tokens at each use
             words = [t.text for t in doc]
             lowered = [w.lower() for w in words]
             flags = self.rules.find(doc, language, lowered)
             for group, _, _ in self.cues(doc, lowered):
                 flags.cues[group] = flags.cues.get(group, 0) + 1
             flags.needs.update(need for need, _, _ in self.needs(doc, lowered))
-            if not doc.text.isascii():
-                flags.needs.update(n for n, subs in self.need_substrings.items() if any(x in doc.text for x in subs))
+            if not folded.isascii():
+                flags.needs.update(n for n, subs in self.need_substrings.items() if any(x in folded for x in subs))
                 for group, subs in self.cue_substrings.items():
-                    hits = sum(x in doc.text for x in subs)
+                    hits = sum(x in folded for x in subs)
                     if hits:
                         flags.cues[group] = flags.cues.get(group, 0) + hits
             extra = sorted(f"zzcue_{group}" for group in flags.cues)
@@ -56,6 +57,6 @@ class Featurizer:
             if first or third:
                 extra.append("zzself" if first > third else "zzother" if third > first else "zzboth")
             extra += [f"zzrule_{f}" for f in sorted(flags.flags)]
-            if sum(1 for w in words if w.isalpha()) <= SHORT and len(doc.text) <= SHORT_LETTERS:
+            if sum(1 for w in words if w.isalpha()) <= SHORT and len(folded) <= SHORT_LETTERS:
                 extra.append("zzshort")
             yield flags, Doc(self.nlp.vocab, words=words + extra)
