@@ -99,10 +99,7 @@ async def write(session: AsyncSession) -> None:
 
 def _message_row(message: Message) -> dict[str, Any]:
     """The INSERT's parameters of a staged message."""
-    return {"conversation_id": message.conversation_id, "channel": message.channel,
-            "provider_message_id": message.provider_message_id, "direction": message.direction,
-            "author": message.author, "author_id": message.author_id, "text": message.text, "meta": message.meta,
-            "created_at": message.created_at}
+    return {key: getattr(message, key) for key in _MESSAGE_KEYS}
 
 
 def _write_directly(session: AsyncSession | Session, direct: Direct) -> None:
