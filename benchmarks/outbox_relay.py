@@ -38,6 +38,7 @@ from aiohttp.test_utils import TestServer
 from twilio.request_validator import RequestValidator
 
 from benchmarks.inbound_cost import Counter as SqlCounter
+from benchmarks.web_chat_load import percentile
 from lotsa import appkeys, logs
 from lotsa.app import create_app
 from lotsa.db import upgrade
@@ -196,9 +197,8 @@ async def _acks(running: RunningServer, rate: float, seconds: float, numbers: ra
 
 
 def _percentiles(values: list[float]) -> dict[str, float]:
-    ordered = sorted(values)
-    at = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
-    return {"p50_ms": round(at(0.5), 1), "p99_ms": round(at(0.99), 1), "max_ms": round(ordered[-1], 1)}
+    return {"p50_ms": round(percentile(values, 50), 1), "p99_ms": round(percentile(values, 99), 1),
+            "max_ms": round(max(values), 1)}
 
 
 async def drain_cost(folder: Path, postgres: bool, items: int, inbound_rate: float,

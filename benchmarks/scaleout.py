@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import select
 
+from benchmarks.web_chat_load import percentile
 from lotsa.auth import add_user
 from lotsa.db import Database, upgrade
 from lotsa.models import Conversation
@@ -39,11 +40,6 @@ from lotsa_testing.server import PASSWORD, POSTGRES_URL, create_postgres_databas
 from lotsa_testing.workers import Workers
 
 T = TypeVar("T")
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
 
 
 async def bounded(limit: int, jobs: list[Callable[[], Awaitable[T]]]) -> list[T]:
